@@ -1,0 +1,256 @@
+"""One run: discover, read, extract (parallel, cached), build the project, judge.
+
+files --discover--> extractors --facts--> Project --> rules --> findings
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import traceback
+from collections import Counter
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from prodlint import suppress
+from prodlint.cache import CACHE_DIR, Cache, cache_key
+from prodlint.config import Config
+from prodlint.discover import Candidate, discover
+from prodlint.extract import ParseError, Source, extractors
+from prodlint.facts import FileFacts, Location, Notification, Suppression
+from prodlint.project import Project, glob_matches
+from prodlint.rules import Finding, enabled, functions, metadata
+
+SEVERITY_RANK = {"note": 0, "warning": 1, "error": 2}
+
+
+def _debugging() -> bool:
+    """PRODLINT_DEBUG=1 lets an internal error raise (the test suite sets it)."""
+    return os.environ.get("PRODLINT_DEBUG") == "1"
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """A finding as reported: the rule's finding plus what the engine decided about it."""
+
+    finding: Finding
+    name: str
+    severity: str
+    fingerprint: str
+    source_line: str
+    suppression: Suppression | None = None
+
+    @property
+    def code(self) -> str:
+        return self.finding.code
+
+    @property
+    def at(self) -> Location:
+        return self.finding.at
+
+    @property
+    def message(self) -> str:
+        return self.finding.message
+
+
+@dataclass
+class Analysis:
+    root: Path
+    config: Config
+    results: list[Result] = field(default_factory=list)  # sorted; suppressed ones included
+    notifications: list[Notification] = field(default_factory=list)
+    internal_errors: list[str] = field(default_factory=list)
+    files_analysed: int = 0
+    project: Project | None = None
+
+    @property
+    def reported(self) -> list[Result]:
+        return [r for r in self.results if r.suppression is None]
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    jobs: int = 0  # 0: one per CPU
+    use_cache: bool = True
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+def _read(candidate: Candidate, config: Config) -> tuple[bytes | None, str | None, Notification | None]:
+    """The file's bytes and text, or the reason it cannot be analysed."""
+
+    def refuse(message: str, line: int | None = None) -> tuple[None, None, Notification]:
+        return None, None, Notification(candidate.path, message, line)
+
+    try:
+        size = candidate.absolute.stat().st_size
+        if size > config.max_file_bytes:
+            return refuse(f"file is {size} bytes, over max-file-bytes ({config.max_file_bytes}); skipped")
+        content = _read_bytes(candidate.absolute, config.max_file_bytes)
+    except OSError as error:
+        return refuse(f"cannot read: {error.strerror or error}")
+    if len(content) > config.max_file_bytes:
+        return refuse(f"file is over max-file-bytes ({config.max_file_bytes}); skipped")
+    if b"\0" in content:
+        return refuse("binary file (contains NUL bytes); skipped")
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = content.count(b"\n", 0, error.start) + 1
+        return refuse(f"not valid UTF-8 (byte 0x{content[error.start]:02x} at offset {error.start}); skipped", line)
+    return content, text, None
+
+
+def _read_bytes(path: Path, limit: int) -> bytes:
+    with path.open("rb") as handle:
+        return handle.read(limit + 1)  # the file may grow between stat and read
+
+
+# --- extraction (runs in worker processes) -------------------------------------------------
+
+
+def extract_file(task: tuple[str, str, str, Config]) -> FileFacts:
+    path, kind, text, config = task
+    suppressions = suppress.scan(path, text)
+    facts: list[object] = []
+    notifications: list[Notification] = []
+    try:
+        for item in extractors()[kind].extract(Source(path, text), config):
+            (notifications if isinstance(item, Notification) else facts).append(item)
+    except ParseError as error:
+        return FileFacts(path, kind, (), (Notification(path, error.message, error.line),), suppressions)
+    except RecursionError:
+        return FileFacts(path, kind, (), (Notification(path, "too deeply nested to analyse; skipped"),), suppressions)
+    except Exception as error:  # noqa: BLE001 - one bad file never stops the run
+        if _debugging():
+            raise
+        detail = traceback.format_exception_only(type(error), error)[-1].strip()
+        message = f"prodlint failed to analyse this file ({detail}); please report it"
+        return FileFacts(path, kind, (), (Notification(path, message, level="error"),), suppressions)
+    return FileFacts(path, kind, tuple(facts), tuple(notifications), suppressions)
+
+
+def _extract_all(tasks: list[tuple[str, str, str, Config]], jobs: int) -> list[FileFacts]:
+    workers = jobs or os.cpu_count() or 1
+    if workers <= 1 or len(tasks) < 2:
+        return [extract_file(task) for task in tasks]
+    workers = min(workers, len(tasks))
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(extract_file, tasks, chunksize=max(1, len(tasks) // (workers * 8))))
+
+
+# --- judging --------------------------------------------------------------------------------
+
+
+def _run_rules(project: Project, codes: set[str], analysis: Analysis) -> list[Finding]:
+    findings: list[Finding] = []
+    for code, function in functions().items():
+        if code not in codes:
+            continue
+        try:
+            findings.extend(finding for finding in function(project) if finding.code in codes)
+        except Exception as error:  # noqa: BLE001 - report, and keep the other rules' findings
+            if _debugging():
+                raise
+            detail = traceback.format_exception_only(type(error), error)[-1].strip()
+            analysis.internal_errors.append(f"rule {code} failed: {detail}")
+    return findings
+
+
+def _suppression_findings(files: Iterable[FileFacts], used: set[tuple[Location, str]], codes: set[str]) -> list[Finding]:
+    """PL002 for codes a suppression names that matched nothing, PL003 for a missing reason."""
+    findings = []
+    for file in files:
+        for item in file.suppressions:
+            unused = [c for c in item.codes if (item.at, c) not in used and (c in codes or c not in metadata())]
+            if unused and "PL002" in codes:
+                names = ", ".join(unused)
+                unknown = [c for c in unused if c not in metadata()]
+                detail = f" ({', '.join(unknown)} is not a prodlint rule)" if unknown else ""
+                findings.append(Finding("PL002", f"suppression of {names} matched no finding{detail}; remove it", item.at))
+            if item.reason is None and "PL003" in codes:
+                findings.append(Finding(
+                    "PL003", f"suppression of {', '.join(item.codes) or 'nothing'} gives no reason; add `-- reason`", item.at))
+    return findings
+
+
+def _normalised(line: str) -> str:
+    return re.sub(r"\s+", " ", line).strip()
+
+
+def _results(findings: list[Finding], project: Project, texts: dict[str, list[str]], config: Config) -> list[Result]:
+    meta = metadata()
+    suppressions = {file.path: file.suppressions for file in project.files}
+    findings = sorted(set(findings), key=lambda f: (f.at.path, f.at.line, f.at.column, f.code, f.message))
+    occurrences: Counter[tuple[str, str, str]] = Counter()
+    results = []
+    for finding in findings:
+        if any(glob_matches(finding.at.path, glob) and finding.code in codes for glob, codes in config.per_file_ignores):
+            continue
+        lines = texts.get(finding.at.path, [])
+        source_line = lines[finding.at.line - 1] if 0 < finding.at.line <= len(lines) else ""
+        key = (finding.code, finding.at.path, _normalised(source_line))
+        fingerprint = hashlib.sha256("\0".join((*key, str(occurrences[key]))).encode()).hexdigest()[:20]
+        occurrences[key] += 1
+        suppression = None
+        if finding.code not in ("PL002", "PL003"):
+            suppression = next((s for s in suppressions.get(finding.at.path, ()) if suppress.covers(s, finding.code, finding.at.line)), None)
+        rule = meta[finding.code]
+        results.append(Result(finding, rule.name, config.severity_of(finding.code, rule.severity), fingerprint, source_line, suppression))
+    return results
+
+
+def analyse(paths: list[Path], config: Config, options: Options = Options(), root: Path | None = None) -> Analysis:
+    discovery = discover(paths, config, root)
+    analysis = Analysis(discovery.root, config)
+    analysis.notifications.extend(discovery.notifications)
+    codes = enabled(config, options.select, options.ignore)
+    cache = Cache(discovery.root / CACHE_DIR) if options.use_cache else None
+    digest = config.digest()
+
+    files: list[FileFacts] = []
+    texts: dict[str, list[str]] = {}
+    pending: list[tuple[str, str, str, Config]] = []
+    keys: dict[str, str] = {}
+    for candidate in discovery.candidates:
+        content, text, refusal = _read(candidate, config)
+        if refusal is not None or content is None or text is None:
+            analysis.notifications.append(refusal)  # type: ignore[arg-type]
+            continue
+        texts[candidate.path] = text.splitlines()
+        key = cache_key(candidate.path, candidate.kind, content, digest)
+        cached = cache.get(key) if cache else None
+        if cached is not None:
+            files.append(cached)
+        else:
+            keys[candidate.path] = key
+            pending.append((candidate.path, candidate.kind, text, config))
+    for facts in _extract_all(pending, options.jobs):
+        files.append(facts)
+        if cache:
+            cache.put(keys[facts.path], facts)
+
+    project = Project(tuple(files), config)
+    analysis.project = project
+    analysis.files_analysed = len(files)
+    for file in project.files:
+        analysis.notifications.extend(file.notifications)
+
+    findings = _run_rules(project, codes, analysis)
+    results = _results(findings, project, texts, config)
+    used = {(r.suppression.at, r.code) for r in results if r.suppression is not None}
+    results += _results(_suppression_findings(project.files, used, codes), project, texts, config)
+    analysis.results = sorted(results, key=lambda r: (r.at.path, r.at.line, r.at.column, r.code, r.message))
+    analysis.notifications = sorted(set(analysis.notifications), key=lambda n: (n.path, n.line or 0, n.message))
+    return analysis
+
+
+def failed(results: Iterable[Result], fail_on: str) -> bool:
+    threshold = SEVERITY_RANK[fail_on]
+    return any(SEVERITY_RANK[r.severity] >= threshold for r in results)

@@ -1,0 +1,91 @@
+"""Python sources: parsed once with stdlib `ast`, then read by every collector.
+
+Collectors live one per concern in this package (routes, models, queries, pools,
+servers ...) and register themselves with `@collector`; the package imports them
+all, in name order, so adding a concern never edits this file.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import pkgutil
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from prodlint.extract import ParseError, Source, extractor, name_matches
+from prodlint.facts import Location
+
+if TYPE_CHECKING:
+    from prodlint.config import Config
+
+
+@dataclass(slots=True)
+class PyModule:
+    """One parsed Python file, as the collectors see it."""
+
+    path: str
+    text: str
+    tree: ast.Module
+    config: Config
+
+    @property
+    def dotted(self) -> str:
+        """Module name derived from the path (`src/app/api/orders.py` -> `src.app.api.orders`)."""
+        stem = self.path[:-3] if self.path.endswith(".py") else self.path
+        if stem.endswith("/__init__"):
+            stem = stem[: -len("/__init__")]
+        return stem.replace("/", ".")
+
+    @property
+    def is_package(self) -> bool:
+        return self.path.endswith("/__init__.py") or self.path == "__init__.py"
+
+    def at(self, node: ast.AST) -> Location:
+        """The node's location, 1-based columns."""
+        line = getattr(node, "lineno", 1)
+        col = getattr(node, "col_offset", 0) + 1
+        end_line = getattr(node, "end_lineno", None) or line
+        end_col = getattr(node, "end_col_offset", None)
+        return Location(self.path, line, col, end_line, end_col + 1 if end_col is not None else None)
+
+
+Collector = Callable[[PyModule], Iterable[object]]
+_COLLECTORS: list[tuple[str, Collector]] = []
+_loaded = False
+
+
+def collector(fn: Collector) -> Collector:
+    _COLLECTORS.append((f"{fn.__module__}.{fn.__qualname__}", fn))
+    return fn
+
+
+def collectors() -> list[Collector]:
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+            importlib.import_module(f"{__name__}.{info.name}")
+        _COLLECTORS.sort(key=lambda item: item[0])
+    return [fn for _, fn in _COLLECTORS]
+
+
+def parse_python(source: Source) -> ast.Module:
+    try:
+        with warnings.catch_warnings():
+            # Invalid escape sequences in analysed code are not prodlint's to report.
+            warnings.simplefilter("ignore")
+            return ast.parse(source.text, filename=source.path)
+    except SyntaxError as error:
+        raise ParseError(f"Python syntax error: {error.msg}", error.lineno) from None
+    except (ValueError, RecursionError, MemoryError) as error:
+        raise ParseError(f"Python source cannot be parsed: {type(error).__name__}") from None
+
+
+@extractor("python", matches=name_matches("*.py", "*.pyi"))
+def extract_python(source: Source, config: Config) -> Iterable[object]:
+    module = PyModule(source.path, source.text, parse_python(source), config)
+    for collect in collectors():
+        yield from collect(module)

@@ -1,0 +1,142 @@
+"""TypeScript and JavaScript sources, parsed once with tree-sitter.
+
+Collectors live one per concern in this package and register with `@collector`.
+Grammars come from the `tree-sitter-typescript` / `tree-sitter-javascript` wheels:
+nothing is downloaded at run time.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
+
+import tree_sitter
+
+from prodlint.extract import Source, extractor, name_matches
+from prodlint.facts import Location, Notification
+
+if TYPE_CHECKING:
+    from prodlint.config import Config
+
+EXTENSIONS = ("*.ts", "*.tsx", "*.mts", "*.cts", "*.js", "*.jsx", "*.mjs", "*.cjs")
+
+
+@cache
+def language(dialect: str) -> tree_sitter.Language:
+    if dialect == "typescript":
+        import tree_sitter_typescript as grammar
+
+        return tree_sitter.Language(grammar.language_typescript())
+    if dialect == "tsx":
+        import tree_sitter_typescript as grammar
+
+        return tree_sitter.Language(grammar.language_tsx())
+    import tree_sitter_javascript as grammar
+
+    return tree_sitter.Language(grammar.language())
+
+
+def dialect_of(path: str) -> str:
+    if path.endswith((".ts", ".mts", ".cts")):
+        return "typescript"
+    if path.endswith(".tsx"):
+        return "tsx"
+    return "javascript"  # the JavaScript grammar understands JSX too
+
+
+@cache
+def query(dialect: str, text: str) -> tree_sitter.Query:
+    """A compiled tree-sitter query, cached per process."""
+    return tree_sitter.Query(language(dialect), text)
+
+
+@dataclass(slots=True)
+class TsModule:
+    """One parsed TypeScript/JavaScript file, as the collectors see it."""
+
+    path: str
+    source: bytes
+    tree: tree_sitter.Tree
+    dialect: str
+    config: Config
+
+    def text(self, node: tree_sitter.Node | None) -> str:
+        if node is None:
+            return ""
+        return self.source[node.start_byte : node.end_byte].decode("utf-8", "replace")
+
+    def at(self, node: tree_sitter.Node) -> Location:
+        # tree-sitter columns are byte offsets; SARIF counts characters.
+        start_row, start_col = node.start_point
+        end_row, end_col = node.end_point
+        return Location(
+            self.path,
+            start_row + 1,
+            self._char_column(node.start_byte, start_col) + 1,
+            end_row + 1,
+            self._char_column(node.end_byte, end_col) + 1,
+        )
+
+    def _char_column(self, byte: int, byte_col: int) -> int:
+        line_start = byte - byte_col
+        return len(self.source[line_start:byte].decode("utf-8", "replace"))
+
+    def captures(self, query_text: str, node: tree_sitter.Node | None = None) -> dict[str, list[tree_sitter.Node]]:
+        cursor = tree_sitter.QueryCursor(query(self.dialect, query_text))
+        return cursor.captures(node or self.tree.root_node)
+
+    def matches(self, query_text: str, node: tree_sitter.Node | None = None) -> list[tuple[int, dict[str, list[tree_sitter.Node]]]]:
+        cursor = tree_sitter.QueryCursor(query(self.dialect, query_text))
+        return cursor.matches(node or self.tree.root_node)
+
+
+Collector = Callable[[TsModule], Iterable[object]]
+_COLLECTORS: list[tuple[str, Collector]] = []
+_loaded = False
+
+
+def collector(fn: Collector) -> Collector:
+    _COLLECTORS.append((f"{fn.__module__}.{fn.__qualname__}", fn))
+    return fn
+
+
+def collectors() -> list[Collector]:
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+            importlib.import_module(f"{__name__}.{info.name}")
+        _COLLECTORS.sort(key=lambda item: item[0])
+    return [fn for _, fn in _COLLECTORS]
+
+
+def _first_error(node: tree_sitter.Node) -> tree_sitter.Node | None:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.is_error or current.is_missing:
+            return current
+        if current.has_error:
+            stack.extend(reversed(current.children))
+    return None
+
+
+@extractor("typescript", matches=name_matches(*EXTENSIONS))
+def extract_typescript(source: Source, config: Config) -> Iterable[object]:
+    if source.path.endswith(".d.ts"):
+        return
+    dialect = dialect_of(source.path)
+    data = source.text.encode("utf-8")
+    tree = tree_sitter.Parser(language(dialect)).parse(data)
+    if tree.root_node.has_error:
+        error = _first_error(tree.root_node)
+        line = error.start_point[0] + 1 if error is not None else None
+        # tree-sitter recovers: facts from the rest of the file are still used.
+        yield Notification(source.path, f"syntax error at line {line}; the rest of the file was analysed", line)
+    module = TsModule(source.path, data, tree, dialect, config)
+    for collect in collectors():
+        yield from collect(module)

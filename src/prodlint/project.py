@@ -1,0 +1,63 @@
+"""The project model: the facts of every file, joined across files.
+
+Cross-file views (the route graph, tenant-scoped models, the index inventory,
+connection budgets) are built on first use by `project.view(Builder)` and shared
+by every rule that asks for them. A view lives in `prodlint/model/<family>.py`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from prodlint.config import Config
+from prodlint.facts import FileFacts
+
+T = TypeVar("T")
+
+
+def glob_matches(path: str, pattern: str) -> bool:
+    """gitignore-like glob on a relative posix path: `admin/**`, `*.dev.yml`, `src/admin/*.ts`."""
+    if "/" not in pattern.rstrip("/"):
+        name = path.rsplit("/", 1)[-1]
+        parts = path.split("/")
+        return fnmatch.fnmatchcase(name, pattern) or any(fnmatch.fnmatchcase(part, pattern.rstrip("/")) for part in parts[:-1])
+    pattern = pattern.lstrip("/")
+    if pattern.endswith("/**"):
+        prefix = pattern[:-3]
+        return path.startswith(prefix + "/") or fnmatch.fnmatchcase(path, pattern)
+    if pattern.endswith("/"):
+        return path.startswith(pattern)
+    return fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(path, pattern.replace("**/", ""))
+
+
+@dataclass
+class Project:
+    files: tuple[FileFacts, ...]
+    config: Config
+    _views: dict[Any, Any] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.files = tuple(sorted(self.files, key=lambda f: f.path))
+        self.by_path = {f.path: f for f in self.files}
+
+    def facts_of(self, *types: type[T]) -> Iterator[T]:
+        """Every fact of the given types, in path order, then extraction order."""
+        for file in self.files:
+            for fact in file.facts:
+                if isinstance(fact, types):
+                    yield fact  # type: ignore[misc]
+
+    def files_of(self, kind: str) -> Iterator[FileFacts]:
+        return (file for file in self.files if file.kind == kind)
+
+    def view(self, build: Callable[[Project], T]) -> T:
+        """A cross-file view, built once per run."""
+        if build not in self._views:
+            self._views[build] = build(self)
+        return self._views[build]
+
+    def matches_any(self, path: str, patterns: tuple[str, ...]) -> bool:
+        return any(glob_matches(path, pattern) for pattern in patterns)

@@ -1,0 +1,52 @@
+"""Shared test helpers: run prodlint on a fixture project and get its findings as lines."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import pytest
+
+from prodlint import config as configuration
+from prodlint.engine import Analysis, Options, analyse
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SARIF_SCHEMA = Path(__file__).resolve().parents[1].parent / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+
+# Internal errors raise in tests instead of becoming notifications.
+os.environ["PRODLINT_DEBUG"] = "1"
+
+
+def _codes(value: str | tuple[str, ...] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return tuple(c.strip() for c in value.split(",")) if isinstance(value, str) else tuple(value)
+
+
+def lint_project(project: str | Path, select: str | tuple[str, ...] | None = None, **overrides: object) -> Analysis:
+    root = project if isinstance(project, Path) else FIXTURES / project
+    config = configuration.load(root)
+    if overrides:
+        config = dataclasses.replace(config, **overrides)
+    return analyse([root], config, Options(jobs=1, use_cache=False, select=_codes(select)), root)
+
+
+def finding_lines(analysis: Analysis) -> list[str]:
+    return [f"{r.at.path}:{r.at.line}:{r.at.column} {r.code} {r.message}" for r in analysis.reported]
+
+
+@pytest.fixture
+def lint():
+    """`lint("containers/compose_app", select="DC")` -> the whole Analysis."""
+    return lint_project
+
+
+@pytest.fixture
+def run():
+    """`run("containers/compose_app", select="DC")` -> ["path:line:col CODE message", ...]."""
+
+    def run(project: str | Path, select: str | tuple[str, ...] | None = None, **overrides: object) -> list[str]:
+        return finding_lines(lint_project(project, select, **overrides))
+
+    return run
