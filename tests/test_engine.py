@@ -1,0 +1,276 @@
+"""The engine end to end: bad input, suppressions, configuration, cache, determinism, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, finding_lines, lint_project
+from prodlint import cli
+from prodlint.cache import CACHE_DIR
+from prodlint.config import Config, ConfigError, from_table
+from prodlint.suppress import scan
+
+
+def prodlint(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """The real command line, in a fresh process, as a user runs it."""
+    env = {**os.environ, "NO_COLOR": "1"}
+    env.pop("PRODLINT_DEBUG", None)
+    return subprocess.run([sys.executable, "-m", "prodlint.cli", *args], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=120)
+
+
+@pytest.fixture
+def bad_input(tmp_path: Path) -> Path:
+    """The bad-input fixture plus what git cannot store: an unreadable file and a symlink loop."""
+    project = tmp_path / "bad_input"
+    shutil.copytree(FIXTURES / "engine" / "bad_input", project)
+    locked = project / "locked.py"
+    locked.write_text("SECRET = 1\n")
+    locked.chmod(0)
+    (project / "loop").symlink_to("loop")
+    (project / "app" / "parent").symlink_to("..", target_is_directory=True)
+    (project / "fifo.py").unlink(missing_ok=True)
+    os.mkfifo(project / "fifo.py")
+    return project
+
+
+def test_bad_input_is_reported_and_the_rest_analysed(bad_input: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if os.geteuid() == 0:
+        # root reads any file: make the locked file fail as it does for every other user.
+        from prodlint import engine
+
+        real = engine._read_bytes
+
+        def read_bytes(path: Path, limit: int) -> bytes:
+            if path.name == "locked.py":
+                raise PermissionError(13, "Permission denied")
+            return real(path, limit)
+
+        monkeypatch.setattr(engine, "_read_bytes", read_bytes)
+    analysis = lint_project(bad_input)
+    notes = [f"{n.path}:{n.line or ''} {n.message}" for n in analysis.notifications]
+    assert notes == [
+        "app/parent: symlink loop; not followed",
+        "binary.py: binary file (contains NUL bytes); skipped",
+        "bomb/docker-compose.yml:1 YAML alias expansion exceeds 100000 nodes (possible alias bomb); skipped",
+        "broken/docker-compose.yml:4 invalid YAML: did not find expected key; skipped",
+        "fifo.py: not a regular file; skipped",
+        "huge.py: file is 8003 bytes, over max-file-bytes (4096); skipped",
+        "latin1.py:1 not valid UTF-8 (byte 0xe9 at offset 11); skipped",
+        "locked.py: cannot read: Permission denied",
+        "loop: symlink loop; not followed",
+        "syntax_error.py:1 Python syntax error: '(' was never closed",
+    ]
+    assert finding_lines(analysis) == [
+        'app/docker-compose.yml:2:3 DC001 service "api" has no memory limit and no CPU limit; '
+        "set deploy.resources.limits.memory and deploy.resources.limits.cpus",
+    ]
+
+
+def test_bad_input_on_the_command_line_has_no_traceback(bad_input: Path) -> None:
+    done = prodlint("check", str(bad_input), "--no-cache")
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert "warning: PL001 " in done.stdout and "binary.py: binary file (contains NUL bytes); skipped" in done.stdout
+    sarif = json.loads(prodlint("check", str(bad_input), "--no-cache", "--format", "sarif").stdout)
+    messages = [n["message"]["text"] for n in sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"]]
+    assert "latin1.py: not valid UTF-8 (byte 0xe9 at offset 11); skipped" in messages
+    assert all(n["descriptor"]["id"] == "PL001" for n in sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"])
+
+
+def test_alias_bomb_uses_bounded_memory(tmp_path: Path) -> None:
+    project = tmp_path / "bomb"
+    shutil.copytree(FIXTURES / "engine" / "bad_input" / "bomb", project)
+    limit = "import resource; resource.setrlimit(resource.RLIMIT_AS, (1536 * 2**20, 1536 * 2**20)); "
+    code = limit + "import sys; from prodlint.cli import main; sys.exit(main(sys.argv[1:]))"
+    done = subprocess.run([sys.executable, "-c", code, "check", str(project), "--no-cache", "--jobs", "1"],
+                          capture_output=True, text=True, timeout=60)
+    assert "possible alias bomb" in done.stdout
+    assert "Traceback" not in done.stderr and "MemoryError" not in done.stdout
+
+
+# --- suppressions -----------------------------------------------------------------------------
+
+
+def test_suppression_comment_syntaxes() -> None:
+    text = "\n".join([
+        "# prodlint: ignore[DC001] -- limits come from the platform",
+        "// prodlint: ignore[TN001, TN002] -- plans are global",
+        "-- prodlint: ignore[IX001]",
+        "x = 1  # prodlint: ignore[sv001] reason without dashes",
+        "# prodlint: ignore-file[NX002] -- internal admin server",
+        "# prodlint: ignore -- no codes, no blanket ignore",
+    ])
+    found = [(s.codes, s.reason, s.at.line, s.whole_file) for s in scan("f", text)]
+    assert found == [
+        (("DC001",), "limits come from the platform", 1, False),
+        (("TN001", "TN002"), "plans are global", 2, False),
+        (("IX001",), None, 3, False),
+        (("SV001",), "reason without dashes", 4, False),
+        (("NX002",), "internal admin server", 5, True),
+    ]
+
+
+def test_suppressions_on_findings(run) -> None:
+    assert run("engine/suppressions") == [
+        "docker-compose.yml:10:3 DC001 service \"worker\" has no memory limit and no CPU limit; "
+        "set deploy.resources.limits.memory and deploy.resources.limits.cpus",
+        "docker-compose.yml:12:3 PL002 suppression of DC002 matched no finding; remove it",
+        "docker-compose.yml:17:3 PL003 suppression of DC001 gives no reason; add `-- reason`",
+        "worker.py:1:1 PL002 suppression of XX999 matched no finding (XX999 is not a prodlint rule); remove it",
+    ]
+
+
+def test_suppressed_findings_are_kept_with_their_reason(lint) -> None:
+    analysis = lint("engine/suppressions", select="DC001")
+    suppressed = [(r.at.line, r.suppression.reason) for r in analysis.results if r.suppression]
+    assert suppressed == [(3, "limits are set by the platform"), (18, None)]
+
+
+# --- configuration ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("table", "message"), [
+    ({"selct": ["RT"]}, "unknown configuration key `selct`"),
+    ({"tenant": {"key": ["orgId"]}}, "unknown configuration key `tenant.key`"),
+    ({"tenant": {"keys": "orgId"}}, "`tenant.keys` must be a list of strings"),
+    ({"capacity": {"concurrent-requests": 0}}, "`capacity.concurrent-requests` must be a positive integer"),
+    ({"severity": {"DC001": "fatal"}}, "`severity.DC001` must be one of error, warning, note, not 'fatal'"),
+    ({"routes": ["x"]}, "`routes` must be a table"),
+])
+def test_invalid_configuration_names_the_key(table: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=f"^{message.replace('(', '.').replace(')', '.').replace('[', '.')}$"):
+        from_table(table)
+
+
+def test_configuration_extends_recognisers_and_replaces_identities() -> None:
+    config = from_table({"tenant": {"keys": ["orgId"]}, "routes": {"guards": ["mustBeStaff"]}})
+    assert config.tenant_keys == ("orgId",)
+    assert config.route_guards[-1] == "mustBeStaff" and "authGuard" in config.route_guards
+
+
+def test_unknown_rule_code_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "prodlint.toml").write_text('select = ["DC", "ZZ9"]\n')
+    done = prodlint("check", str(tmp_path))
+    assert done.returncode == 2
+    assert done.stderr == "prodlint: configuration error: `select` names unknown rule `ZZ9`\n"
+    done = prodlint("check", str(FIXTURES / "engine" / "suppressions"), "--ignore", "DC009")
+    assert (done.returncode, done.stderr) == (2, "prodlint: configuration error: `ignore` names unknown rule `DC009`\n")
+
+
+def test_pyproject_configuration_is_found(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n\n[tool.prodlint]\nunknown = 1\n')
+    done = prodlint("check", str(tmp_path))
+    assert (done.returncode, done.stderr) == (2, f"prodlint: configuration error: {tmp_path / 'pyproject.toml'}: unknown configuration key `unknown`\n")
+
+
+# --- exit codes and selection -----------------------------------------------------------------
+
+
+def test_exit_codes_follow_fail_on() -> None:
+    project = str(FIXTURES / "engine" / "suppressions")
+    assert prodlint("check", project, "--no-cache").returncode == 1
+    assert prodlint("check", project, "--no-cache", "--fail-on", "error").returncode == 0
+    assert prodlint("check", project, "--no-cache", "--select", "DC002").returncode == 0
+    assert prodlint("check", project, "--no-cache", "--format", "nope").returncode == 2
+
+
+def test_statistics_and_output_file(tmp_path: Path) -> None:
+    out = tmp_path / "report.txt"
+    done = prodlint("check", str(FIXTURES / "engine" / "suppressions"), "--no-cache", "--statistics", "--output", str(out))
+    assert done.stdout == ""
+    assert out.read_text().splitlines()[:3] == [
+        "     2  PL002  unused-suppression",
+        "     1  DC001  missing-resource-limits",
+        "     1  PL003  suppression-without-reason",
+    ]
+
+
+def test_rule_commands() -> None:
+    listing = prodlint("rules").stdout.splitlines()
+    assert any(line.startswith("DC001  missing-resource-limits") for line in listing)
+    explained = prodlint("rule", "dc001")
+    assert explained.returncode == 0 and explained.stdout.startswith("DC001 missing-resource-limits (warning)\n")
+    assert prodlint("rule", "XX001").returncode == 2
+
+
+# --- cache, parallelism, determinism -------------------------------------------------------------
+
+
+def _outputs(project: Path, *extra: str) -> list[str]:
+    return [prodlint("check", str(project), "--format", fmt, *extra).stdout for fmt in ("text", "json", "sarif")]
+
+
+def test_output_is_identical_across_jobs_and_cache(tmp_path: Path) -> None:
+    project = tmp_path / "examples"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "examples", project)
+    baseline = _outputs(project, "--no-cache", "--jobs", "1")
+    assert not (project / CACHE_DIR).exists()
+    assert _outputs(project, "--no-cache", "--jobs", "2") == baseline
+    assert _outputs(project, "--jobs", "2") == baseline  # cold cache
+    entries = list((project / CACHE_DIR).rglob("*"))
+    assert any(entry.is_file() and entry.parent.name != CACHE_DIR for entry in entries)
+    assert _outputs(project, "--jobs", "1") == baseline  # warm cache
+    for entry in (project / CACHE_DIR / "v1").rglob("*"):
+        if entry.is_file():
+            entry.write_bytes(b"not a pickle")
+    assert _outputs(project, "--jobs", "2") == baseline  # corrupt cache is discarded
+
+
+def test_cache_is_keyed_by_content(tmp_path: Path) -> None:
+    (tmp_path / "docker-compose.yml").write_text("services:\n  api:\n    image: shop/api\n    mem_limit: 256m\n    cpus: 1\n")
+    assert prodlint("check", str(tmp_path), "--select", "DC001").returncode == 0
+    (tmp_path / "docker-compose.yml").write_text("services:\n  api:\n    image: shop/api\n")
+    done = prodlint("check", str(tmp_path), "--select", "DC001")
+    assert done.returncode == 1 and 'service "api" has no memory limit' in done.stdout
+
+
+# --- baselines and diffs ------------------------------------------------------------------------
+
+
+def test_baseline_survives_lines_inserted_above(tmp_path: Path) -> None:
+    project = tmp_path / "app"
+    shutil.copytree(FIXTURES / "engine" / "suppressions", project)
+    baseline_file = tmp_path / "baseline.json"
+    assert prodlint("check", str(project), "--no-cache", "--write-baseline", str(baseline_file)).returncode == 0
+    compose = project / "docker-compose.yml"
+    compose.write_text("# deployment of the shop\n# owned by the platform team\n" + compose.read_text())
+    done = prodlint("check", str(project), "--no-cache", "--baseline", str(baseline_file))
+    assert done.returncode == 0, done.stdout
+    assert "No findings. (1 suppressed inline; 4 in the baseline;" in done.stdout
+    compose.write_text(compose.read_text() + "  queue:\n    image: redis:7\n    ports: [\"6379:6379\"]\n")
+    done = prodlint("check", str(project), "--no-cache", "--baseline", str(baseline_file), "--format", "json")
+    new = [(f["code"], f["line"]) for f in json.loads(done.stdout)["findings"]]
+    assert (done.returncode, new) == (1, [("DC001", 23), ("DC002", 25)])
+    compose.write_text(compose.read_text().replace("  worker:\n", "  worker:\n    mem_limit: 1g\n    cpus: 2\n", 1))
+    done = prodlint("check", str(project), "--no-cache", "--baseline", str(baseline_file))
+    assert "1 baseline entries no longer match a finding; run with --write-baseline" in done.stdout
+
+
+def test_diff_base_reports_only_changed_lines(tmp_path: Path) -> None:
+    project = tmp_path / "app"
+    shutil.copytree(FIXTURES / "engine" / "suppressions", project)
+    git = ["git", "-C", str(project), "-c", "user.email=t@t", "-c", "user.name=t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "start"], check=True)
+    compose = project / "docker-compose.yml"
+    compose.write_text(compose.read_text() + "  queue:\n    image: redis:7\n    ports: [\"6379:6379\"]\n")
+    done = prodlint("check", str(project), "--no-cache", "--diff-base", "HEAD", "--format", "json")
+    assert [(f["code"], f["line"]) for f in json.loads(done.stdout)["findings"]] == [("DC001", 21), ("DC002", 23)]
+
+
+def test_config_digest_changes_with_settings() -> None:
+    assert Config().digest() != from_table({"tenant": {"keys": ["orgId"]}}).digest()
+
+
+def test_cli_main_in_process(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["rule", "PL003"]) == 0
+    assert capsys.readouterr().out.startswith("PL003 suppression-without-reason (warning)")
