@@ -274,3 +274,22 @@ def test_config_digest_changes_with_settings() -> None:
 def test_cli_main_in_process(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["rule", "PL003"]) == 0
     assert capsys.readouterr().out.startswith("PL003 suppression-without-reason (warning)")
+
+
+def test_discovery_honours_gitignore_exclude_and_skipped_directories(tmp_path: Path) -> None:
+    from prodlint.config import load
+    from prodlint.discover import discover
+
+    root = tmp_path / "discovery"
+    shutil.copytree(FIXTURES / "engine" / "discovery", root)
+    # Files the fixture's own .gitignore keeps out of prodlint's repository, too.
+    for ignored in ("generated/models.py", "sub/cache/x.py", "src/api/scratch.local.py", "dist/server.js"):
+        (root / ignored).parent.mkdir(parents=True, exist_ok=True)
+        (root / ignored).write_text("x = 1\n")
+    found = [(c.path, c.kind) for c in discover([root], load(root)).candidates]
+    assert found == [
+        ("src/api/keep.local.py", "python"),
+        ("src/api/orders.py", "python"),
+        ("src/app.ts", "typescript"),
+        ("sub/app.py", "python"),
+    ]

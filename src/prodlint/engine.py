@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import sys
 import traceback
 from collections import Counter
 from collections.abc import Iterable
@@ -136,11 +137,20 @@ def extract_file(task: tuple[str, str, str, Config]) -> FileFacts:
     return FileFacts(path, kind, tuple(facts), tuple(notifications), suppressions)
 
 
+def preload(kind: str) -> None:
+    module = sys.modules.get(extractors()[kind].extract.__module__)
+    collectors = getattr(module, "collectors", None)
+    if callable(collectors):
+        collectors()
+
+
 def _extract_all(tasks: list[tuple[str, str, str, Config]], jobs: int) -> list[FileFacts]:
     workers = jobs or os.cpu_count() or 1
     if workers <= 1 or len(tasks) < 2:
         return [extract_file(task) for task in tasks]
     workers = min(workers, len(tasks))
+    for kind in {task[1] for task in tasks}:
+        preload(kind)  # forked workers inherit the imported collectors and grammars
     with ProcessPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(extract_file, tasks, chunksize=max(1, len(tasks) // (workers * 8))))
 

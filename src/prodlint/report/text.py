@@ -44,7 +44,7 @@ def summary(report: Report) -> str:
     if report.baselined:
         extras.append(f"{report.baselined} in the baseline")
     if report.notifications:
-        extras.append(_plural(len(report.notifications), "file notification").replace("file notifications", "file notifications"))
+        extras.append(_plural(len(report.notifications), "file notification"))
     extras.append(f"{_plural(report.analysis.files_analysed, 'file')} analysed")
     return f"{text} ({'; '.join(extras)})"
 
