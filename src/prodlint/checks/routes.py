@@ -1,0 +1,97 @@
+"""Route rules RT001-RT004, over the route graph (`prodlint.model.routes`)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+
+from prodlint.facts.routes import EXPRESS, FASTAPI, Router
+from prodlint.model.routes import ResolvedRoute, route_graph
+from prodlint.project import Project
+from prodlint.rules import Finding, Related, rule
+
+MOUNT_CALL = {EXPRESS: "use()", FASTAPI: "include_router()"}
+KIND = {EXPRESS: "router", FASTAPI: "APIRouter"}
+GENERIC_NAMES = frozenset({"router", "routes", "api", "app", "bp", "blueprint", "default"})
+
+
+def _label(router: Router) -> str:
+    """A router's name, with its file when the name alone says nothing (`router`, `bp`)."""
+    return f"{router.name} in {router.at.path}" if router.name in GENERIC_NAMES else router.name
+
+
+def _mount_call(router: Router) -> str:
+    return MOUNT_CALL.get(router.framework, "register_blueprint()")
+
+
+def _routes(count: int) -> str:
+    return f"{count} route{'s' if count != 1 else ''}"
+
+
+def _they(count: int) -> str:
+    return "it answers" if count == 1 else "they answer"
+
+
+def _methods(route: ResolvedRoute) -> str:
+    return "/".join(route.methods) or "ANY"
+
+
+def _where(route: ResolvedRoute) -> str:
+    at = route.route.at
+    handler = f"by {route.route.handler} at " if route.route.handler else "at "
+    return f"{handler}{at.path}:{at.line}"
+
+
+@rule("RT001")
+def unmounted_router(project: Project) -> Iterator[Finding]:
+    graph = project.view(route_graph)
+    for router, count, importers in graph.unmounted_routers():
+        if importers:
+            where = importers[0] + (f" and {len(importers) - 1} more" if len(importers) > 1 else "")
+            yield Finding("RT001", f"{KIND.get(router.framework, 'blueprint')} {router.name} defines {_routes(count)} and is imported in {where} but never "
+                                   f"mounted, so {_they(count)} 404; mount it with {_mount_call(router)}", router.at)
+        else:
+            yield Finding("RT001", f"{KIND.get(router.framework, 'blueprint')} {router.name} defines {_routes(count)} but is never imported anywhere, "
+                                   f"so {_they(count)} 404; import it and mount it with {_mount_call(router)}", router.at)
+
+
+@rule("RT002")
+def duplicate_mount_path(project: Project) -> Iterator[Finding]:
+    graph = project.view(route_graph)
+    for later, first in graph.duplicate_mounts():
+        prefix = "".join(str(piece) for piece in later.prefix)
+        yield Finding(
+            "RT002",
+            f"{_label(later.child)} is mounted at {prefix} on {later.parent.name}, where {_label(first.child)} is already "
+            f"mounted; give each router its own prefix or merge them",
+            later.mount.at,
+            related=(Related(first.mount.at, f"{_label(first.child)} is first mounted at {prefix} here"),),
+        )
+
+
+@rule("RT003")
+def duplicate_route(project: Project) -> Iterator[Finding]:
+    graph = project.view(route_graph)
+    for shadowed, winner in graph.shadowed_routes():
+        method = next(m for m in shadowed.methods if m in winner.methods)
+        yield Finding(
+            "RT003",
+            f"{method} {shadowed.path} is already handled {_where(winner)}, which is registered first, "
+            f"so this route never runs; remove it or change its path",
+            shadowed.route.at,
+            related=(Related(winner.route.at, f"{method} {winner.path} is handled here first"),),
+        )
+
+
+@rule("RT004")
+def unguarded_route(project: Project) -> Iterator[Finding]:
+    graph = project.view(route_graph)
+    for route, guarded in graph.unguarded_routes(project.config.route_public):
+        common = Counter(guard.name for r in guarded for guard in r.guards).most_common(1)[0][0]
+        count = len({r.route for r in guarded})
+        yield Finding(
+            "RT004",
+            f"{_methods(route)} {route.path} has no authentication guard on the route, its router or its mounts, "
+            f"while {_routes(count)} of this app use one ({common}); add a guard or list the path in routes.public",
+            route.route.at,
+        )

@@ -1,0 +1,63 @@
+"""Tenant isolation: queries and raw SQL on tenant-scoped models that do not filter by the tenant key."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prodlint.facts.data import PRISMA, READ, WRITE
+from prodlint.model.data import UNSCOPED, TenantQuery, TenantRawSql, data_model
+from prodlint.project import Project
+from prodlint.rules import Finding, Related, rule
+
+
+@rule("TN001")
+def unscoped_tenant_read(project: Project) -> Iterator[Finding]:
+    for query in project.view(data_model).tenant_queries():
+        if query.query.kind == READ and query.status == UNSCOPED:
+            yield _finding("TN001", query, "")
+
+
+@rule("TN002")
+def unscoped_tenant_write(project: Project) -> Iterator[Finding]:
+    for query in project.view(data_model).tenant_queries():
+        if query.query.kind == WRITE and query.status == UNSCOPED:
+            yield _finding("TN002", query, ", so it can change another tenant's rows")
+
+
+@rule("TN003")
+def unscoped_raw_sql(project: Project) -> Iterator[Finding]:
+    reported: set[tuple[object, str]] = set()
+    for access in project.view(data_model).tenant_raw_sql():
+        if access.status != UNSCOPED or (access.raw.at, access.table.name) in reported:
+            continue
+        reported.add((access.raw.at, access.table.name))
+        yield _raw_finding(access)
+
+
+def _finding(code: str, tenant_query: TenantQuery, consequence: str) -> Finding:
+    query, model, key = tenant_query.query, tenant_query.tenant.model, tenant_query.key
+    message = f"{query.operation} on tenant-scoped model {model.name} does not filter by {key}"
+    if tenant_query.extension is not None:
+        client = tenant_query.extension.name + ("()" if tenant_query.extension.called else "")
+        message += f" and its client {client} does not inject {key} into {query.operation}"
+    if tenant_query.why:
+        message += f": its value {tenant_query.why}, and Prisma ignores an undefined filter"
+        fix = f"; require a defined {key} before querying"
+    elif query.orm == PRISMA:
+        fix = f"; add {key} to the where clause"
+    elif query.operation == "get":
+        fix = f"; look it up with a filter on {model.name}.{key} instead of get"
+    else:
+        fix = f"; filter on {model.name}.{key}"
+    return Finding(code, message + consequence + fix, query.at, (Related(tenant_query.tenant.key.at, f"tenant key {key} of {model.name}"),))
+
+
+def _raw_finding(access: TenantRawSql) -> Finding:
+    table, model, key = access.table, access.tenant.model, access.key
+    verb = "reads" if table.access == READ else "writes"
+    qualifier = table.alias or table.name
+    message = (
+        f"{access.raw.origin} {verb} tenant-scoped table {table.name} (model {model.name}) without a {key} predicate; "
+        f"add {qualifier}.{key} = <tenant> to the WHERE clause"
+    )
+    return Finding("TN003", message, access.raw.at, (Related(access.tenant.key.at, f"tenant key {key} of {model.name}"),))

@@ -1,0 +1,32 @@
+"""postgresql.conf: the connection limits the server enforces.
+
+`name = value` or `name value`, `#` comments, quoted values; the last setting wins,
+as PostgreSQL reads it. Only the settings the connection budget needs are kept.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from prodlint.extract import Source, extractor, name_matches
+from prodlint.facts import Location
+from prodlint.facts.capacity import PostgresSetting
+
+if TYPE_CHECKING:
+    from prodlint.config import Config
+
+CONNECTION_SETTINGS = ("max_connections", "superuser_reserved_connections", "reserved_connections")
+_LINE = re.compile(r"^\s*(?P<name>[a-z_.]+)\s*(?:=\s*|\s+)(?P<value>'[^']*'|[^\s#]+)")
+
+
+@extractor("postgresql-conf", matches=name_matches("postgresql.conf", "postgresql.*.conf", "postgresql.conf.*"))
+def extract_postgresql_conf(source: Source, config: Config) -> Iterable[object]:
+    for number, line in enumerate(source.text.splitlines(), start=1):
+        match = _LINE.match(line)
+        if match is None or match["name"] not in CONNECTION_SETTINGS:
+            continue
+        value = match["value"].strip("'")
+        at = Location(source.path, number, match.start("name") + 1, number, match.end("value") + 1)
+        yield PostgresSetting(match["name"], value, at)

@@ -1,0 +1,437 @@
+"""SQLAlchemy queries and raw SQL strings in Python.
+
+Query forms: `session.query(M)…`, `select(M)…` (also built up as `stmt = stmt.where(...)`
+in the same block), `update(M)` / `delete(M)`, `session.get(M, id)`, and
+Flask-SQLAlchemy `M.query…`. The filter is read from `.filter()`, `.filter_by()`,
+`.where()` (`==`, `.in_()`, `and_`, `or_`, `&`, `|`); a condition prodlint cannot
+see through (a variable, a helper call, `**kwargs`) makes it unknown. Raw SQL
+comes from `text("...")` and `.execute("...")`.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from prodlint.extract.python import PyModule, collector
+from prodlint.extract.python.models import call_name, dotted, string
+from prodlint.facts import Location
+from prodlint.facts.data import READ, SQLALCHEMY, WRITE, FilterParts, Query, RawSql
+from prodlint.sqltext import join_interpolated, tables_touched
+
+FILTERS = frozenset({"filter", "where", "filter_by"})
+SINGLE_ROW = frozenset({"first", "one", "one_or_none", "scalar", "scalar_one", "scalar_one_or_none", "get", "first_or_404", "one_or_404", "get_or_404", "exists"})
+MANY_ROWS = frozenset({"all", "paginate", "fetchall", "partitions"})
+EXECUTORS = frozenset({"execute", "scalars", "scalar", "exec", "scalar_one", "scalar_one_or_none", "stream", "stream_scalars"})
+RAW_EXECUTORS = frozenset({"execute", "exec_driver_sql", "executemany", "fetch", "fetchrow", "fetchval", "executescript"})
+SQL_START = re.compile(r"^\s*(?:\(\s*)?(select|with|update|delete|insert)\b", re.IGNORECASE)
+ORM_MODULES = ("sqlalchemy", "sqlmodel", "flask_sqlalchemy")
+
+
+@dataclass(slots=True)
+class Chain:
+    """A query being read from its root call outwards."""
+
+    model: str
+    operation: str
+    kind: str
+    client: str
+    root: ast.expr
+    filter: FilterParts = field(default_factory=FilterParts)
+    order_by: list[str] = field(default_factory=list)
+    has_limit: bool = False
+    terminal: str | None = None
+
+
+class QueryReader(ast.NodeVisitor):
+    """Visits one module with a scope stack, like pyflakes, and reads each query chain once."""
+
+    def __init__(self, module: PyModule) -> None:
+        self.module = module
+        self.parents: dict[ast.AST, ast.AST] = {}
+        for parent in ast.walk(module.tree):
+            for child in ast.iter_child_nodes(parent):
+                self.parents[child] = parent
+        self.orm_names = self._orm_imports()
+        self.scope: list[ast.AST] = []
+        self.facts: list[object] = []
+        self.strings: dict[str, ast.expr] = {}
+
+    def _orm_imports(self) -> dict[str, str]:
+        """Local names bound to SQLAlchemy helpers: `select`, `sa` -> `sa.select`, ..."""
+        names: dict[str, str] = {}
+        for node in ast.walk(self.module.tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in ORM_MODULES:
+                for alias in node.names:
+                    names[alias.asname or alias.name] = alias.name
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name.split(".")[0] in ORM_MODULES:
+                        names[alias.asname or alias.name] = "module"
+        return names
+
+    def _orm_function(self, call: ast.Call) -> str | None:
+        """`select` / `sa.select` / `sqlalchemy.update` imported from SQLAlchemy or SQLModel."""
+        if isinstance(call.func, ast.Name):
+            imported = self.orm_names.get(call.func.id)
+            return imported if imported not in (None, "module") else None
+        if isinstance(call.func, ast.Attribute) and self.orm_names.get(dotted(call.func.value)) == "module":
+            return call.func.attr
+        return None
+
+    # --- scopes -------------------------------------------------------------
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        self.scope.append(node)
+        self.generic_visit(node)
+        self.scope.pop()
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+    visit_ClassDef = visit_FunctionDef  # type: ignore[assignment]
+
+    def qualname(self) -> tuple[str, Location | None]:
+        names = [s.name for s in self.scope if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+        function = next((s for s in reversed(self.scope) if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))), None)
+        return ".".join(names), self.module.at(function) if function is not None else None
+
+    # --- queries ------------------------------------------------------------
+
+    def visit_Call(self, node: ast.Call) -> None:
+        chain = self.root(node)
+        if chain is not None:
+            self.follow(chain, node)
+            self.emit(chain)
+        else:
+            self.raw_sql(node)
+        self.generic_visit(node)
+
+    def root(self, call: ast.Call) -> Chain | None:
+        func = call.func
+        orm_function = self._orm_function(call)
+        if orm_function in ("select", "update", "delete") and call.args:
+            model = self.entity(call.args[0]) or (self._selected_from(call) if orm_function == "select" else None)
+            if model:
+                kind = READ if orm_function == "select" else WRITE
+                return Chain(model, orm_function, kind, "", call)
+            return None
+        if not isinstance(func, ast.Attribute):
+            return None
+        client = dotted(func.value)
+        if func.attr == "query" and call.args and not call.keywords:
+            model = self.entity(call.args[0])
+            if model and not self._is_model_query(func.value):
+                return Chain(model, "query", READ, client, call)
+        if func.attr in ("get", "get_one", "get_or_404") and len(call.args) == 2 and self.entity(call.args[0]) and isinstance(call.args[0], (ast.Name, ast.Attribute)):
+            model = self.entity(call.args[0])
+            if model == dotted(call.args[0]):
+                return Chain(model, "get", READ, client, call, has_limit=True, terminal="get")
+        if self._is_model_query(func.value) and not isinstance(self.parents.get(func.value), ast.Call):
+            model = dotted(func.value.value)  # type: ignore[attr-defined]
+            chain = Chain(model, func.attr, READ, f"{model}.query", func.value)
+            self.apply(chain, func.attr, call)
+            return chain
+        return None
+
+    def _selected_from(self, call: ast.Call) -> str | None:
+        """`select(func.count()).select_from(Order)` counts Orders."""
+        current: ast.AST = call
+        while isinstance(self.parents.get(current), ast.Attribute) and isinstance(self.parents.get(self.parents[current]), ast.Call):
+            attribute = self.parents[current]
+            current = self.parents[attribute]
+            if attribute.attr == "select_from" and current.args:
+                return self.entity(current.args[0])
+        return None
+
+    def _is_model_query(self, node: ast.expr) -> bool:
+        """Flask-SQLAlchemy `Order.query`: an attribute `query` on a capitalised name."""
+        return isinstance(node, ast.Attribute) and node.attr == "query" and dotted(node.value).rsplit(".", 1)[-1][:1].isupper()
+
+    def entity(self, node: ast.expr) -> str | None:
+        """The model a query selects: `Order`, `models.Order`, `Order.id` -> `Order`."""
+        name = dotted(node)
+        if not name:
+            if isinstance(node, ast.Call) and call_name(node) in ("count", "sum", "max", "min", "avg") and node.args:
+                return self.entity(node.args[0])
+            return None
+        parts = name.split(".")
+        for index in range(len(parts) - 1, -1, -1):
+            if parts[index][:1].isupper():
+                return ".".join(parts[: index + 1])
+        return None
+
+    def follow(self, chain: Chain, node: ast.expr) -> None:
+        """Walk outwards through `.filter(...).order_by(...).all()` and `session.execute(stmt)`."""
+        current: ast.expr = node
+        while True:
+            parent = self.parents.get(current)
+            if isinstance(parent, ast.Attribute) and isinstance(self.parents.get(parent), ast.Call) and self.parents[parent].func is parent:
+                call = self.parents[parent]
+                self.apply(chain, parent.attr, call)
+                current = call
+                continue
+            if isinstance(parent, ast.Call) and current in parent.args and isinstance(parent.func, ast.Attribute) and parent.func.attr in EXECUTORS:
+                current = parent
+                chain.terminal = chain.terminal or (None if parent.func.attr in ("execute", "exec") else parent.func.attr)
+                continue
+            if isinstance(parent, ast.Await):
+                current = parent
+                continue
+            break
+        if isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name):
+            self.follow_statement(chain, parent, parent.targets[0].id)
+
+    def follow_statement(self, chain: Chain, assignment: ast.Assign, name: str) -> None:
+        """`stmt = select(M)` then `stmt = stmt.where(...)` and `session.execute(stmt)` in the same block.
+
+        A narrowing under an `if` guarantees nothing, so it adds no key; one prodlint
+        cannot read (`stmt = apply_filters(stmt)`) makes the filter unknown.
+        """
+        block = self._block_of(assignment)
+        if block is None:
+            return
+        for statement in block[block.index(assignment) + 1 :]:
+            for node in ast.walk(statement):
+                if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load):
+                    self._use(chain, node, conditional=statement is not self._statement_of(node))
+            if isinstance(statement, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in statement.targets):
+                if not any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(statement.value)):
+                    return  # rebound to something else
+
+    def _statement_of(self, node: ast.AST) -> ast.AST:
+        while not isinstance(node, ast.stmt):
+            node = self.parents[node]
+        return node
+
+    def _use(self, chain: Chain, name: ast.Name, conditional: bool) -> None:
+        parent = self.parents.get(name)
+        if isinstance(parent, ast.Call) and isinstance(parent.func, ast.Attribute) and parent.func.attr in EXECUTORS:
+            if chain.terminal is None:
+                self.follow(chain, name)
+            return
+        if not (isinstance(parent, ast.Attribute) and isinstance(self.parents.get(parent), ast.Call)):
+            if isinstance(parent, ast.Call):
+                chain.filter.unknown = True  # handed to a helper that may narrow it
+            return
+        narrowed = Chain(chain.model, chain.operation, chain.kind, chain.client, chain.root)
+        current: ast.AST = name
+        while isinstance(self.parents.get(current), ast.Attribute) and isinstance(self.parents.get(self.parents[current]), ast.Call):
+            attribute = self.parents[current]
+            call = self.parents[attribute]
+            if call.func is not attribute:
+                break
+            self.apply(narrowed, attribute.attr, call)
+            current = call
+        if conditional:
+            chain.filter.unknown |= narrowed.filter.unknown
+        else:
+            chain.filter.add(narrowed.filter)
+            chain.order_by.extend(narrowed.order_by)
+            chain.has_limit |= narrowed.has_limit
+        chain.terminal = chain.terminal or narrowed.terminal
+
+    def _block_of(self, statement: ast.stmt) -> list[ast.stmt] | None:
+        parent = self.parents.get(statement)
+        for name in ("body", "orelse", "finalbody"):
+            block = getattr(parent, name, None)
+            if isinstance(block, list) and statement in block:
+                return block
+        return None
+
+    def apply(self, chain: Chain, method: str, call: ast.Call) -> None:
+        if method in FILTERS:
+            if method == "filter_by":
+                if any(k.arg is None for k in call.keywords):
+                    chain.filter.unknown = True
+                chain.filter.keys |= {k.arg for k in call.keywords if k.arg is not None and not _is_none(k.value)}
+            for condition in call.args:
+                chain.filter.add(self.condition(condition, chain.model))
+        elif method == "order_by":
+            chain.order_by.extend(c for c in (self._column(a, chain.model, sort=True) for a in call.args) if c)
+        elif method in ("limit", "slice", "paginate"):
+            chain.has_limit = True
+            chain.terminal = method if method == "paginate" else chain.terminal
+        elif method in SINGLE_ROW:
+            chain.has_limit = True
+            chain.terminal = method
+        elif method in MANY_ROWS:
+            chain.terminal = f"{chain.terminal}.{method}" if chain.terminal == "scalars" else method
+        elif method in ("scalars", "unique"):
+            chain.terminal = chain.terminal or "scalars"
+        elif method in ("update", "delete") and chain.operation == "query":
+            chain.operation, chain.kind = method, WRITE
+        elif method == "count":
+            chain.terminal = "count"
+
+    def condition(self, node: ast.expr, model: str) -> FilterParts:
+        parts = FilterParts()
+        if isinstance(node, ast.Compare) and len(node.ops) == 1:
+            left, right = node.left, node.comparators[0]
+            column = self._column(left, model) or self._column(right, model)
+            other = right if self._column(left, model) else left
+            if column is None:
+                parts.unknown = not _is_literal(left) and not _is_literal(right)
+            elif isinstance(node.ops[0], (ast.Eq, ast.In)) and not _is_none(other):
+                parts.keys.add(column)
+            elif isinstance(node.ops[0], (ast.Lt, ast.LtE, ast.Gt, ast.GtE)):
+                parts.ranges.add(column)
+            return parts
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.BitAnd, ast.BitOr)):
+            left, right = self.condition(node.left, model), self.condition(node.right, model)
+            if isinstance(node.op, ast.BitAnd):
+                left.add(right)
+                return left
+            return FilterParts.either([left, right])
+        if isinstance(node, ast.Call):
+            name = call_name(node)
+            if name in ("and_", "or_") and not any(isinstance(a, ast.Starred) for a in node.args):
+                branches = [self.condition(a, model) for a in node.args]
+                if name == "and_":
+                    for branch in branches:
+                        parts.add(branch)
+                    return parts
+                return FilterParts.either(branches)
+            if name in ("not_",):
+                return parts
+            if isinstance(node.func, ast.Attribute):
+                column = self._column(node.func.value, model)
+                if column is not None:
+                    if node.func.attr in ("in_", "is_") and not (node.func.attr == "is_" and node.args and _is_none(node.args[0])):
+                        parts.keys.add(column)
+                    elif node.func.attr in ("between", "like", "ilike", "startswith", "endswith", "contains", "any", "has", "match"):
+                        parts.ranges.add(column)
+                    return parts
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Invert):
+            return parts
+        if isinstance(node, ast.Constant):
+            return parts
+        parts.unknown = True
+        return parts
+
+    def _column(self, node: ast.expr, model: str, sort: bool = False) -> str | None:
+        """`Order.status` -> "status"; `Customer.tenant_id` -> "Customer.tenant_id"."""
+        if sort:
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("desc", "asc"):
+                node = node.func.value
+            elif isinstance(node, ast.Call) and call_name(node) in ("desc", "asc") and node.args:
+                node = node.args[0]
+            if string(node):
+                return string(node)
+        if not isinstance(node, ast.Attribute):
+            return None
+        owner = dotted(node.value)
+        if not owner or not owner.rsplit(".", 1)[-1][:1].isupper():
+            return None
+        if owner.rsplit(".", 1)[-1] == model.rsplit(".", 1)[-1]:
+            return node.attr
+        return f"{owner.rsplit('.', 1)[-1]}.{node.attr}"
+
+    def emit(self, chain: Chain) -> None:
+        function, function_at = self.qualname()
+        many = chain.terminal in ("all", "scalars.all", "paginate", "fetchall", "partitions") or chain.terminal == "scalars"
+        self.facts.append(
+            Query(
+                orm=SQLALCHEMY,
+                model=chain.model,
+                operation=chain.operation,
+                kind=chain.kind,
+                client=chain.client,
+                filter=chain.filter.freeze(),
+                at=self.module.at(chain.root),
+                function=function,
+                function_at=function_at,
+                order_by=tuple(chain.order_by),
+                has_limit=chain.has_limit or chain.terminal == "paginate",
+                returns_many=many and chain.kind == READ,
+                terminal=chain.terminal,
+            )
+        )
+
+    # --- raw SQL ------------------------------------------------------------
+
+    def raw_sql(self, call: ast.Call) -> None:
+        is_text = self._orm_function(call) == "text"
+        is_execute = isinstance(call.func, ast.Attribute) and call.func.attr in RAW_EXECUTORS
+        if not (is_text or is_execute) or not call.args:
+            return
+        argument = call.args[0]
+        if is_execute and isinstance(argument, ast.Call) and self._orm_function(argument) == "text":
+            return  # the text() inside is read on its own
+        if isinstance(argument, ast.Name):
+            argument = self._local_string(argument) or argument
+        sql, complete = self._literal(argument)
+        if sql is None or not SQL_START.match(sql):
+            return
+        tables = tables_touched(sql) if complete else None
+        function, function_at = self.qualname()
+        self.facts.append(
+            RawSql(
+                origin="text" if is_text else call.func.attr,  # type: ignore[union-attr]
+                text=sql,
+                at=self.module.at(call),
+                tables=tables or (),
+                parsed=tables is not None,
+                client=dotted(call.func.value) if isinstance(call.func, ast.Attribute) else "",
+                function=function,
+                function_at=function_at,
+                orm=SQLALCHEMY,
+            )
+        )
+
+    def _local_string(self, name: ast.Name) -> ast.expr | None:
+        """`sql = "SELECT ..."` assigned once in the enclosing function (or module)."""
+        scope = next((s for s in reversed(self.scope) if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))), self.module.tree)
+        values = [
+            node.value for node in ast.walk(scope)
+            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name.id for t in node.targets)
+        ]
+        return values[0] if len(values) == 1 else None
+
+    def _literal(self, node: ast.expr) -> tuple[str | None, bool]:
+        """SQL text of a string, f-string, `"..." % x` or concatenation; False when pieces are not values."""
+        if string(node) is not None:
+            return string(node), True
+        if isinstance(node, ast.JoinedStr):
+            fragments, current = [], ""
+            for value in node.values:
+                if isinstance(value, ast.FormattedValue):
+                    fragments.append(current)
+                    current = ""
+                else:
+                    current += str(value.value)  # type: ignore[attr-defined]
+            fragments.append(current)
+            joined = join_interpolated(fragments)
+            return (joined, True) if joined is not None else ("".join(fragments), False)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            left, left_ok = self._literal(node.left)
+            right, right_ok = self._literal(node.right)
+            if left is not None and right is not None:
+                return left + right, left_ok and right_ok
+            return left, False
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
+            return self._literal(node.left)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
+            text, _ = self._literal(node.func.value)
+            if text is None:
+                return None, False
+            joined = join_interpolated(re.split(r"\{[^{}]*\}", text))
+            return (joined, True) if joined is not None else (text, False)
+        return None, False
+
+
+def _is_none(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
+
+
+def _is_literal(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant)
+
+
+@collector
+def collect_queries(module: PyModule) -> Iterable[object]:
+    if not any(marker in module.text for marker in (".query", "select(", "update(", "delete(", ".get(", "execute", "text(", "fetch")):
+        return []
+    reader = QueryReader(module)
+    reader.visit(module.tree)
+    return reader.facts

@@ -1,0 +1,137 @@
+"""Route facts: routers, routes, mounts and middleware, as one file writes them.
+
+Extraction records names as written (`ordersRouter`, `orders.router`,
+`this.router`); the project model (`prodlint.model.routes`) resolves them across
+files and composes full paths. Use `project.view(route_graph)` for resolved
+routes rather than these raw facts: a `Route` whose router cannot be resolved is
+not a route of the application.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prodlint.facts import Location
+
+EXPRESS = "express"
+FASTAPI = "fastapi"
+FLASK = "flask"
+
+
+@dataclass(frozen=True, slots=True)
+class RouterRef:
+    """How code names a router: a dotted name looked up in `path`, innermost `scope` first.
+
+    `module` is set for an inline `require('./x')`: `name` is then looked up in that
+    module (`""`: the module's export itself). `called` is set for `makeRouter()`:
+    the router that factory function returns.
+    """
+
+    path: str
+    name: str
+    scope: str = ""
+    module: str | None = None
+    called: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Router:
+    """`Router()`, `express.Router()`, `express()`, `APIRouter()`, `FastAPI()`, `Blueprint()`, `Flask()`.
+
+    `kind` is "app" for an application (an entry of the route graph), else "router".
+    `prefix` is the router's own prefix (`APIRouter(prefix=)`, `Blueprint(url_prefix=)`),
+    None when computed at run time. `middleware` holds router-level dependencies.
+    """
+
+    name: str
+    kind: str
+    framework: str
+    at: Location
+    scope: str = ""
+    prefix: str | None = ""
+    prefix_source: str | None = None  # the expression of a run-time prefix, as written
+    middleware: tuple[str, ...] = ()
+    returned: bool = False  # returned by its enclosing function (a router factory)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One method (or several) and path handled on a router.
+
+    `path` is as written, None when computed at run time. `middleware` holds the
+    names applied at the route: Express middleware arguments, FastAPI `Depends`
+    targets and `Annotated` aliases, Flask decorators. `handler` is the handler's
+    name (None for an inline function); `handler_at` is where it is defined or
+    referenced.
+    """
+
+    router: RouterRef
+    methods: tuple[str, ...]
+    path: str | None
+    handler: str | None
+    handler_at: Location | None
+    middleware: tuple[str, ...]
+    at: Location
+    framework: str
+    path_source: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Mount:
+    """`app.use(prefix, ..., child)`, `include_router(child, prefix=)`, `register_blueprint(child, url_prefix=)`.
+
+    For Express the child is a candidate: `app.use(authenticate)` has the same
+    shape as `app.use(ordersRouter)`, and only the project model knows which
+    names are routers. An Express child that is not a router is middleware.
+    `prefix` is None when computed at run time (`prefix_source` keeps the
+    expression). `overrides_prefix`: Flask `url_prefix=` replaces the blueprint's own.
+    """
+
+    parent: RouterRef
+    prefix: str | None
+    child: RouterRef
+    middleware: tuple[str, ...]
+    at: Location
+    framework: str
+    prefix_source: str | None = None
+    overrides_prefix: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Middleware:
+    """Middleware applied to everything later registered on a router under `prefix`.
+
+    Express `app.use(passport.authenticate('jwt'))`, Flask `@bp.before_request`,
+    FastAPI `app.add_middleware(AuthMiddleware)`.
+    """
+
+    router: RouterRef
+    prefix: str | None
+    names: tuple[str, ...]
+    at: Location
+    framework: str
+
+
+@dataclass(frozen=True, slots=True)
+class Escape:
+    """A router handed to code prodlint does not follow (`register(app, router)`, `[a, b]`).
+
+    It may be mounted there, so it is never reported as unmounted.
+    """
+
+    ref: RouterRef
+    at: Location
+
+
+@dataclass(frozen=True, slots=True)
+class Dependency:
+    """A FastAPI dependency that itself depends on others.
+
+    `def get_current_active_user(user = Depends(get_current_user))`,
+    `CurrentUser = Annotated[User, Depends(get_current_user)]`,
+    `oauth2_scheme = OAuth2PasswordBearer(...)`: naming it at a route applies `uses`.
+    """
+
+    name: str
+    uses: tuple[str, ...]
+    at: Location

@@ -1,0 +1,443 @@
+"""The route graph: from each application entry, through every mount, to every route.
+
+Routers, routes and mounts are resolved across files with the module index. A
+route reachable from an entry gets its full path (prefixes composed at every
+level), its mount chain and the guards applied along it. A piece of a path
+computed at run time is kept as an opaque token tied to the mount that
+introduced it: two routes below the same token share it whatever its value,
+and nothing else is assumed about it.
+
+Files of tests (`tests/`, `*.spec.ts`, `test_*.py`, ...) neither define nor mount
+routes of the application.
+
+Use `project.view(route_graph)`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from prodlint.facts import Location
+from prodlint.facts.modules import DynamicImport, Import
+from prodlint.facts.routes import EXPRESS, Dependency, Escape, Middleware, Mount, Route, Router, RouterRef
+from prodlint.model.modules import ModuleIndex, Symbol, module_index
+from prodlint.project import Project
+
+TEST_DIRECTORIES = frozenset({"test", "tests", "__tests__", "spec", "specs", "e2e", "__mocks__", "cypress", "playwright"})
+TEST_FILES = ("*.test.*", "*.spec.*", "*.e2e.*", "test_*.py", "*_test.py", "conftest.py", "tests.py")
+PARAMETER = re.compile(r":[A-Za-z_$][\w$]*\??(\([^)]*\))?|\{[^}/]*\}|<[^>/]*>")
+MAX_DEPTH = 24  # mount chains deeper than this are cycles
+
+
+def is_test_file(path: str) -> bool:
+    *directories, name = path.split("/")
+    return any(d in TEST_DIRECTORIES for d in directories) or any(fnmatch.fnmatchcase(name, p) for p in TEST_FILES)
+
+
+@dataclass(frozen=True, slots=True)
+class Opaque:
+    """A path piece computed at run time: `settings.API_V1_STR` at one mount."""
+
+    source: str
+    at: Location
+
+    def __str__(self) -> str:
+        return "{" + self.source + "}"
+
+
+Piece = str | Opaque
+
+
+@dataclass(frozen=True, slots=True)
+class MountEdge:
+    mount: Mount
+    parent: Router
+    child: Router
+
+    @property
+    def prefix(self) -> tuple[Piece, ...]:
+        """What this mount adds to the path: its prefix, then the child router's own prefix."""
+        pieces: list[Piece] = [_piece(self.mount.prefix, self.mount.prefix_source, self.mount.at)]
+        if not self.mount.overrides_prefix:
+            pieces.append(_piece(self.child.prefix, self.child.prefix_source, self.child.at))
+        return tuple(p for p in pieces if p != "")
+
+
+@dataclass(frozen=True, slots=True)
+class Guard:
+    name: str
+    at: Location
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedRoute:
+    """A route of an application, as the application serves it."""
+
+    route: Route
+    router: Router
+    app: Router
+    chain: tuple[MountEdge, ...]
+    pieces: tuple[Piece, ...]
+    guards: tuple[Guard, ...]
+    order: tuple[tuple[str, int, int], ...]
+    uncertain: bool = False  # a name on its chain is defined in a file that could not be read
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        return self.route.methods
+
+    @property
+    def path(self) -> str:
+        """The full path as written, `{expression}` where a piece is computed at run time."""
+        return _display(self.pieces, self.router.framework)
+
+    @property
+    def known_path(self) -> str | None:
+        """The full path, or None when a piece of it is computed at run time."""
+        return None if any(isinstance(p, Opaque) for p in self.pieces) else self.path
+
+    @property
+    def key(self) -> tuple[object, ...]:
+        """The path as the framework matches it: parameters `:id` = `{id}` = `<int:id>`."""
+        return _key(self.pieces, self.router.framework)
+
+
+@dataclass
+class RouteGraph:
+    index: ModuleIndex
+    routers: list[Router] = field(default_factory=list)
+    apps: list[Router] = field(default_factory=list)
+    routes_of: dict[Router, list[Route]] = field(default_factory=lambda: defaultdict(list))
+    edges: list[MountEdge] = field(default_factory=list)
+    incoming: dict[Router, list[Mount]] = field(default_factory=lambda: defaultdict(list))
+    escapes: dict[Router, list[Escape]] = field(default_factory=lambda: defaultdict(list))
+    middleware_of: dict[Router, list[Middleware]] = field(default_factory=lambda: defaultdict(list))
+    routes: list[ResolvedRoute] = field(default_factory=list)
+    dynamic_imports: list[DynamicImport] = field(default_factory=list)
+    by_name: dict[tuple[str, str, str], Router] = field(default_factory=dict)
+
+    @property
+    def entries(self) -> list[Router]:
+        """Applications not mounted in another application."""
+        mounted = {edge.child for edge in self.edges}
+        return sorted((app for app in self.apps if app not in mounted), key=lambda a: a.at)
+
+    def mounts_on(self, parent: Router) -> list[MountEdge]:
+        return [edge for edge in self.edges if edge.parent == parent]
+
+    def defines_routes(self, router: Router, seen: frozenset[Router] = frozenset()) -> int:
+        """How many routes a router serves, its own and those of routers mounted on it."""
+        if router in seen:
+            return 0
+        own = len(self.routes_of.get(router, ()))
+        return own + sum(self.defines_routes(e.child, seen | {router}) for e in self.mounts_on(router))
+
+    def importers(self, router: Router) -> list[str]:
+        """Files, other than tests, that import (or re-export) this router or its module."""
+        found = set()
+        for binding in self.index.importers(router.at.path):
+            if is_test_file(binding.at.path):
+                continue
+            if isinstance(binding, Import):
+                symbol = self.index.resolve(binding.at.path, binding.local, binding.scope, self._defined)
+            else:
+                symbol = self.index.resolve_export(binding.at.path, binding.exported, self._defined)
+            if symbol is not None and symbol.path == router.at.path and symbol.name in ("", router.name):
+                found.add(binding.at.path)
+        return sorted(found)
+
+    # --- what the rules ask -----------------------------------------------------------------------
+
+    def unmounted_routers(self) -> Iterator[tuple[Router, int, list[str]]]:
+        """Routers that serve routes but that nothing mounts: (router, route count, files importing it).
+
+        A router mounted on anything (even on a parent prodlint cannot resolve), handed to
+        other code, or returned by a factory may be mounted: it is left alone. So is every
+        router of a framework with no application in the project.
+        """
+        frameworks = {app.framework for app in self.apps}
+        for router in self.routers:
+            if router.kind == "app" or router.framework not in frameworks or router.returned:
+                continue
+            if self.incoming.get(router) or self.escapes.get(router):
+                continue
+            count = self.defines_routes(router)
+            if not count:
+                continue
+            importers = self.importers(router)
+            if not importers and self.dynamic_imports:
+                continue  # modules loaded by computed name may be any file
+            yield router, count, importers
+
+    def duplicate_mounts(self) -> Iterator[tuple[MountEdge, MountEdge]]:
+        """(later, first): different routers mounted at the same literal prefix on the same parent."""
+        first_at: dict[tuple[Router, tuple[object, ...]], MountEdge] = {}
+        for edge in self.edges:
+            if any(isinstance(piece, Opaque) for piece in edge.prefix):
+                continue
+            key = _key(edge.prefix, edge.parent.framework)
+            if key in ((), ("",), ("/",)):
+                continue  # several routers at the root of a parent is how apps are assembled
+            first = first_at.setdefault((edge.parent, key), edge)
+            if first.child != edge.child:
+                yield edge, first
+
+    def shadowed_routes(self) -> Iterator[tuple[ResolvedRoute, ResolvedRoute]]:
+        """(shadowed, winner): the same method and full path handled twice in one application."""
+        groups: dict[tuple[Router, str, tuple[object, ...]], list[ResolvedRoute]] = defaultdict(list)
+        for resolved in self.routes:
+            for method in resolved.methods:
+                if method != "ALL":  # `all` handlers usually call next(): not a shadow
+                    groups[(resolved.app, method, resolved.key)].append(resolved)
+        reported: set[Route] = set()
+        for group in groups.values():
+            group.sort(key=lambda r: r.order)
+            winner = group[0]
+            for later in group[1:]:
+                if later.route != winner.route and later.route not in reported:
+                    reported.add(later.route)
+                    yield later, winner
+
+    def unguarded_routes(self, public: tuple[str, ...]) -> Iterator[tuple[ResolvedRoute, list[ResolvedRoute]]]:
+        """(route, guarded routes of its application) for routes with no guard on their chain.
+
+        Only in applications that guard some route: an application with no authentication
+        at all is a design choice (a public API), not a forgotten guard.
+        """
+        by_app: dict[Router, list[ResolvedRoute]] = defaultdict(list)
+        for resolved in self.routes:
+            by_app[resolved.app].append(resolved)
+        seen: set[Route] = set()
+        for app in self.entries:
+            guarded = [r for r in by_app.get(app, ()) if r.guards]
+            if not guarded:
+                continue
+            for resolved in by_app[app]:
+                if resolved.guards or resolved.uncertain or resolved.route in seen or resolved.route.path is None:
+                    continue  # a route whose own path is computed may be a public one
+                if resolved.methods and set(resolved.methods) <= {"OPTIONS", "HEAD"}:
+                    continue  # CORS preflight and HEAD carry no credentials
+                if could_be_public(resolved, public):
+                    continue
+                seen.add(resolved.route)
+                yield resolved, guarded
+
+    # --- resolution -----------------------------------------------------------------------------
+
+    def _defined(self, path: str, name: str, scope: str) -> bool:
+        return (path, name, scope) in self.by_name
+
+    def resolve(self, ref: RouterRef) -> Router | None:
+        if ref.module is not None:
+            symbol = self.index.resolve_required(ref.path, ref.module, ref.name, self._defined)
+        else:
+            symbol = self.index.resolve(ref.path, ref.name, ref.scope, self._defined)
+        if symbol is None:
+            return None
+        if ref.called or symbol.called:
+            return self._factory_router(symbol)
+        return self.by_name.get((symbol.path, symbol.name, symbol.scope))
+
+    def _factory_router(self, symbol: Symbol) -> Router | None:
+        """The router a function returns: `makeRouter()`, `create_router()`."""
+        made = [r for r in self.routers if r.at.path == symbol.path and r.returned and r.scope == symbol.name]
+        return made[0] if len(made) == 1 else None
+
+
+def _piece(value: str | None, source: str | None, at: Location) -> Piece:
+    if value is not None:
+        return value
+    return Opaque(source or "?", at)
+
+
+def _join(pieces: tuple[Piece, ...]) -> list[Piece]:
+    """Concatenate literal pieces with single slashes; opaque pieces stay tokens."""
+    joined: list[Piece] = []
+    for piece in pieces:
+        if isinstance(piece, Opaque):
+            joined.append(piece)
+        elif joined and isinstance(joined[-1], str):
+            joined[-1] = joined[-1].rstrip("/") + "/" + piece.lstrip("/") if piece else joined[-1]
+        else:
+            joined.append(piece)
+    return joined
+
+
+def _display(pieces: tuple[Piece, ...], framework: str) -> str:
+    text = "".join(str(p) for p in _join(pieces)) or "/"
+    text = re.sub(r"/{2,}", "/", text)
+    if not text.startswith(("/", "{")):
+        text = "/" + text
+    if framework == EXPRESS and len(text) > 1:
+        text = text.rstrip("/") or "/"  # Express matches `/orders/` and `/orders` alike
+    return text
+
+
+def _key(pieces: tuple[Piece, ...], framework: str) -> tuple[object, ...]:
+    key: list[object] = []
+    for piece in _join(pieces):
+        if isinstance(piece, Opaque):
+            key.append((piece.source, piece.at))
+        else:
+            text = PARAMETER.sub("{}", re.sub(r"/{2,}", "/", piece))
+            if framework == EXPRESS:
+                text = text.rstrip("/")
+            key.append(text)
+    return tuple(key) if key != [""] else ("/",)
+
+
+def _applies(prefix: str | None, below: tuple[Piece, ...]) -> bool:
+    """Does middleware registered for `prefix` cover a path whose pieces below its router are `below`?"""
+    if not prefix or prefix == "/":
+        return True
+    joined = _join(below)
+    if not joined or not isinstance(joined[0], str):
+        return True  # unknown: assume it applies, so that nothing is reported on a guess
+    path, wanted = joined[0].rstrip("/"), prefix.rstrip("/")
+    if len(joined) > 1:  # a literal start, then a run-time piece: it may continue into the prefix
+        return path.startswith(wanted) or wanted.startswith(path)
+    return path == wanted or path.startswith(wanted + "/")
+
+
+def route_graph(project: Project) -> RouteGraph:
+    index = project.view(module_index)
+    graph = RouteGraph(index)
+    live = [file for file in project.files if not is_test_file(file.path)]
+
+    def facts(kind: type) -> Iterator:
+        for file in live:
+            for fact in file.facts:
+                if isinstance(fact, kind):
+                    yield fact
+
+    graph.routers = list(facts(Router))
+    graph.by_name = {(r.at.path, r.name, r.scope): r for r in graph.routers if r.name}
+    graph.apps = [r for r in graph.routers if r.kind == "app"]
+    graph.dynamic_imports = list(facts(DynamicImport))
+    for route in facts(Route):
+        router = graph.resolve(route.router)
+        if router is not None:
+            graph.routes_of[router].append(route)
+    for mount in facts(Mount):
+        child = graph.resolve(mount.child)
+        if child is None:
+            if mount.framework == EXPRESS:
+                _express_middleware(graph, mount)
+            continue
+        graph.incoming[child].append(mount)
+        parent = graph.resolve(mount.parent)
+        if parent is not None and parent != child:
+            graph.edges.append(MountEdge(mount, parent, child))
+    for middleware in facts(Middleware):
+        parent = graph.resolve(middleware.router)
+        if parent is not None:
+            graph.middleware_of[parent].append(middleware)
+    for escape in facts(Escape):
+        router = graph.resolve(escape.ref)
+        if router is not None:
+            graph.escapes[router].append(escape)
+    graph.edges.sort(key=lambda e: (e.mount.at.path, e.mount.at.line, e.mount.at.column))
+    guards = GuardNames(project, index)
+    for app in graph.entries:
+        graph.routes.extend(_walk(graph, guards, app, app, (), (), (), (), 0))
+    return graph
+
+
+def _express_middleware(graph: RouteGraph, mount: Mount) -> None:
+    """`app.use(authenticate)`: a candidate child that is no router is middleware from here on."""
+    parent = graph.resolve(mount.parent)
+    if parent is not None and mount.child.name:
+        graph.middleware_of[parent].append(Middleware(mount.parent, mount.prefix, (mount.child.name, *mount.middleware), mount.at, EXPRESS))
+
+
+class GuardNames:
+    """Which names are authentication guards: configured names, and FastAPI dependencies that use one."""
+
+    def __init__(self, project: Project, index: ModuleIndex) -> None:
+        self.names = set(project.config.route_guards)
+        self.index = index
+        self.uses: dict[str, set[str]] = defaultdict(set)
+        for dependency in project.facts_of(Dependency):
+            self.uses[dependency.name].update(dependency.uses)
+        self.unreadable = {f.path for f in project.files if f.notifications and not f.facts}
+        self._cache: dict[str, bool] = {}
+
+    def unknown(self, path: str, scope: str, names: tuple[str, ...]) -> bool:
+        """Is one of these names defined in a file prodlint could not read? Then it may be a guard."""
+        for name in names:
+            symbol = self.index.resolve(path, name, scope)
+            if symbol is not None and symbol.path in self.unreadable:
+                return True
+        return False
+
+    def is_guard(self, name: str) -> bool:
+        if name not in self._cache:
+            self._cache[name] = False  # cycles in `uses` end here
+            self._cache[name] = self._matches(name) or any(self.is_guard(u) for u in sorted(self.uses.get(_last(name), ())))
+        return self._cache[name]
+
+    def _matches(self, name: str) -> bool:
+        parts = name.split(".")
+        return name in self.names or parts[-1] in self.names or parts[0] in self.names
+
+
+def _last(name: str) -> str:
+    return name.rsplit(".", 1)[-1]
+
+
+def _walk(graph: RouteGraph, guards: GuardNames, app: Router, router: Router, chain: tuple[MountEdge, ...],
+          pieces: tuple[Piece, ...], inherited: tuple[Guard, ...], order: tuple[tuple[str, int, int], ...],
+          depth: int, uncertain: bool = False) -> Iterator[ResolvedRoute]:
+    """Every route below `router`, depth first; `inherited` holds the guards in effect where it is mounted."""
+    if depth > MAX_DEPTH or router in {edge.parent for edge in chain}:
+        return
+    layers = [(router.at, None, tuple(Guard(name, router.at) for name in router.middleware if guards.is_guard(name)))]
+    for middleware in graph.middleware_of.get(router, ()):
+        layers.append((middleware.at, middleware.prefix, tuple(Guard(n, middleware.at) for n in middleware.names if guards.is_guard(n))))
+
+    def in_effect(at: Location, below: tuple[Piece, ...]) -> tuple[Guard, ...]:
+        effective = list(inherited)
+        for registered, prefix, found in layers:
+            if router.framework == EXPRESS and registered.path == at.path and (registered.line, registered.column) > (at.line, at.column):
+                continue  # Express middleware only runs for what is registered after it
+            if _applies(prefix, below):
+                effective.extend(found)
+        return tuple(effective)
+
+    for route in graph.routes_of.get(router, ()):
+        below = (_piece(route.path, route.path_source, route.at),)
+        yield ResolvedRoute(
+            route=route,
+            router=router,
+            app=app,
+            chain=chain,
+            pieces=pieces + below,
+            guards=in_effect(route.at, below) + tuple(Guard(n, route.at) for n in route.middleware if guards.is_guard(n)),
+            order=order + ((route.at.path, route.at.line, route.at.column),),
+            uncertain=uncertain or guards.unknown(route.at.path, route.router.scope, route.middleware),
+        )
+    for edge in graph.mounts_on(router):
+        at = edge.mount.at
+        mount_guards = tuple(Guard(n, at) for n in edge.mount.middleware if guards.is_guard(n))
+        doubt = uncertain or guards.unknown(at.path, edge.mount.parent.scope, edge.mount.middleware + edge.child.middleware)
+        yield from _walk(graph, guards, app, edge.child, chain + (edge,), pieces + edge.prefix,
+                         in_effect(at, edge.prefix) + mount_guards, order + ((at.path, at.line, at.column),), depth + 1, doubt)
+
+
+def could_be_public(route: ResolvedRoute, patterns: tuple[str, ...]) -> bool:
+    """Does the full path match a public glob (`routes.public`)?
+
+    A prefix computed at run time stands for some non-empty path that no literal in a
+    pattern names: `*/login` still matches below it, `/docs/*` does not.
+    """
+    text = "".join(RUNTIME_SEGMENT if isinstance(p, Opaque) else p for p in _join(route.pieces))
+    text = re.sub(r"/{2,}", "/", text)
+    text = text.rstrip("/") or "/"
+    return any(fnmatch.fnmatchcase(text, pattern) or fnmatch.fnmatchcase(text + "/", pattern) for pattern in patterns)
+
+
+RUNTIME_SEGMENT = "/\0"

@@ -1,0 +1,451 @@
+"""How the project is run: compose services joined with the Dockerfiles they build.
+
+`project.view(services)` gives a `Services` view:
+
+- `Service`: one compose service of one directory. A service defined in several
+  compose files of a directory (`docker-compose.yml` + a `docker-compose.prod.yml`
+  overlay) is one service, as `docker compose -f ... -f ...` merges it: later
+  definitions override scalars, environments merge by name, ports add up.
+  Development files (`compose.dev-files`) are joined separately from production ones,
+  so a `docker-compose.override.yml` never lends its values to production.
+- `Service.process`: what the container runs (`Process`): compose `entrypoint` +
+  `command` over the built Dockerfile stage's ENTRYPOINT + CMD, as docker combines
+  them, with the instructions it came from, so a finding points where the fix goes.
+- `Service.env_value(name)`: an environment variable as the container sees it:
+  compose `environment:` over `env_file` over the Dockerfile's ENV. An env_file that
+  is not in the tree, or a value interpolated at deploy time, makes it `UNKNOWN`.
+- `Services.dockerfile_runs()`: each Dockerfile's own default process (final stage),
+  for the rules that judge an image regardless of how it is deployed.
+
+Unknown is not absent: `replicas`, workers and environment values that are set at
+deploy time are `UNKNOWN`, never a guess.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from prodlint.extract.commands import server_commands
+from prodlint.facts import Location
+from prodlint.facts.capacity import EnvFile, GunicornSettings
+from prodlint.facts.compose import Build, Command, ComposeService, Dockerfile, DockerStage, EnvVar, PortMapping, ProcfileEntry, Text
+from prodlint.facts.servers import UNKNOWN, ServerCommand, ServerRun
+from prodlint.project import Project
+
+WEB_SERVERS = frozenset({"uvicorn", "gunicorn", "hypercorn", "granian", "daphne"})
+BASE_COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
+# Development by convention, beside `compose.dev-files`: VS Code dev containers, `heroku local` on Windows.
+ALSO_DEV_FILES = (".devcontainer/**", "Procfile.windows", "Procfile.local")
+# Profile and stage names for development: `dev`, `debug`, `test`, `dev-envs`, `local` ...
+DEV_PROFILE = re.compile(r"(?:^|[-_.])(?:dev|develop|development|debug|test|tests|testing|local|ci)(?:$|[-_.])", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """A value prodlint can read, and where it is written (None: a program default)."""
+
+    value: str
+    at: Location | None = None
+
+
+@dataclass(frozen=True)
+class Process:
+    """What a container runs: the argv and the instructions it is made of, in argv order.
+
+    `argv` None: not knowable here (the image's own CMD, or an unsplittable command).
+    """
+
+    argv: tuple[str, ...] | None
+    parts: tuple[Command, ...]
+
+    @cached_property
+    def servers(self) -> tuple[ServerCommand, ...]:
+        return server_commands(self.argv) if self.argv else ()
+
+    @property
+    def web_server(self) -> ServerCommand | None:
+        """The server the process ends in (`alembic upgrade head && uvicorn ...` -> uvicorn)."""
+        return next((s for s in reversed(self.servers) if s.program in WEB_SERVERS or s.program == "python"), None)
+
+    def at(self, server: ServerCommand) -> Location:
+        """Where to fix it: the last instruction that names the program, else the last one."""
+        for part in reversed(self.parts):
+            if server.argv and server.argv[0] in part.text:
+                return part.at
+        return self.parts[-1].at
+
+
+@dataclass(frozen=True)
+class Service:
+    """A compose service of one directory, its definitions merged in compose's order."""
+
+    name: str
+    directory: str
+    definitions: tuple[ComposeService, ...]  # in merge order: base file first
+    dev: bool  # defined in development compose files, or only under dev/test profiles
+    dockerfile: Dockerfile | None = None
+    stage: DockerStage | None = None  # the stage `build.target` picks, else the final one
+    env_files: dict[str, EnvFile] = field(default_factory=dict, repr=False, compare=False)
+    extended: tuple[ComposeService, ...] = ()  # what `extends:` brings in, when found
+
+    @property
+    def base(self) -> ComposeService:
+        """The definition findings point at: the one with image/build, else the first."""
+        return next((d for d in self.definitions if d.image or d.build), self.definitions[0])
+
+    @property
+    def at(self) -> Location:
+        return self.base.at
+
+    def _last(self, attribute: str) -> object | None:
+        """The value of the last definition that sets it; the service's own win over what `extends:` brings."""
+        for definition in (*reversed(self.definitions), *reversed(self.extended)):
+            value = getattr(definition, attribute)
+            if value is not None:
+                return value
+        return None
+
+    @property
+    def image(self) -> Text | None:
+        return self._last("image")  # type: ignore[return-value]
+
+    @property
+    def build(self) -> Build | None:
+        return self._last("build")  # type: ignore[return-value]
+
+    @property
+    def command(self) -> Command | None:
+        return self._last("command")  # type: ignore[return-value]
+
+    @property
+    def entrypoint(self) -> Command | None:
+        return self._last("entrypoint")  # type: ignore[return-value]
+
+    @property
+    def memory_limit(self) -> Text | None:
+        """`deploy.resources.limits.memory` or `mem_limit` in any definition."""
+        return self._last("memory_limit") or self._last("mem_limit")  # type: ignore[return-value]
+
+    @property
+    def cpu_limit(self) -> Text | None:
+        return self._last("cpus_limit") or self._last("cpus")  # type: ignore[return-value]
+
+    @property
+    def limits_unknown(self) -> bool:
+        """`extends:` a service prodlint cannot find: its limits may come from there."""
+        return any(d.extends for d in self.definitions) and not self.extended
+
+    @property
+    def ports(self) -> tuple[PortMapping, ...]:
+        return tuple(port for d in self.definitions for port in d.ports)
+
+    @property
+    def environment(self) -> dict[str, EnvVar]:
+        merged: dict[str, EnvVar] = {}
+        for definition in (*self.extended, *self.definitions):
+            for var in definition.environment:
+                merged[var.name] = var
+        return merged
+
+    @property
+    def replicas(self) -> int | str | None:
+        """`deploy.replicas` or `scale`: an int, `UNKNOWN` (interpolated, `mode: global`), or None when unset."""
+        if any(d.deploy_mode == "global" for d in self.definitions):
+            return UNKNOWN
+        text = self._last("replicas") or self._last("scale")
+        if text is None:
+            return None
+        return int(text.value) if text.value is not None and text.value.isdigit() else UNKNOWN  # type: ignore[union-attr]
+
+    @property
+    def context(self) -> str | None:
+        """The build context (project-relative), where the container's code comes from."""
+        build = self.build
+        return build.context if build else None
+
+    @cached_property
+    def process(self) -> Process | None:
+        """What the container runs, or None when nothing of it is written in the tree."""
+        return service_process(self.entrypoint, self.command, self.stage)
+
+    def env_value(self, name: str) -> Known | str | None:
+        """The variable as the container sees it: `Known`, `UNKNOWN`, or None when nothing sets it."""
+        var = self.environment.get(name)
+        if var is not None:
+            return _known(var)
+        for path in reversed(self.env_files_in_order):
+            env_file = self.env_files.get(path)
+            if env_file is None:
+                return UNKNOWN  # not in the tree (often git-ignored): it may set anything
+            found = env_file.get(name)
+            if found is not None:
+                return Known(found[0], found[1])
+        if self.stage is not None:
+            for var in reversed(self.stage.env):
+                if var.name == name:
+                    return _known(var)
+        return None
+
+    @property
+    def env_files_in_order(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(path for d in (*self.extended, *self.definitions) for path in d.env_files))
+
+
+def _known(var: EnvVar) -> Known | str:
+    if var.value is None or var.value.value is None:
+        return UNKNOWN
+    return Known(var.value.value, var.value.at)
+
+
+def service_process(entrypoint: Command | None, command: Command | None, stage: DockerStage | None) -> Process | None:
+    """docker's rules: a compose `entrypoint` drops the image's CMD; a compose `command` replaces it.
+
+    An image whose Dockerfile is not in the tree (a registry image) has an ENTRYPOINT
+    prodlint cannot see; by convention it ends in `exec "$@"`, so the command is what runs.
+    """
+    image_entrypoint = stage.entrypoint if stage else None
+    if entrypoint is not None:
+        parts = (entrypoint, command) if command is not None else (entrypoint,)
+    elif command is not None:
+        parts = (image_entrypoint, command) if image_entrypoint is not None else (command,)
+    elif stage is not None:
+        parts = tuple(p for p in (image_entrypoint, stage.cmd) if p is not None)
+    else:
+        parts = ()
+    return Process(_argv(parts), parts) if parts else None
+
+
+def stage_process(stage: DockerStage) -> Process | None:
+    return service_process(None, None, stage)
+
+
+def _argv(parts: tuple[Command, ...]) -> tuple[str, ...] | None:
+    head = parts[0]
+    if head.argv is None:
+        return None
+    if head.shell_form and len(parts) > 1:
+        return head.argv  # a shell-form ENTRYPOINT ignores CMD and command
+    words = list(head.argv)
+    for part in parts[1:]:
+        if part.argv is None:
+            return None
+        words.extend(part.argv)
+    return tuple(words)
+
+
+@dataclass(frozen=True)
+class DockerfileRun:
+    """A Dockerfile's default process: what its final stage runs."""
+
+    dockerfile: Dockerfile
+    stage: DockerStage
+    process: Process
+
+
+@dataclass(frozen=True)
+class Launch:
+    """A process started in production: by a compose service, a Dockerfile, or a Procfile line.
+
+    `code_dir`: the project folder the process's relative paths start from (the build
+    context, the Dockerfile's or the Procfile's folder); `workdir`: the image's WORKDIR,
+    which absolute paths in the command start with.
+    """
+
+    process: Process
+    code_dir: str | None
+    workdir: str | None = None
+    service: Service | None = None
+    stage: DockerStage | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerCount:
+    """How many worker processes a server runs, and what says so (`--workers 4`, `WEB_CONCURRENCY=1`, the default)."""
+
+    count: int | str  # an int or UNKNOWN
+    evidence: str
+    at: Location | None = None
+
+
+class Services:
+    """The compose services of the project, and the Dockerfiles and Procfiles that run code."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.dockerfiles = {d.path: d for d in project.facts_of(Dockerfile)}
+        self.env_files = {e.path: e for e in project.facts_of(EnvFile)}
+        self.gunicorn_settings = {g.path: g for g in project.facts_of(GunicornSettings)}
+        self.server_runs: dict[str, list[ServerRun]] = {}
+        for run in project.facts_of(ServerRun):
+            self.server_runs.setdefault(run.at.path, []).append(run)
+        self.all: tuple[Service, ...] = tuple(self._join())
+
+    def is_dev_file(self, path: str) -> bool:
+        return self.project.matches_any(path, self.project.config.dev_files + ALSO_DEV_FILES)
+
+    def production(self) -> Iterator[Service]:
+        """Services a production deployment runs: not in dev files, not only under dev profiles."""
+        return (service for service in self.all if not service.dev)
+
+    def building(self, dockerfile: str) -> tuple[Service, ...]:
+        return tuple(s for s in self.all if s.build is not None and s.build.dockerfile == dockerfile)
+
+    def dockerfile_runs(self) -> Iterator[DockerfileRun]:
+        """The final stage's process of every production Dockerfile.
+
+        A Dockerfile is a development one when its name says so, when only
+        development compose services build it, or when its final stage is named
+        for development (`FROM base AS dev-envs`).
+        """
+        for path, dockerfile in sorted(self.dockerfiles.items()):
+            users = self.building(path)
+            stage = dockerfile.final
+            if self.is_dev_file(path) or (users and all(s.dev for s in users)):
+                continue
+            if stage is not None and stage.name is not None and DEV_PROFILE.search(stage.name):
+                continue
+            process = stage_process(stage) if stage else None
+            if stage is not None and process is not None:
+                yield DockerfileRun(dockerfile, stage, process)
+
+    def procfile_entries(self) -> Iterator[ProcfileEntry]:
+        return (e for e in self.project.facts_of(ProcfileEntry) if not self.is_dev_file(e.path))
+
+    def launches(self) -> Iterator[Launch]:
+        """Every production process: compose services, Dockerfiles' final stages, Procfile lines."""
+        for service in self.production():
+            if service.process is not None:
+                stage = service.stage
+                yield Launch(service.process, service.context, stage.workdir if stage else None, service, stage)
+        for run in self.dockerfile_runs():
+            yield Launch(run.process, posixpath.dirname(run.dockerfile.path), run.stage.workdir, None, run.stage)
+        for entry in self.procfile_entries():
+            process = Process(entry.command.argv, (entry.command,))
+            yield Launch(process, posixpath.dirname(entry.path))
+
+    def script_runs(self, launch: Launch, server: ServerCommand) -> tuple[ServerRun, ...]:
+        """The `app.run(...)` / `uvicorn.run(...)` calls of the file `python app.py` / `python -m app` runs.
+
+        Resolved against the launch's folder; a file that is not exactly one file in
+        the tree gives nothing.
+        """
+        if server.program != "python" or launch.code_dir is None:
+            return ()
+        if server.module:
+            stem = server.module.replace(".", "/")
+            candidates = [f"{stem}.py", f"{stem}/__main__.py"]
+        elif server.script and server.script.endswith(".py"):
+            candidates = [_inside_workdir(server.script, launch.workdir)]
+        else:
+            return ()
+        found = [path for path in (_join_path(launch.code_dir, c) for c in candidates if c) if path in self.project.by_path]
+        if len(found) != 1:
+            return ()
+        return tuple(self.server_runs.get(found[0], ()))
+
+    def workers(self, launch: Launch, server: ServerCommand) -> WorkerCount:
+        """Worker processes of uvicorn or gunicorn, as the command line, config file and environment set them."""
+        if server.workers is not None:
+            return WorkerCount(server.workers, f"--workers {server.workers}", launch.process.at(server))
+        if server.program == "gunicorn":
+            cmd_args = self._env(launch, server, "GUNICORN_CMD_ARGS")
+            if cmd_args is not None:
+                return WorkerCount(UNKNOWN, "GUNICORN_CMD_ARGS")
+            settings = self._gunicorn_settings(launch, server)
+            if isinstance(settings, str):
+                return WorkerCount(UNKNOWN, settings)
+            if settings is not None and settings.workers is not None:
+                value = settings.workers
+                count = int(value.text) if value.kind == "literal" and value.text.isdigit() else UNKNOWN
+                return WorkerCount(count, f"workers = {value.text} in {settings.path}", value.at or settings.at)
+        names = ("UVICORN_WORKERS", "WEB_CONCURRENCY") if server.program == "uvicorn" else ("WEB_CONCURRENCY",)
+        for name in names:
+            value = self._env(launch, server, name)
+            if value is not None:
+                if isinstance(value, str):
+                    return WorkerCount(UNKNOWN, name)
+                count = int(value.value) if value.value.strip().isdigit() else UNKNOWN
+                return WorkerCount(count, f"{name}={value.value}", value.at)
+        return WorkerCount(1, f"{server.program}'s default")
+
+    def _env(self, launch: Launch, server: ServerCommand, name: str) -> Known | str | None:
+        for key, value in reversed(server.environment):
+            if key == name:
+                return Known(value) if "$" not in value else UNKNOWN
+        if launch.service is not None:
+            return launch.service.env_value(name)
+        if launch.stage is not None:
+            return next((_known(var) for var in reversed(launch.stage.env) if var.name == name), None)
+        return None
+
+    def _gunicorn_settings(self, launch: Launch, server: ServerCommand) -> GunicornSettings | str | None:
+        """The configuration file gunicorn reads: `-c FILE`, else `./gunicorn.conf.py` if the tree has one.
+
+        A string names why it cannot be known.
+        """
+        if server.config_file is not None:
+            if launch.code_dir is None or server.config_file.startswith("python:"):
+                return f"-c {server.config_file}"
+            path = _join_path(launch.code_dir, _inside_workdir(server.config_file, launch.workdir) or "")
+            return self.gunicorn_settings.get(path) or f"-c {server.config_file}"
+        # gunicorn reads ./gunicorn.conf.py from its working directory, which may be any folder of the image.
+        nearby = [p for p in self.project.by_path if p.rsplit("/", 1)[-1] == "gunicorn.conf.py"
+                  and (launch.code_dir is None or launch.code_dir == "" or p.startswith(launch.code_dir + "/"))]
+        default = _join_path(launch.code_dir, "gunicorn.conf.py") if launch.code_dir is not None else None
+        if default in self.gunicorn_settings:
+            return self.gunicorn_settings[default]
+        return "gunicorn.conf.py" if nearby else None
+
+    def _join(self) -> Iterator[Service]:
+        groups: dict[tuple[str, bool, str], list[ComposeService]] = {}
+        for definition in self.project.facts_of(ComposeService):
+            directory = posixpath.dirname(definition.file)
+            groups.setdefault((directory, self.is_dev_file(definition.file), definition.name), []).append(definition)
+        joined: list[Service] = []
+        for (directory, dev_file, name), definitions in sorted(groups.items()):
+            definitions.sort(key=_merge_order)
+            profiles = {p for d in definitions for p in d.profiles}
+            dev = dev_file or bool(profiles) and all(DEV_PROFILE.search(p) for p in profiles)
+            joined.append(self._service(name, directory, tuple(definitions), dev, groups))
+        joined.sort(key=lambda s: (s.at.path, s.at.line, s.name))
+        return iter(joined)
+
+    def _service(self, name: str, directory: str, definitions: tuple[ComposeService, ...], dev: bool,
+                 groups: dict[tuple[str, bool, str], list[ComposeService]]) -> Service:
+        dev_file = self.is_dev_file(definitions[0].file)
+        extended: tuple[ComposeService, ...] = ()
+        parent = next((d.extends for d in definitions if d.extends), None)
+        if parent is not None:
+            extended = tuple(groups.get((directory, dev_file, parent), ()))
+        build = next((d.build for d in (*reversed(definitions), *reversed(extended)) if d.build), None)
+        dockerfile = self.dockerfiles.get(build.dockerfile) if build and build.dockerfile else None
+        stage = dockerfile.stage(build.target) if dockerfile and build else None
+        return Service(name, directory, definitions, dev, dockerfile, stage, self.env_files, extended)
+
+
+def _join_path(directory: str, relative: str) -> str:
+    joined = posixpath.normpath(posixpath.join(directory, relative)) if directory else posixpath.normpath(relative)
+    return joined.removeprefix("./")
+
+
+def _inside_workdir(path: str, workdir: str | None) -> str | None:
+    """`/app/main.py` under WORKDIR /app is `main.py` of the build context; other absolute paths are unknown."""
+    if not path.startswith("/"):
+        return path
+    if workdir and workdir.startswith("/") and path.startswith(workdir.rstrip("/") + "/"):
+        return path[len(workdir.rstrip("/")) + 1 :]
+    return None
+
+
+def _merge_order(definition: ComposeService) -> tuple[int, str]:
+    name = definition.file.rsplit("/", 1)[-1]
+    return (0 if name in BASE_COMPOSE_NAMES else 1, definition.file)
+
+
+def services(project: Project) -> Services:
+    """The view: `project.view(services)`."""
+    return Services(project)
