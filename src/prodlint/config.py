@@ -35,6 +35,9 @@ DEFAULT_PUBLIC = (
     "*/login", "*/logout", "*/signin", "*/signup", "*/register", "*/refresh", "*/token",
     "*/forgot-password", "*/reset-password", "*/verify-email", "*/callback", "*/oauth/*",
     "*/webhook", "*/webhooks", "*/webhooks/*", "*/health", "*/healthz",
+    "*/docs", "*/docs/*", "*/auth/*", "*/login/*", "*/health-check", "*/health-check/*",
+    "*/password-recovery/*", "*/reset-password/*", "*/reset_password*", "*/forgot-password/*",
+    "*/refresh-token", "*/refresh-tokens",
 )
 DEFAULT_PAGE_PARAMS = ("limit", "take", "size", "page_size", "pageSize", "per_page", "perPage")
 DEFAULT_DEV_FILES = (
@@ -42,6 +45,7 @@ DEFAULT_DEV_FILES = (
     "*.override.yml", "*.override.yaml", "docker-compose.local.yml", "docker-compose.local.yaml",
     "*.local.yml", "*.local.yaml", "*.test.yml", "*.test.yaml", "*.ci.yml", "*.ci.yaml",
     "Dockerfile.dev", "Dockerfile.local", "*.dev.Dockerfile", "dev.Dockerfile", "Procfile.dev",
+    "Procfile.windows", "Procfile.local", ".devcontainer/**",
 )
 
 

@@ -98,6 +98,8 @@ class _Walker:
 
     def visit(self, path: Path, is_link: bool, ignores: list[tuple[str, pathspec.PathSpec]]) -> None:
         rel = self.rel(path)
+        if "{{" in path.name or "{%" in path.name:
+            return  # a cookiecutter/copier template, not code that runs
         try:
             info = path.stat()
         except OSError as error:

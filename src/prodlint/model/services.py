@@ -38,8 +38,6 @@ from prodlint.project import Project
 
 WEB_SERVERS = frozenset({"uvicorn", "gunicorn", "hypercorn", "granian", "daphne"})
 BASE_COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
-# Development by convention, beside `compose.dev-files`: VS Code dev containers, `heroku local` on Windows.
-ALSO_DEV_FILES = (".devcontainer/**", "Procfile.windows", "Procfile.local")
 # Profile and stage names for development: `dev`, `debug`, `test`, `dev-envs`, `local` ...
 DEV_PROFILE = re.compile(r"(?:^|[-_.])(?:dev|develop|development|debug|test|tests|testing|local|ci)(?:$|[-_.])", re.IGNORECASE)
 
@@ -285,7 +283,7 @@ class Services:
         self.all: tuple[Service, ...] = tuple(self._join())
 
     def is_dev_file(self, path: str) -> bool:
-        return self.project.matches_any(path, self.project.config.dev_files + ALSO_DEV_FILES)
+        return self.project.matches_any(path, self.project.config.dev_files)
 
     def production(self) -> Iterator[Service]:
         """Services a production deployment runs: not in dev files, not only under dev profiles."""
