@@ -12,7 +12,7 @@ import importlib
 import pkgutil
 import warnings
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from prodlint.extract import ParseError, Source, extractor, name_matches
@@ -30,6 +30,22 @@ class PyModule:
     text: str
     tree: ast.Module
     config: Config
+    _nodes: tuple[ast.AST, ...] | None = field(default=None, repr=False)
+    _parents: dict[ast.AST, ast.AST] | None = field(default=None, repr=False)
+
+    @property
+    def nodes(self) -> tuple[ast.AST, ...]:
+        """Every node of the tree, walked once and shared by all collectors (walks dominate extraction)."""
+        if self._nodes is None:
+            self._nodes = tuple(ast.walk(self.tree))
+        return self._nodes
+
+    @property
+    def parents(self) -> dict[ast.AST, ast.AST]:
+        """Each node's parent, built once on first use."""
+        if self._parents is None:
+            self._parents = {child: parent for parent in self.nodes for child in ast.iter_child_nodes(parent)}
+        return self._parents
 
     @property
     def dotted(self) -> str:

@@ -85,7 +85,7 @@ class ModelReader:
         self.module = module
 
     def models(self) -> Iterator[object]:
-        for node in ast.walk(self.module.tree):
+        for node in self.module.nodes:
             if isinstance(node, ast.ClassDef):
                 model = self.model(node)
                 if model is not None:

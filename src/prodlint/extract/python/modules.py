@@ -69,7 +69,7 @@ def python_imports(module: PyModule) -> Iterator[object]:
 def python_dynamic_imports(module: PyModule) -> Iterator[object]:
     if "import_module" not in module.text and "__import__" not in module.text:
         return
-    for node in ast.walk(module.tree):
+    for node in module.nodes:
         if isinstance(node, ast.Call) and (dotted_name(node.func) or "").rsplit(".", 1)[-1] in ("import_module", "__import__"):
             if node.args and not isinstance(node.args[0], ast.Constant):
                 yield DynamicImport(module.at(node))

@@ -114,10 +114,12 @@ def _has_spread(call: ast.Call) -> bool:
 
 @collector
 def connection_pools(module: PyModule) -> Iterator[object]:
+    if not any(name in module.text for name in (*ENGINE_FACTORIES, *ENGINE_OPTIONS_KEYS, "SQLAlchemy")):
+        return
     reader = _Reader(module)
-    development = {id(node) for cls in ast.walk(module.tree) if isinstance(cls, ast.ClassDef)
+    development = {id(node) for cls in module.nodes if isinstance(cls, ast.ClassDef)
                    and DEVELOPMENT_CLASS.search(cls.name) for node in ast.walk(cls)}
-    for node in ast.walk(module.tree):
+    for node in module.nodes:
         if id(node) in development:
             continue  # `class DevelopmentConfig` / `TestingConfig` never serve production traffic
         if isinstance(node, ast.Call):
@@ -259,7 +261,7 @@ def fastapi_handlers(module: PyModule) -> Iterator[Handlers]:
     if "fastapi" not in module.text:
         return
     sync, asynchronous, first_sync = 0, 0, None
-    for node in ast.walk(module.tree):
+    for node in module.nodes:
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or not any(map(_is_route, node.decorator_list)):
             continue
         if isinstance(node, ast.AsyncFunctionDef):

@@ -50,10 +50,7 @@ class QueryReader(ast.NodeVisitor):
 
     def __init__(self, module: PyModule) -> None:
         self.module = module
-        self.parents: dict[ast.AST, ast.AST] = {}
-        for parent in ast.walk(module.tree):
-            for child in ast.iter_child_nodes(parent):
-                self.parents[child] = parent
+        self.parents = module.parents
         self.orm_names = self._orm_imports()
         self.scope: list[ast.AST] = []
         self.facts: list[object] = []
@@ -62,7 +59,7 @@ class QueryReader(ast.NodeVisitor):
     def _orm_imports(self) -> dict[str, str]:
         """Local names bound to SQLAlchemy helpers: `select`, `sa` -> `sa.select`, ..."""
         names: dict[str, str] = {}
-        for node in ast.walk(self.module.tree):
+        for node in self.module.nodes:
             if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in ORM_MODULES:
                 for alias in node.names:
                     names[alias.asname or alias.name] = alias.name

@@ -31,7 +31,7 @@ class _RunFinder:
         self.imports_flask = False
         self.flask_apps: set[str] = set()
         self.functions = {s.name: s for s in module.tree.body if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)}
-        for node in ast.walk(module.tree):
+        for node in module.nodes:
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.name == "uvicorn":
