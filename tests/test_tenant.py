@@ -318,8 +318,8 @@ def test_python_raw_sql_is_only_read_from_sql_strings():
 
 
 # --- row-level security ------------------------------------------------------------------
-# The SQL migration extractor (issue 5) publishes RLS facts in prodlint.facts.sql; the
-# model reads `RowLevelSecurity(table, enabled)` and `Policy(table, columns)`.
+# The SQL extractor publishes RLS facts in prodlint.facts.sql; the model reads
+# `RowLevelSecurity(table, enabled)` and `Policy(table, columns)`.
 
 RLS_FINDINGS = [
     "src/audit.ts:14:10 TN001 findMany on tenant-scoped model Note does not filter by tenantId; add tenantId to the where clause",
@@ -327,15 +327,6 @@ RLS_FINDINGS = [
 ]
 
 
-def _rls_facts_published() -> bool:
-    try:
-        from prodlint.facts import sql
-    except ImportError:
-        return False
-    return hasattr(sql, "RowLevelSecurity") and hasattr(sql, "Policy")
-
-
-@pytest.mark.xfail(not _rls_facts_published(), reason="RLS facts of the SQL migration extractor (issue 5) are not in the tree yet", strict=True)
 def test_row_level_security_from_migrations(run):
     assert run("tenant/rls_app", select="TN") == RLS_FINDINGS
 
