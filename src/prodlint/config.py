@@ -37,7 +37,7 @@ DEFAULT_PUBLIC = (
     "*/webhook", "*/webhooks", "*/webhooks/*", "*/health", "*/healthz",
     "*/docs", "*/docs/*", "*/auth/*", "*/login/*", "*/health-check", "*/health-check/*",
     "*/password-recovery/*", "*/reset-password/*", "*/reset_password*", "*/forgot-password/*",
-    "*/refresh-token", "*/refresh-tokens",
+    "*/refresh-token", "*/refresh-tokens", "*/forgot", "*/forgot/*", "*/reset/*", "*/contact",
 )
 DEFAULT_PAGE_PARAMS = ("limit", "take", "size", "page_size", "pageSize", "per_page", "perPage")
 DEFAULT_DEV_FILES = (
