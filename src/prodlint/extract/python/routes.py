@@ -171,8 +171,10 @@ class FileRoutes:
                     for inner in ast.walk(statement):
                         if isinstance(inner, ast.Expr) and isinstance(inner.value, ast.Call):
                             self.read_call(scope, inner.value, bindings)
+        mentioning = self.statements_mentioning({*self.imported, *(name for _, name in self.routers)})
         for scope, statement in statements:
-            self.find_escapes(scope, statement)
+            if id(statement) in mentioning:
+                self.find_escapes(scope, statement)
         routers = sorted(self.routers.values(), key=lambda r: (r.at.line, r.at.column))
         return [*routers, *self.facts]
 
@@ -356,6 +358,19 @@ class FileRoutes:
                 yield {loop.target.id: element}
             elif isinstance(loop.target, ast.Tuple) and isinstance(element, ast.Tuple) and len(loop.target.elts) == len(element.elts):
                 yield {t.id: e for t, e in zip(loop.target.elts, element.elts) if isinstance(t, ast.Name)}
+
+    def statements_mentioning(self, names: set[str]) -> set[int]:
+        """Statements whose own expressions use one of these names: the only places an escape can be."""
+        parents = self.module.parents
+        found: set[int] = set()
+        for node in self.module.nodes:
+            if isinstance(node, ast.Name) and node.id in names:
+                current: ast.AST | None = node
+                while current is not None and not isinstance(current, ast.stmt):
+                    current = parents.get(current)
+                if current is not None:
+                    found.add(id(current))
+        return found
 
     def find_escapes(self, scope: str, statement: ast.stmt) -> None:
         """Routers handed to calls prodlint does not follow, or put in containers: possibly mounted."""
