@@ -1,8 +1,9 @@
-"""SQL files (migrations, init scripts): row-level security and `ALTER SYSTEM` settings.
+"""SQL files (migrations, init scripts): indexes, constraints, row-level security, `ALTER SYSTEM` settings.
 
 Statements are split on `;` outside strings, comments and dollar quotes; each one is
 read on its own, so a statement prodlint does not understand is skipped, never fatal.
-Policy expressions are parsed with sqlglot (PostgreSQL dialect).
+Policy expressions and DDL (`CREATE INDEX`, `CREATE TABLE`, `ALTER TABLE ... ADD
+CONSTRAINT`) are parsed with sqlglot (PostgreSQL dialect).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlglot import exp
 from prodlint.extract import Source, extractor, name_matches
 from prodlint.facts import Location
 from prodlint.facts.capacity import PostgresSetting
-from prodlint.facts.sql import Policy, RowLevelSecurity
+from prodlint.facts.sql import CreatedIndex, DroppedIndex, MigrationForeignKey, Policy, RowLevelSecurity
 
 if TYPE_CHECKING:
     from prodlint.config import Config
@@ -31,6 +32,11 @@ _SYSTEM = re.compile(
     r"^ALTER\s+SYSTEM\s+SET\s+(?P<name>max_connections|superuser_reserved_connections)\s*(?:=|TO)\s*'?(?P<value>\d+)'?\s*$",
     re.IGNORECASE)
 _DOLLAR = re.compile(r"\$[A-Za-z_]*\$")
+_DDL = re.compile(r"^(?:CREATE\s+(?:UNIQUE\s+)?INDEX|CREATE\s+(?:UNLOGGED\s+)?TABLE|ALTER\s+TABLE)\b", re.IGNORECASE)
+# sqlglot reads one name per DROP INDEX; PostgreSQL takes a list.
+_DROP_INDEX = re.compile(r"^DROP\s+INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+EXISTS\s+)?(?P<names>.+?)(?:\s+(?:CASCADE|RESTRICT))?$",
+                         re.IGNORECASE | re.DOTALL)
+_UNPARSEABLE = (sqlglot.errors.ParseError, sqlglot.errors.TokenError, ValueError)
 
 
 def statements(text: str) -> Iterator[tuple[int, str]]:
@@ -108,3 +114,97 @@ def extract_sql(source: Source, config: Config) -> Iterable[object]:
             yield Policy(match["name"].strip('"'), match["table"], _policy_columns(match["rest"]), at)
         elif match := _SYSTEM.match(statement):
             yield PostgresSetting(match["name"].lower(), match["value"], at, origin="alter-system")
+        elif match := _DROP_INDEX.match(statement):
+            for name in re.split(r"\s*,\s*", match["names"].strip()):
+                yield DroppedIndex(_unquote(name), None, "DROP INDEX", at)
+        elif _DDL.match(statement):
+            yield from _ddl_facts(statement, at)
+
+
+def _unquote(name: str) -> str:
+    """`"public"."Order_idx"` -> `Order_idx`: the last part, unquoted."""
+    return re.split(r'\.(?=(?:[^"]*"[^"]*")*[^"]*$)', name.strip())[-1].strip('"')
+
+
+def _ddl_facts(statement: str, at: Location) -> Iterator[object]:
+    try:
+        tree = sqlglot.parse_one(statement, read="postgres")
+    except _UNPARSEABLE:
+        return  # a statement sqlglot does not know is skipped, never fatal
+    if isinstance(tree, exp.Create) and isinstance(tree.this, exp.Index):
+        yield from _create_index(tree, at)
+    elif isinstance(tree, exp.Create) and isinstance(tree.this, exp.Schema) and isinstance(tree.this.this, exp.Table):
+        table = tree.this.this.name
+        for element in tree.this.expressions:
+            if isinstance(element, exp.ColumnDef):
+                yield from _column_constraints(table, element, at)
+            else:
+                yield from _table_constraint(table, element, None, at)
+    elif isinstance(tree, exp.Alter) and isinstance(tree.this, exp.Table):
+        table = tree.this.name
+        for action in tree.args.get("actions") or ():
+            if isinstance(action, exp.AddConstraint):
+                for constraint in action.expressions:
+                    yield from _table_constraint(table, constraint, None, at)
+            elif isinstance(action, exp.Drop) and str(action.args.get("kind", "")).upper() == "CONSTRAINT":
+                for dropped in action.args.get("tables") or ():
+                    yield DroppedIndex(dropped.name, table, "DROP CONSTRAINT", at)
+
+
+def _create_index(tree: exp.Create, at: Location) -> Iterator[CreatedIndex]:
+    index = tree.this
+    table = index.args.get("table")
+    params = index.args.get("params")
+    if not isinstance(table, exp.Table) or params is None:
+        return
+    columns: list[str] = []
+    descending: list[str] = []
+    for ordered in params.args.get("columns") or ():
+        column = ordered.this if isinstance(ordered, exp.Ordered) else ordered
+        if not isinstance(column, exp.Column):
+            return  # an expression index (`lower(email)`) serves no plain column lookup
+        columns.append(column.name)
+        if isinstance(ordered, exp.Ordered) and ordered.args.get("desc"):
+            descending.append(column.name)
+    unique = bool(tree.args.get("unique"))
+    name = index.this.name if isinstance(index.this, exp.Identifier) else None
+    origin = "CREATE UNIQUE INDEX" if unique else "CREATE INDEX"
+    yield CreatedIndex(table.name, tuple(columns), unique, False, name, origin, at, tuple(descending))
+
+
+def _column_constraints(table: str, column: exp.ColumnDef, at: Location) -> Iterator[object]:
+    for constraint in column.args.get("constraints") or ():
+        kind = constraint.args.get("kind")
+        if isinstance(kind, exp.PrimaryKeyColumnConstraint):
+            yield CreatedIndex(table, (column.name,), True, True, f"{table}_pkey", "PRIMARY KEY", at)
+        elif isinstance(kind, exp.UniqueColumnConstraint):
+            yield CreatedIndex(table, (column.name,), True, False, f"{table}_{column.name}_key", "UNIQUE", at)
+        elif isinstance(kind, exp.Reference):
+            yield MigrationForeignKey(table, (column.name,), _referenced_table(kind), at)
+
+
+def _table_constraint(table: str, constraint: exp.Expression, name: str | None, at: Location) -> Iterator[object]:
+    if isinstance(constraint, exp.Constraint):
+        for inner in constraint.expressions:
+            yield from _table_constraint(table, inner, constraint.name or None, at)
+    elif isinstance(constraint, exp.PrimaryKey):
+        columns = tuple(_identifier_name(e) for e in constraint.expressions)
+        yield CreatedIndex(table, columns, True, True, name or f"{table}_pkey", "PRIMARY KEY", at)
+    elif isinstance(constraint, exp.UniqueColumnConstraint) and isinstance(constraint.this, exp.Schema):
+        columns = tuple(_identifier_name(e) for e in constraint.this.expressions)
+        yield CreatedIndex(table, columns, True, False, name or f"{table}_{'_'.join(columns)}_key", "UNIQUE", at)
+    elif isinstance(constraint, exp.ForeignKey):
+        reference = constraint.args.get("reference")
+        columns = tuple(_identifier_name(e) for e in constraint.expressions)
+        yield MigrationForeignKey(table, columns, _referenced_table(reference) if reference else "", at)
+
+
+def _identifier_name(node: exp.Expression) -> str:
+    return node.name if isinstance(node, (exp.Identifier, exp.Column)) else node.sql("postgres")
+
+
+def _referenced_table(reference: exp.Reference) -> str:
+    target = reference.this
+    if isinstance(target, exp.Schema):
+        target = target.this
+    return target.name if isinstance(target, exp.Table) else ""

@@ -1,4 +1,4 @@
-"""Facts from SQL migration and init files: row-level security and server settings.
+"""Facts from SQL migration and init files and Alembic revisions: row-level security, indexes.
 
 Table names are kept as written (`"audit_events"`, `public.uploads`); the model
 normalises quoting and schema.
@@ -27,4 +27,57 @@ class Policy:
     name: str
     table: str
     columns: tuple[str, ...]
+    at: Location
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedIndex:
+    """An index a migration creates: `CREATE [UNIQUE] INDEX`, a PRIMARY KEY or UNIQUE
+    constraint (in `CREATE TABLE` or `ALTER TABLE ... ADD`), Alembic `op.create_index`,
+    `op.create_unique_constraint`, `op.create_table(...)` columns and constraints.
+
+    `table` and `name` are unquoted, without schema; `name` is None when the database
+    picks it and prodlint cannot know it. `columns` are column names in index order;
+    `origin` says which statement made it (`CREATE INDEX`, `op.create_index`, ...).
+    """
+
+    table: str
+    columns: tuple[str, ...]
+    unique: bool
+    primary: bool
+    name: str | None
+    origin: str
+    at: Location
+    descending: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DroppedIndex:
+    """`DROP INDEX name`, `ALTER TABLE t DROP CONSTRAINT name`, Alembic `op.drop_index` /
+    `op.drop_constraint`. `table` is None when the statement does not name it."""
+
+    name: str
+    table: str | None
+    origin: str
+    at: Location
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationForeignKey:
+    """A foreign key a migration declares: `REFERENCES`, `FOREIGN KEY (...)`, `sa.ForeignKey`."""
+
+    table: str
+    columns: tuple[str, ...]
+    references: str  # the referenced table
+    at: Location
+
+
+@dataclass(frozen=True, slots=True)
+class AlembicRevision:
+    """An Alembic revision file: `revision = "b2"`, `down_revision = "a1"` (a tuple for a merge).
+
+    The index facts of the same file belong to this revision's `upgrade()`."""
+
+    revision: str
+    down_revisions: tuple[str, ...]
     at: Location

@@ -1,0 +1,94 @@
+"""Indexes: foreign keys, tenant keys and query filters that no index serves."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prodlint.facts.data import PRISMA, Field, Model
+from prodlint.model.indexes import MYSQL_WITHOUT_FOREIGN_KEYS, ForeignKey, IndexInventory, QueryIndex, index_inventory
+from prodlint.project import Project
+from prodlint.rules import Finding, Related, rule
+
+
+@rule("IX001")
+def unindexed_foreign_key(project: Project) -> Iterator[Finding]:
+    inventory = project.view(index_inventory)
+    for key in unindexed_foreign_keys(inventory):
+        model = key.model
+        if inventory.database_of(model) == MYSQL_WITHOUT_FOREIGN_KEYS:
+            why = 'relationMode = "prisma" creates no foreign key for MySQL to index'
+        else:
+            why = "PostgreSQL does not index foreign keys itself"
+        yield Finding(
+            "IX001",
+            f"foreign key {_names(key.fields)} of {model.name} (references {key.target}) has no index that leads with it, "
+            f"and {why}; add {suggested_index(model, key.fields)}",
+            key.at,
+        )
+
+
+@rule("IX002")
+def unindexed_tenant_key(project: Project) -> Iterator[Finding]:
+    inventory = project.view(index_inventory)
+    for model, key in unindexed_tenant_keys(inventory):
+        yield Finding(
+            "IX002",
+            f"tenant-scoped model {model.name} has no index that leads with {key.name}, so every tenant's query "
+            f"scans all tenants' rows; add {suggested_index(model, (key,))}",
+            key.at,
+        )
+
+
+@rule("IX003")
+def unindexed_query_filter(project: Project) -> Iterator[Finding]:
+    inventory = project.view(index_inventory)
+    reported_elsewhere = {(id(k.model), k.columns) for k in unindexed_foreign_keys(inventory)}
+    reported_elsewhere |= {(id(m), (k.column or k.name,)) for m, k in unindexed_tenant_keys(inventory)}
+    missing: dict[tuple[int, tuple[str, ...]], list[QueryIndex]] = {}
+    for need in inventory.query_indexes():
+        if need.served_by is None:
+            missing.setdefault((id(need.model), tuple(f.name for f in need.wanted)), []).append(need)
+    for needs in missing.values():
+        first = needs[0]
+        if (id(first.model), tuple(f.column or f.name for f in first.wanted)) in reported_elsewhere:
+            continue  # IX001 / IX002 already asks for exactly this index
+        query = first.query
+        sorted_by = f" and sorts by {first.sort.name}" if first.sort is not None else ""
+        others = {1: "", 2: " (1 more query needs it)"}.get(len(needs), f" ({len(needs) - 1} more queries need it)")
+        yield Finding(
+            "IX003",
+            f"{query.operation} on {first.model.name} filters on {_names(first.equality)}{sorted_by}, but no index serves that"
+            f"{others}; add {suggested_index(first.model, first.wanted)}",
+            query.at,
+            tuple(Related(n.query.at, f"{n.query.operation} on {n.model.name} needs the same index") for n in needs[1:]),
+        )
+
+
+def unindexed_foreign_keys(inventory: IndexInventory) -> Iterator[ForeignKey]:
+    """Foreign keys no index leads with, except tenant keys (IX002 reports those)."""
+    for model in inventory.tables:
+        tenant_key = inventory.tenant_key(model)
+        for key in inventory.foreign_keys(model):
+            if key.fields != (tenant_key,) and inventory.leading(model, key.columns) is None:
+                yield key
+
+
+def unindexed_tenant_keys(inventory: IndexInventory) -> Iterator[tuple[Model, Field]]:
+    for model in inventory.tables:
+        key = inventory.tenant_key(model)
+        if key is not None and inventory.leading(model, (key.column or key.name,)) is None:
+            yield model, key
+
+
+def suggested_index(model: Model, fields: tuple[Field, ...]) -> str:
+    """The index in the model's own syntax."""
+    if model.orm == PRISMA:
+        return f"@@index([{', '.join(f.name for f in fields)}]) to model {model.name}"
+    columns = [f.column or f.name for f in fields]
+    name = "_".join(["ix", model.table or model.name.lower(), *columns])
+    arguments = ", ".join(f'"{c}"' for c in [name, *columns])
+    return f"Index({arguments}) to {model.name}.__table_args__"
+
+
+def _names(fields: tuple[Field, ...]) -> str:
+    return ", ".join(f.name for f in fields)

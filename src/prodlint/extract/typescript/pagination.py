@@ -1,0 +1,228 @@
+"""Express page-size reads (`req.query.limit`, `const { limit } = req.query`) that reach a
+page size within the handler (Prisma `take:`, `.limit()`, SQL `LIMIT ${...}`), and what
+bounds them: `Math.min`, a helper (resolved by the model from its body), or a validation
+schema's max (zod/joi `.max()`, express-validator `isInt({ max })`, class-validator `@Max`).
+
+A read whose value goes where this file cannot follow it is not reported: unknown flow
+is not unbounded.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+from tree_sitter import Node
+
+from prodlint.extract.typescript import TsModule, collector
+from prodlint.extract.typescript.prisma_queries import FUNCTIONS, QueryReader
+from prodlint.facts.pagination import EXPRESS, Function, PageSizeParam, SchemaBound
+
+QUERY_READS = """
+(member_expression
+  object: (member_expression property: (property_identifier) @query)
+  property: (property_identifier) @param) @read
+(subscript_expression
+  object: (member_expression property: (property_identifier) @query)
+  index: (string (string_fragment) @param)) @read
+(variable_declarator
+  name: (object_pattern) @pattern
+  value: (member_expression property: (property_identifier) @query)) @read
+"""
+CALLS = "(call_expression function: (_) @callee arguments: (arguments) @arguments) @call"
+SCHEMA_PAIRS = "(pair key: (property_identifier) @field value: (call_expression) @rule)"
+CLASS_FIELDS = "(public_field_definition decorator: (decorator (call_expression function: (identifier) @decorator)) name: (property_identifier) @field)"
+
+# Wrappers a page size passes through unchanged: `Number(x)`, `parseInt(x, 10)`, `+x`, `x || 20`.
+CONVERSIONS = frozenset({"Number", "parseInt", "parseFloat", "String", "Math.abs", "Math.floor", "Math.trunc", "Math.max", "Math.round"})
+WRAPPERS = frozenset({"parenthesized_expression", "await_expression", "as_expression", "non_null_expression", "satisfies_expression", "unary_expression"})
+# Object keys and methods that take a page size.
+SINK_KEYS = frozenset({"take", "limit", "first", "pageSize", "perPage"})
+SINK_METHODS = frozenset({"limit", "take"})
+SQL_LIMIT = re.compile(r"\blimit\s*$", re.IGNORECASE)
+
+
+class PageSizeReader:
+    def __init__(self, module: TsModule) -> None:
+        self.module = module
+        self.text = module.text
+        self.params = set(module.config.page_params)
+        self.scopes = QueryReader(module)
+
+    # --- functions ------------------------------------------------------------
+
+    def functions(self) -> Iterator[Function]:
+        calls: dict[int, set[str]] = {}
+        for call in self.module.captures(CALLS).get("call", []):
+            function = self.scopes.enclosing_function(call)
+            callee = call.child_by_field_name("function")
+            if function is not None and callee is not None and callee.type in ("identifier", "member_expression"):
+                calls.setdefault(function.id, set()).add(" ".join(self.text(callee).split()))
+        stack = [self.module.tree.root_node]
+        while stack:
+            node = stack.pop()
+            stack.extend(node.children)
+            if node.type not in FUNCTIONS or self.scopes._inline_callback(node):
+                continue
+            body = node.child_by_field_name("body")
+            if body is None:
+                continue
+            name, at = self.scopes.qualname(body)
+            if at is not None:
+                called = calls.get(node.id, set())
+                yield Function(name, at, tuple(sorted(called)), "Math.min" in called or self._compares_parameter(node))
+
+    def _compares_parameter(self, function: Node) -> bool:
+        """The body caps a parameter by comparison: `value > MAX ? MAX : value`."""
+        parameters = function.child_by_field_name("parameters") or function.child_by_field_name("parameter")
+        names = {self.text(n) for n in _walk(parameters) if n.type == "identifier"} if parameters is not None else set()
+        for node in _walk(function):
+            if node.type == "binary_expression" and self.text(node.child_by_field_name("operator")) in (">", ">="):
+                if self.text(node.child_by_field_name("left")) in names:
+                    return True
+        return False
+
+    # --- schemas --------------------------------------------------------------
+
+    def schema_bounds(self) -> Iterator[SchemaBound]:
+        for _, match in self.module.matches(SCHEMA_PAIRS):
+            field, rule = match["field"][0], match["rule"][0]
+            text = self.text(rule)
+            if self.text(field) in self.params and ".max(" in text:
+                yield SchemaBound(self.text(field), "joi" if text.startswith("Joi.") else "zod", self.module.at(field))
+        # class-validator decorates TypeScript class fields; JavaScript has no such node.
+        for _, match in self.module.matches(CLASS_FIELDS) if self.module.dialect != "javascript" else ():
+            if self.text(match["decorator"][0]) == "Max" and self.text(match["field"][0]) in self.params:
+                yield SchemaBound(self.text(match["field"][0]), "class-validator", self.module.at(match["field"][0]))
+        for _, match in self.module.matches(CALLS):
+            call = match["call"][0]
+            if self.text(match["callee"][0]) in ("query", "check") and (field := self._string_argument(match["arguments"][0])) in self.params:
+                if self._chain_has_max(call):
+                    yield SchemaBound(field, "express-validator", self.module.at(call))
+
+    def _string_argument(self, arguments: Node) -> str | None:
+        first = arguments.named_children[0] if arguments.named_children else None
+        return self.text(first)[1:-1] if first is not None and first.type == "string" else None
+
+    def _chain_has_max(self, call: Node) -> bool:
+        """`query("limit").isInt({ min: 1, max: 100 })`: a `max` anywhere along the chain."""
+        current = call
+        while current.parent is not None and current.parent.type in ("member_expression", "call_expression"):
+            current = current.parent
+            if current.type == "call_expression" and re.search(r"\bmax\s*:", self.text(current.child_by_field_name("arguments"))):
+                return True
+        return False
+
+    # --- reads ----------------------------------------------------------------
+
+    def reads(self) -> Iterator[PageSizeParam]:
+        for _, match in self.module.matches(QUERY_READS):
+            if self.text(match["query"][0]) != "query":
+                continue
+            read = match["read"][0]
+            function = self.scopes.enclosing_function(read)
+            if function is None:
+                continue
+            if "pattern" in match:
+                for name, local, node in self._destructured(match["pattern"][0]):
+                    yield from self._judge(name, f"req.query.{name}", node, function, [local], [])
+            elif (name := self.text(match["param"][0])) in self.params:
+                yield from self._judge(name, f"req.query.{name}", read, function, *self._follow(read))
+
+    def _destructured(self, pattern: Node) -> Iterator[tuple[str, str, Node]]:
+        for element in pattern.named_children:
+            if element.type == "shorthand_property_identifier_pattern":
+                name, local = self.text(element), self.text(element)
+            elif element.type == "object_assignment_pattern":
+                left = element.child_by_field_name("left")
+                name = local = self.text(left)
+                if left is not None and left.type == "pair_pattern":
+                    continue
+            elif element.type == "pair_pattern":
+                name, local = self.text(element.child_by_field_name("key")), self.text(element.child_by_field_name("value"))
+            else:
+                continue
+            if name in self.params and local.isidentifier():
+                yield name, local, element
+
+    def _follow(self, value: Node) -> tuple[list[str], list[str]]:
+        """Climb through conversions and calls: the variables the value ends in, and the helpers it passed."""
+        helpers: list[str] = []
+        while value.parent is not None:
+            parent = value.parent
+            if parent.type in WRAPPERS or (parent.type == "binary_expression" and self.text(parent.child_by_field_name("operator")) in ("||", "??")):
+                value = parent
+            elif parent.type == "arguments" and parent.parent is not None and parent.parent.type == "call_expression":
+                callee = self.text(parent.parent.child_by_field_name("function"))
+                if callee == "Math.min":
+                    return ["<bounded>"], []
+                if callee not in CONVERSIONS:
+                    if _last(callee) in SINK_METHODS or "." in callee and not callee.startswith("this."):
+                        break
+                    helpers.append(callee)
+                value = parent.parent
+            else:
+                break
+        parent = value.parent
+        if parent is not None and parent.type == "variable_declarator" and parent.child_by_field_name("name").type == "identifier":
+            return [self.text(parent.child_by_field_name("name"))], helpers
+        return ["<direct>"] if self._is_sink(value) else [], helpers
+
+    def _judge(self, name: str, read: str, node: Node, function: Node, variables: list[str], helpers: list[str]) -> Iterator[PageSizeParam]:
+        if "<bounded>" in variables:
+            return
+        sink = "<direct>" in variables
+        for variable in variables:
+            for use in _walk(function):
+                if use.type not in ("identifier", "shorthand_property_identifier") or self.text(use) != variable or use == node:
+                    continue
+                targets, passed = self._follow(use)
+                if "<bounded>" in targets:
+                    return
+                helpers += passed
+                sink |= "<direct>" in targets or (use.type == "shorthand_property_identifier" and variable in SINK_KEYS)
+                if self._caps(use):
+                    return
+        if sink:
+            name_at = node.child_by_field_name("left") if node.type == "object_assignment_pattern" else node
+            yield PageSizeParam(name, EXPRESS, read, self.module.at(name_at or node), None, tuple(dict.fromkeys(helpers)),
+                                function=self.scopes.qualname(function.child_by_field_name("body") or function)[0])
+
+    def _is_sink(self, value: Node) -> bool:
+        parent = value.parent
+        if parent is None:
+            return False
+        if parent.type == "pair":
+            return self.text(parent.child_by_field_name("key")) in SINK_KEYS and parent.child_by_field_name("value") == value
+        if parent.type == "arguments" and parent.parent is not None:
+            return _last(self.text(parent.parent.child_by_field_name("function"))) in SINK_METHODS
+        if parent.type == "template_substitution":
+            before = value.parent.prev_sibling
+            return before is not None and bool(SQL_LIMIT.search(self.text(before)))
+        return False
+
+    def _caps(self, use: Node) -> bool:
+        parent = use.parent
+        if parent is None or parent.type != "binary_expression":
+            return False
+        operator = self.text(parent.child_by_field_name("operator"))
+        side = "left" if operator in (">", ">=") else "right" if operator in ("<", "<=") else None
+        return side is not None and parent.child_by_field_name(side) == use
+
+
+def _last(name: str) -> str:
+    return name.rsplit(".", 1)[-1]
+
+
+def _walk(node: Node | None) -> Iterator[Node]:
+    stack = [node] if node is not None else []
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(current.children)
+
+
+@collector
+def collect_pagination(module: TsModule) -> Iterable[object]:
+    reader = PageSizeReader(module)
+    return [*reader.functions(), *reader.schema_bounds(), *reader.reads()]

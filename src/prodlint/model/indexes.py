@@ -1,0 +1,229 @@
+"""The index inventory: which indexes each table has, and which index serves each query.
+
+Use `project.view(index_inventory)`. A table's indexes are those its model declares
+(Prisma `@id`/`@unique`/`@@id`/`@@unique`/`@@index`, SQLAlchemy `primary_key`,
+`unique=True`, `index=True`, `Index`, `UniqueConstraint`) plus what the migrations
+leave after applying them in order: SQL files in path order (Prisma migration folders
+sort by timestamp), then Alembic revisions along the `down_revision` chain, each drop
+removing the index of that name. The model is the schema as it stands today, so a
+migration's drop never removes an index the model declares.
+
+An index *covers* a column set when its leading columns are that set, in any order.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from prodlint.facts import Location
+from prodlint.facts.data import PRISMA, SQLALCHEMY, Datasource, Field, Model, Query
+from prodlint.facts.sql import AlembicRevision, CreatedIndex, DroppedIndex
+from prodlint.model.data import CREATES, data_model
+from prodlint.project import Project
+
+POSTGRES = "postgresql"
+MYSQL_WITH_FOREIGN_KEYS = "mysql"
+MYSQL_WITHOUT_FOREIGN_KEYS = "mysql-relation-mode-prisma"
+
+
+@dataclass(frozen=True, slots=True)
+class Index:
+    table: str
+    columns: tuple[str, ...]
+    unique: bool
+    primary: bool
+    name: str | None
+    origin: str
+    at: Location
+
+    def covers(self, columns: Iterable[str]) -> bool:
+        wanted = {c.lower() for c in columns}
+        return bool(wanted) and len(self.columns) >= len(wanted) and {c.lower() for c in self.columns[: len(wanted)]} == wanted
+
+    def pins(self, columns: Iterable[str]) -> bool:
+        """A unique index whose every column is pinned: at most one row matches."""
+        pinned = {c.lower() for c in columns}
+        return self.unique and bool(self.columns) and {c.lower() for c in self.columns} <= pinned
+
+
+@dataclass(frozen=True, slots=True)
+class ForeignKey:
+    model: Model
+    fields: tuple[Field, ...]  # the scalar fields that hold the key, in order
+    target: str  # the referenced model (Prisma) or table (SQLAlchemy)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(f.column or f.name for f in self.fields)
+
+    @property
+    def at(self) -> Location:
+        return self.fields[0].at
+
+
+@dataclass(frozen=True, slots=True)
+class QueryIndex:
+    """The index a query needs (equality columns, then one sort column) and the one serving it."""
+
+    query: Query
+    model: Model
+    equality: tuple[Field, ...]  # tenant key first, then in the model's field order
+    sort: Field | None
+    served_by: Index | None
+
+    @property
+    def wanted(self) -> tuple[Field, ...]:
+        return self.equality + ((self.sort,) if self.sort is not None else ())
+
+
+class IndexInventory:
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.data = project.view(data_model)
+        self.tenant_keys = set(project.config.tenant_keys)
+        self.migrated: dict[str, list[Index]] = defaultdict(list)
+        for created in applied_migrations(project):
+            self.migrated[created.table.lower()].append(created)
+        self.datasources = list(project.facts_of(Datasource))
+        self._by_model: dict[int, list[Index]] = {}
+
+    # --- inventory ----------------------------------------------------------
+
+    def indexes_of(self, model: Model) -> list[Index]:
+        if id(model) not in self._by_model:
+            declared = [Index(i.table, i.columns, i.unique, i.primary, i.name, i.origin, i.at) for i in model.indexes]
+            migrated = self.migrated.get(model.table.lower(), []) if model.table else []
+            implicit = [
+                Index(model.table or model.name, key.columns, False, False, None, "InnoDB foreign key", key.at)
+                for key in self.foreign_keys(model)
+            ] if self.database_of(model) == MYSQL_WITH_FOREIGN_KEYS else []
+            self._by_model[id(model)] = declared + migrated + implicit
+        return self._by_model[id(model)]
+
+    def leading(self, model: Model, columns: Iterable[str]) -> Index | None:
+        """The first index that covers the columns."""
+        columns = tuple(columns)
+        return next((i for i in self.indexes_of(model) if i.covers(columns)), None)
+
+    @property
+    def tables(self) -> list[Model]:
+        return [m for m in self.data.models if m.kind == "model"]
+
+    # --- foreign keys and tenant keys ---------------------------------------
+
+    def foreign_keys(self, model: Model) -> Iterator[ForeignKey]:
+        by_name = {f.name: f for f in model.fields}
+        if model.orm == PRISMA:
+            for relation in model.relations:
+                fields = tuple(by_name[n] for n in relation.fields if n in by_name)
+                if fields and len(fields) == len(relation.fields):
+                    yield ForeignKey(model, fields, relation.target)
+            return
+        for f in model.fields:
+            if f.foreign_key:
+                yield ForeignKey(model, (f,), f.foreign_key.rsplit(".", 1)[0])
+
+    def database_of(self, model: Model) -> str:
+        """POSTGRES unless the model's Prisma datasource (same schema folder) says MySQL.
+
+        MySQL (InnoDB) indexes every foreign key it enforces; Prisma's
+        `relationMode = "prisma"` (the default is "foreignKeys") creates none for it to index.
+        """
+        if model.orm != PRISMA:
+            return POSTGRES
+        folder = model.at.path.rpartition("/")[0]
+        datasource = max(
+            (d for d in self.datasources if d.at.path.rpartition("/")[0] == folder),
+            key=lambda d: d.at.path == model.at.path, default=None)
+        if datasource is None or datasource.provider != "mysql":
+            return POSTGRES
+        return MYSQL_WITH_FOREIGN_KEYS if datasource.relation_mode in (None, "foreignKeys") else MYSQL_WITHOUT_FOREIGN_KEYS
+
+    def tenant_key(self, model: Model) -> Field | None:
+        tenant = self.data.tenant_model(model)
+        return tenant.key if tenant is not None else None
+
+    # --- queries ------------------------------------------------------------
+
+    def query_indexes(self) -> Iterator[QueryIndex]:
+        """Each ORM query that filters by equality on columns prodlint can see, with its serving index."""
+        for query in self.project.facts_of(Query):
+            need = self.query_index(query)
+            if need is not None:
+                yield need
+
+    def query_index(self, query: Query) -> QueryIndex | None:
+        """None when the query pins no visible columns or part of its filter cannot be seen."""
+        if query.operation in CREATES or query.filter.unknown:
+            return None
+        model = self.data.model_of(query)
+        if model is None or model.kind != "model":
+            return None
+        if query.orm == SQLALCHEMY and query.operation == "get":
+            primary = next((i for i in self.indexes_of(model) if i.primary), None)
+            return QueryIndex(query, model, (), None, primary)  # `session.get(M, id)` looks up the primary key
+        if not query.filter.keys:
+            return None
+        by_name = {f.name: f for f in model.fields if not f.relation and f.column}
+        if any(key not in by_name for key in query.filter.keys):
+            return None  # a relation filter or a name prodlint cannot map to a column
+        order = {f.name: position for position, f in enumerate(model.fields)}
+        equality = sorted((by_name[k] for k in query.filter.keys), key=lambda f: (f.name not in self.tenant_keys, order[f.name]))
+        sort = by_name.get(query.order_by[0]) if query.order_by else None
+        if sort is not None and sort in equality:
+            sort = None
+        columns = [f.column or f.name for f in equality]
+        served = next((i for i in self.indexes_of(model) if i.pins(columns)), None)
+        if served is None:
+            wanted = columns + ([sort.column or sort.name] if sort is not None else [])
+            served = next((i for i in self.indexes_of(model) if i.covers(columns) and i.covers(wanted)), None)
+        return QueryIndex(query, model, tuple(equality), sort, served)
+
+
+def applied_migrations(project: Project) -> list[Index]:
+    """Indexes the migrations leave: SQL files in path order, then Alembic revisions in chain order."""
+    revisions = {r.at.path: r for r in project.facts_of(AlembicRevision)}
+    sql: list[object] = []
+    alembic: dict[str, list[object]] = defaultdict(list)
+    for fact in project.facts_of(CreatedIndex, DroppedIndex):
+        if fact.at.path in revisions:
+            alembic[fact.at.path].append(fact)
+        else:
+            sql.append(fact)
+    steps = sql + [fact for path in revision_order(list(revisions.values())) for fact in alembic[path]]
+    alive: list[Index] = []
+    for step in steps:
+        if isinstance(step, CreatedIndex):
+            alive.append(Index(step.table, step.columns, step.unique, step.primary, step.name, step.origin, step.at))
+        elif isinstance(step, DroppedIndex):
+            alive = [i for i in alive if not _dropped_by(i, step)]
+    return alive
+
+
+def _dropped_by(index: Index, drop: DroppedIndex) -> bool:
+    if index.name is None or index.name.lower() != drop.name.lower():
+        return False
+    return drop.table is None or drop.table.lower() == index.table.lower()
+
+
+def revision_order(revisions: list[AlembicRevision]) -> list[str]:
+    """Paths of Alembic revision files, each after the revisions it revises (path order among equals)."""
+    by_id = {r.revision: r for r in revisions}
+    placed: list[str] = []
+    done: set[str] = set()
+    pending = sorted(revisions, key=lambda r: r.at.path)
+    while pending:
+        ready = [r for r in pending if all(d in done or d not in by_id for d in r.down_revisions)]
+        if not ready:  # a cycle: the rest in path order rather than nothing
+            ready = pending
+        for r in ready:
+            placed.append(r.at.path)
+            done.add(r.revision)
+        pending = [r for r in pending if r.revision not in done]
+    return placed
+
+
+def index_inventory(project: Project) -> IndexInventory:
+    return IndexInventory(project)

@@ -1,0 +1,119 @@
+"""Pagination view: which request page sizes are bounded and which list queries route handlers run."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from prodlint.facts import Location
+from prodlint.facts.data import Query
+from prodlint.facts.pagination import EXPRESS, SCHEMA, Function, PageSizeParam, QueryModelUse, SchemaBound
+from prodlint.model.modules import module_index
+from prodlint.model.routes import route_graph
+from prodlint.project import Project
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    """A query a route handler runs (itself, or in a function it calls directly)."""
+
+    query: Query
+    handler: Function
+
+
+class Pagination:
+    """Functions, route handlers and page-size parameters joined across files."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.index = project.view(module_index)
+        self.functions = {(f.at.path, f.name): f for f in project.facts_of(Function)}
+        self.functions_at = {_key(f.at): f for f in project.facts_of(Function)}
+        by_last: dict[str, list[Function]] = defaultdict(list)
+        for function in self.functions.values():
+            by_last[function.name.rsplit(".", 1)[-1]].append(function)
+        self.by_last = by_last
+        self.schema_bounds: dict[str, set[str]] = defaultdict(set)
+        for bound in project.facts_of(SchemaBound):
+            self.schema_bounds[bound.at.path].add(bound.field)
+        self.query_models = list(project.facts_of(QueryModelUse))
+
+    # --- functions ------------------------------------------------------------
+
+    def resolve(self, path: str, name: str, scope: str = "") -> Function | None:
+        """The function `name` (as written in `path`) calls; by a unique method name when the
+        receiver cannot be followed (`this.orders.list`)."""
+        symbol = self.index.resolve(path, name, scope, lambda p, n, s: (p, n) in self.functions)
+        if symbol is not None:
+            return self.functions.get((symbol.path, symbol.name))
+        candidates = self.by_last.get(name.rsplit(".", 1)[-1], []) if "." in name else []
+        return candidates[0] if len(candidates) == 1 else None
+
+    def handlers(self) -> Iterator[Function]:
+        """The functions that handle a mounted route, in route order."""
+        for resolved in self.project.view(route_graph).routes:
+            route = resolved.route
+            at = route.handler_at
+            if at is None:
+                continue
+            function = self.functions_at.get(_key(at))
+            if function is None and route.handler:
+                function = self.resolve(route.at.path, route.handler)
+            if function is not None:
+                yield function
+
+    def list_queries(self) -> Iterator[ListQuery]:
+        """Every query in a route handler or a function a handler calls directly, once, in path order."""
+        # Keyed by where the function is defined: inline handlers are all `<anonymous>`.
+        reached: dict[tuple[str, int, int], Function] = {}
+        for handler in self.handlers():
+            reached.setdefault(_key(handler.at), handler)
+            for call in handler.calls:
+                callee = self.resolve(handler.at.path, call, handler.name)
+                if callee is not None:
+                    reached.setdefault(_key(callee.at), handler)
+        for query in self.project.facts_of(Query):
+            handler = reached.get(_key(query.function_at)) if query.function_at is not None else None
+            if handler is not None:
+                yield ListQuery(query, handler)
+
+    # --- page sizes -----------------------------------------------------------
+
+    def unbounded_page_sizes(self) -> Iterator[PageSizeParam]:
+        for param in self.project.facts_of(PageSizeParam):
+            if param.bound or param.unknown or self._clamped_by_helper(param) is not False:
+                continue
+            if param.framework == SCHEMA and not self._used_as_query_model(param):
+                continue
+            if param.framework == EXPRESS and self._validated(param):
+                continue
+            yield param
+
+    def _clamped_by_helper(self, param: PageSizeParam) -> bool | None:
+        """True when a helper it passes through clamps; None when one cannot be found (unknown)."""
+        found = [self.resolve(param.at.path, helper, param.function) for helper in param.helpers]
+        if any(f is not None and f.clamps for f in found):
+            return True
+        return None if any(f is None for f in found) else False
+
+    def _used_as_query_model(self, field: PageSizeParam) -> bool:
+        for use in self.query_models:
+            symbol = self.index.resolve(use.at.path, use.schema, use.function, lambda p, n, s: (p, n) == (field.at.path, field.schema))
+            if symbol is not None and (symbol.path, symbol.name) == (field.at.path, field.schema):
+                return True
+        return False
+
+    def _validated(self, param: PageSizeParam) -> bool:
+        """A schema in this file or a module it imports caps the field (`.max()`, `isInt({ max })`, `@Max`)."""
+        path = param.at.path
+        sources = {self.index.resolve_module(path, i.source) for i in self.index.imports[path].values()}
+        return any(param.name in self.schema_bounds.get(p or "", ()) for p in sources | {path})
+
+
+def _key(at: Location) -> tuple[str, int, int]:
+    return at.path, at.line, at.column
+
+
+def pagination(project: Project) -> Pagination:
+    return Pagination(project)

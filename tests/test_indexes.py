@@ -1,0 +1,100 @@
+"""Indexes (IX001-IX003) on a Prisma app with SQL migrations, a SQLAlchemy app with Alembic, and Prisma on MySQL."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from conftest import FIXTURES
+from prodlint.facts import Location
+from prodlint.facts.sql import AlembicRevision
+from prodlint.model.indexes import index_inventory, revision_order
+
+# Near misses in prisma_app: Customer.tenantId led by @@unique([tenantId, email]); Order.customerId
+# covered by @@index([customerId, createdAt]); Invoice.orderId indexed only by a hand-written
+# CREATE INDEX in a migration; a unique lookup by number; a query on [customerId] sorted by
+# createdAt; a spread filter; [tenantId] and [sellerId] queries that IX002 / IX001 already cover.
+# True positives: Invoice.couponId, whose index a later migration drops.
+PRISMA_FINDINGS = [
+    "prisma/schema.prisma:43:3 IX002 tenant-scoped model Order has no index that leads with tenantId, so every tenant's query scans all tenants' rows; add @@index([tenantId]) to model Order",
+    "prisma/schema.prisma:47:3 IX001 foreign key sellerId of Order (references Seller) has no index that leads with it, and PostgreSQL does not index foreign keys itself; add @@index([sellerId]) to model Order",
+    "prisma/schema.prisma:62:3 IX001 foreign key couponId of Invoice (references Coupon) has no index that leads with it, and PostgreSQL does not index foreign keys itself; add @@index([couponId]) to model Invoice",
+    "src/invoices.ts:16:10 IX003 findMany on Invoice filters on tenantId, couponId, but no index serves that; add @@index([tenantId, couponId]) to model Invoice",
+    "src/invoices.ts:20:10 IX003 findMany on Order filters on tenantId, status and sorts by createdAt, but no index serves that (2 more queries need it); add @@index([tenantId, status, createdAt]) to model Order",
+]
+
+# Near misses in fastapi_alembic: Customer.tenant_id led by UniqueConstraint("tenant_id", "email");
+# Order.buyer_id indexed only by an Alembic op.create_index; OrderLine.order_id led by a compound
+# Index; lookups by primary key and by a unique column; a buyer_id query without a sort.
+# True positive: Order.seller_id, whose index the next revision drops (its file sorts first).
+ALEMBIC_FINDINGS = [
+    "app/models.py:32:5 IX002 tenant-scoped model Order has no index that leads with tenant_id, so every tenant's query scans all tenants' rows; add Index(\"ix_orders_tenant_id\", \"tenant_id\") to Order.__table_args__",
+    "app/models.py:34:5 IX001 foreign key seller_id of Order (references customers) has no index that leads with it, and PostgreSQL does not index foreign keys itself; add Index(\"ix_orders_seller_id\", \"seller_id\") to Order.__table_args__",
+    "app/orders.py:13:12 IX003 select on Order filters on buyer_id and sorts by created_at, but no index serves that (1 more query needs it); add Index(\"ix_orders_buyer_id_created_at\", \"buyer_id\", \"created_at\") to Order.__table_args__",
+]
+
+
+def test_prisma_app(run):
+    assert run("indexes/prisma_app", select="IX") == PRISMA_FINDINGS
+
+
+def test_sqlalchemy_app_with_alembic(run):
+    assert run("indexes/fastapi_alembic", select="IX") == ALEMBIC_FINDINGS
+
+
+def test_rules_run_separately(run):
+    assert run("indexes/prisma_app", select="IX001") == [f for f in PRISMA_FINDINGS if " IX001 " in f]
+    assert run("indexes/fastapi_alembic", select="IX003") == [f for f in ALEMBIC_FINDINGS if " IX003 " in f]
+
+
+def test_other_queries_needing_the_index_are_related(lint):
+    prisma = lint("indexes/prisma_app", select="IX003").reported[-1].finding
+    assert [(r.at.path, r.at.line, r.message) for r in prisma.related] == [
+        ("src/orders.ts", 6, "findMany on Order needs the same index"),
+        ("src/orders.ts", 14, "findMany on Order needs the same index"),
+    ]
+    alembic = lint("indexes/fastapi_alembic", select="IX003").reported[0].finding
+    assert [(r.at.path, r.at.line) for r in alembic.related] == [("app/orders.py", 19)]
+
+
+def test_mysql_indexes_the_foreign_keys_it_enforces(run, tmp_path: Path):
+    assert run("indexes/mysql_app", select="IX") == []
+    project = tmp_path / "app"
+    shutil.copytree(FIXTURES / "indexes" / "mysql_app", project)
+    schema = project / "prisma" / "schema.prisma"
+    schema.write_text(schema.read_text().replace('relationMode = "foreignKeys"', 'relationMode = "prisma"'))
+    assert run(project, select="IX") == [
+        'prisma/schema.prisma:20:3 IX001 foreign key authorId of Post (references Author) has no index that leads with it, '
+        'and relationMode = "prisma" creates no foreign key for MySQL to index; add @@index([authorId]) to model Post',
+    ]
+
+
+def test_tenant_keys_come_from_config(run):
+    found = run("indexes/fastapi_alembic", select="IX", tenant_keys=("account_id",))
+    assert [f.split(" ")[1] for f in found] == ["IX001", "IX001", "IX003"]
+    assert found[0].startswith("app/models.py:32:5 IX001 foreign key tenant_id of Order")
+
+
+def test_each_query_knows_the_index_that_serves_it(lint):
+    project = lint("indexes/fastapi_alembic", select="IX003").project
+    served = [(n.query.at.line, n.served_by and (n.served_by.origin, n.served_by.columns)) for n in project.view(index_inventory).query_indexes()]
+    assert served == [
+        (13, None),
+        (19, None),
+        (25, ("op.create_index", ("buyer_id",))),
+        (31, ("unique=True", ("reference",))),
+        (36, ("primary_key", ("id",))),
+        (42, ("Index", ("order_id", "sku"))),
+    ]
+
+
+def test_alembic_revisions_apply_along_the_chain_not_by_file_name():
+    def revision(path: str, rev: str, *down: str) -> AlembicRevision:
+        return AlembicRevision(rev, down, Location(path, 1))
+
+    assert revision_order([
+        revision("versions/a_merge.py", "m", "x", "y"),
+        revision("versions/b_second.py", "y", "z"),
+        revision("versions/c_first.py", "z"),
+        revision("versions/d_other.py", "x", "z"),
+    ]) == ["versions/c_first.py", "versions/b_second.py", "versions/d_other.py", "versions/a_merge.py"]

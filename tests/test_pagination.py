@@ -1,0 +1,88 @@
+"""Pagination (PG001, PG002) on a FastAPI, a Flask and an Express app, near misses beside the findings."""
+
+from __future__ import annotations
+
+import textwrap
+
+from prodlint.config import Config
+from prodlint.extract import Source
+from prodlint.extract.typescript import extract_typescript
+from prodlint.facts.pagination import SchemaBound
+
+# Silent in fastapi_app: Annotated[int, Query(le=100)], a Depends() model whose Field has le=,
+# a response schema with a `limit` field, a child lookup by order_id, the bounded Country
+# model, a limited select, and a full read in a function no route handler calls.
+FASTAPI_FINDINGS = [
+    "app/api/orders.py:15:17 PG001 page size limit (FastAPI query parameter) has no upper bound, so one request can ask for every row; declare a maximum, e.g. Query(20, ge=1, le=100)",
+    "app/api/orders.py:20:19 PG001 page size size (Query(50)) has no upper bound, so one request can ask for every row; declare a maximum, e.g. Query(20, ge=1, le=100)",
+    "app/api/orders.py:41:23 PG002 select on Order in route handler all_orders returns every row with no limit; paginate it with .limit() (or list Order in pagination.bounded-models if the table stays small)",
+    "app/api/orders.py:60:12 PG002 query on Order in load_everything (called by route handler export_orders) returns every row with no limit; paginate it with .limit() (or list Order in pagination.bounded-models if the table stays small)",
+    "app/schemas.py:6:5 PG001 page size page_size (field PageQuery.page_size) has no upper bound, so one request can ask for every row; declare a maximum, e.g. Field(20, ge=1, le=100)",
+]
+
+# Silent in flask_app: min(int(...), 100), a helper in another module whose body clamps,
+# an `if limit > 100` cap, and a filter_by on the parent id. parse_int() does not clamp.
+FLASK_FINDINGS = [
+    'app/views.py:11:13 PG001 page size limit (request.args.get("limit")) has no upper bound, so one request can ask for every row; clamp it, e.g. min(value, MAX_PAGE_SIZE)',
+    'app/views.py:29:22 PG001 page size size (request.args["size"]) has no upper bound, so one request can ask for every row; clamp it, e.g. min(value, MAX_PAGE_SIZE)',
+    "app/views.py:43:37 PG002 query on Product in route handler every_product returns every row with no limit; paginate it with .limit() (or list Product in pagination.bounded-models if the table stays small)",
+]
+
+# Silent in express_app: Math.min, clampLimit() (its body clamps), a pageSize capped by an
+# imported zod schema's .max(100), a size that never reaches a query, findMany with take,
+# a child lookup by customerId, the bounded Currency model, and a maintenance function
+# that no route calls.
+EXPRESS_FINDINGS = [
+    "src/routes/customers.ts:10:24 PG001 page size limit (req.query.limit) has no upper bound, so one request can ask for every row; clamp it with Math.min(value, MAX_PAGE_SIZE) or validate it with a schema .max()",
+    "src/routes/customers.ts:15:11 PG001 page size perPage (req.query.perPage) has no upper bound, so one request can ask for every row; clamp it with Math.min(value, MAX_PAGE_SIZE) or validate it with a schema .max()",
+    "src/routes/customers.ts:55:18 PG002 findMany on Customer in route handler at line 54 returns every row with no limit; paginate it with take (or list Customer in pagination.bounded-models if the table stays small)",
+    "src/services/customers.ts:4:10 PG002 findMany on Customer in listAllCustomers (called by route handler at line 37) returns every row with no limit; paginate it with take (or list Customer in pagination.bounded-models if the table stays small)",
+]
+
+
+def test_fastapi_app(run):
+    assert run("pagination/fastapi_app", select="PG") == FASTAPI_FINDINGS
+
+
+def test_flask_app(run):
+    assert run("pagination/flask_app", select="PG") == FLASK_FINDINGS
+
+
+def test_express_app(run):
+    assert run("pagination/express_app", select="PG") == EXPRESS_FINDINGS
+
+
+def test_callee_query_points_back_to_its_handler(lint):
+    analysis = lint("pagination/express_app", select="PG002")
+    related = [(r.at.path, [(x.at.line, x.message) for x in r.finding.related]) for r in analysis.reported]
+    assert related == [
+        ("src/routes/customers.ts", []),
+        ("src/services/customers.ts", [(37, "route handler at line 37")]),
+    ]
+
+
+def test_bounded_models_config_is_what_exempts(run):
+    findings = run("pagination/express_app", select="PG002", bounded_models=())
+    assert [f.split(" PG002")[0] for f in findings] == [
+        "src/routes/customers.ts:46:18",
+        "src/routes/customers.ts:55:18",
+        "src/services/customers.ts:4:10",
+    ]
+
+
+def test_schema_maxima_from_each_validation_library():
+    source = textwrap.dedent(
+        """
+        const a = Joi.object({ limit: Joi.number().integer().max(50) });
+        const b = z.object({ take: z.number().min(1) });
+        router.get("/", query("perPage").isInt({ min: 1, max: 100 }), list);
+        router.get("/x", query("size").isInt({ min: 1 }), list);
+        class ListDto { @IsInt() @Max(100) pageSize: number; }
+        """
+    )
+    facts = [f for f in extract_typescript(Source("src/a.ts", source), Config()) if isinstance(f, SchemaBound)]
+    assert [(f.field, f.library, f.at.line) for f in facts] == [
+        ("limit", "joi", 2),
+        ("pageSize", "class-validator", 6),
+        ("perPage", "express-validator", 4),
+    ]
