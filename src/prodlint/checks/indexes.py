@@ -42,6 +42,7 @@ def unindexed_tenant_key(project: Project) -> Iterator[Finding]:
 @rule("IX003")
 def unindexed_query_filter(project: Project) -> Iterator[Finding]:
     inventory = project.view(index_inventory)
+    # Their fix serves these queries too.
     reported_elsewhere = {(id(k.model), k.columns) for k in unindexed_foreign_keys(inventory)}
     reported_elsewhere |= {(id(m), (k.column or k.name,)) for m, k in unindexed_tenant_keys(inventory)}
     missing: dict[tuple[int, tuple[str, ...]], list[QueryIndex]] = {}
@@ -50,8 +51,8 @@ def unindexed_query_filter(project: Project) -> Iterator[Finding]:
             missing.setdefault((id(need.model), tuple(f.name for f in need.wanted)), []).append(need)
     for needs in missing.values():
         first = needs[0]
-        if (id(first.model), tuple(f.column or f.name for f in first.wanted)) in reported_elsewhere:
-            continue  # IX001 / IX002 already asks for exactly this index
+        if (id(first.model), tuple(f.column or f.name for f in first.equality)) in reported_elsewhere:
+            continue
         query = first.query
         sorted_by = f" and sorts by {first.sort.name}" if first.sort is not None else ""
         others = {1: "", 2: " (1 more query needs it)"}.get(len(needs), f" ({len(needs) - 1} more queries need it)")

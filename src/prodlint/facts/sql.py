@@ -1,7 +1,7 @@
 """Facts from SQL migration and init files and Alembic revisions: row-level security, indexes.
 
-Table names are kept as written (`"audit_events"`, `public.uploads`); the model
-normalises quoting and schema.
+Row-level security keeps table names as written (`"audit_events"`, `public.uploads`)
+and the model normalises them; index facts hold bare, unquoted names.
 """
 
 from __future__ import annotations

@@ -65,7 +65,9 @@ class ForeignKey:
 
 @dataclass(frozen=True, slots=True)
 class QueryIndex:
-    """The index a query needs (equality columns, then one sort column) and the one serving it."""
+    """The index a query needs (equality columns, then one sort column) and the one serving it.
+
+    `served_by` is None when no index leads with any equality column: the query scans the table."""
 
     query: Query
     model: Model
@@ -77,6 +79,15 @@ class QueryIndex:
     def wanted(self) -> tuple[Field, ...]:
         return self.equality + ((self.sort,) if self.sort is not None else ())
 
+    @property
+    def ideal(self) -> bool:
+        """Served by a unique lookup or an index that leads with every wanted column."""
+        columns = [f.column or f.name for f in self.equality]
+        index = self.served_by
+        if index is None:
+            return False
+        return not columns or index.pins(columns) or index.covers([f.column or f.name for f in self.wanted])
+
 
 class IndexInventory:
     def __init__(self, project: Project) -> None:
@@ -87,6 +98,7 @@ class IndexInventory:
         for created in applied_migrations(project):
             self.migrated[created.table.lower()].append(created)
         self.datasources = list(project.facts_of(Datasource))
+        self.revision_paths = {r.at.path for r in project.facts_of(AlembicRevision)}
         self._by_model: dict[int, list[Index]] = {}
 
     # --- inventory ----------------------------------------------------------
@@ -109,7 +121,8 @@ class IndexInventory:
 
     @property
     def tables(self) -> list[Model]:
-        return [m for m in self.data.models if m.kind == "model"]
+        """The application's mapped models; a data migration's local copy of a model is not one."""
+        return [m for m in self.data.models if m.kind == "model" and m.at.path not in self.revision_paths]
 
     # --- foreign keys and tenant keys ---------------------------------------
 
@@ -159,7 +172,7 @@ class IndexInventory:
         if query.operation in CREATES or query.filter.unknown:
             return None
         model = self.data.model_of(query)
-        if model is None or model.kind != "model":
+        if model is None or model.kind != "model" or query.at.path in self.revision_paths:
             return None
         if query.orm == SQLALCHEMY and query.operation == "get":
             primary = next((i for i in self.indexes_of(model) if i.primary), None)
@@ -169,17 +182,40 @@ class IndexInventory:
         by_name = {f.name: f for f in model.fields if not f.relation and f.column}
         if any(key not in by_name for key in query.filter.keys):
             return None  # a relation filter or a name prodlint cannot map to a column
+        keys = [by_name[k] for k in query.filter.keys if indexable(by_name[k])]
+        if all(_is_boolean(f) for f in keys):
+            return None  # the planner seldom uses an index on a flag alone
         order = {f.name: position for position, f in enumerate(model.fields)}
-        equality = sorted((by_name[k] for k in query.filter.keys), key=lambda f: (f.name not in self.tenant_keys, order[f.name]))
+        # tenant key first, then foreign keys, then the rest: the leading columns other queries share
+        equality = sorted(keys, key=lambda f: (f.name not in self.tenant_keys, not f.foreign_key, order[f.name]))
         sort = by_name.get(query.order_by[0]) if query.order_by else None
         if sort is not None and sort in equality:
             sort = None
         columns = [f.column or f.name for f in equality]
-        served = next((i for i in self.indexes_of(model) if i.pins(columns)), None)
-        if served is None:
-            wanted = columns + ([sort.column or sort.name] if sort is not None else [])
-            served = next((i for i in self.indexes_of(model) if i.covers(columns) and i.covers(wanted)), None)
+        wanted = columns + ([sort.column or sort.name] if sort is not None else [])
+        indexes = self.indexes_of(model)
+        # Best first: a unique lookup, the whole compound, the equality columns, then any index
+        # that leads with one of them (the database narrows the scan with it: served, if not ideally).
+        served = (
+            next((i for i in indexes if i.pins(columns)), None)
+            or next((i for i in indexes if i.covers(columns) and i.covers(wanted)), None)
+            or next((i for i in indexes if i.covers(columns)), None)
+            or next((i for i in indexes if any(i.covers((c,)) for c in columns)), None)
+        )
         return QueryIndex(query, model, tuple(equality), sort, served)
+
+
+# A B-tree index on these serves no equality filter (`payload: { path, equals }` on Json).
+_UNINDEXABLE = {"json", "jsonb", "bytes", "largebinary", "array"}
+
+
+def indexable(field: Field) -> bool:
+    base = field.type.split("(", 1)[0].split("[", 1)[0].rsplit(".", 1)[-1].lower()
+    return base not in _UNINDEXABLE and base != "unsupported" and not field.is_list
+
+
+def _is_boolean(field: Field) -> bool:
+    return field.type.split("(", 1)[0].rsplit(".", 1)[-1].lower() in ("boolean", "bool")
 
 
 def applied_migrations(project: Project) -> list[Index]:
