@@ -12,7 +12,7 @@ import pytest
 
 from conftest import FIXTURES, SARIF_SCHEMA
 from prodlint.report import Report
-from prodlint.report import github, sarif
+from prodlint.report import github
 from prodlint.rules import metadata
 from prodlint.ruledocs import rule_table, with_table
 
