@@ -14,8 +14,10 @@ from prodlint.model.indexes import index_inventory, revision_order
 # covered by @@index([customerId, createdAt]); Invoice.orderId indexed only by a hand-written
 # CREATE INDEX in a migration; a unique lookup by number; a query on [customerId] sorted by
 # createdAt; [tenantId, couponId], which @@index([tenantId, status]) narrows; a spread filter;
-# [tenantId] and [sellerId] queries that IX002 / IX001 already ask an index for.
-# True positives: Invoice.couponId, whose index a later migration drops.
+# [tenantId] and [sellerId] queries that IX002 / IX001 already ask an index for; unindexed
+# lookups in a seed script and in a test file.
+# True positives: Invoice.couponId, whose index a later migration renames (as Prisma 3's upgrade
+# does) and the next one drops by its new name.
 PRISMA_FINDINGS = [
     "prisma/schema.prisma:43:3 IX002 tenant-scoped model Order has no index that leads with tenantId, so every tenant's query scans all tenants' rows; add @@index([tenantId]) to model Order",
     "prisma/schema.prisma:47:3 IX001 foreign key sellerId of Order (references Seller) has no index that leads with it, and PostgreSQL does not index foreign keys itself; add @@index([sellerId]) to model Order",
@@ -25,14 +27,25 @@ PRISMA_FINDINGS = [
 
 # Near misses in fastapi_alembic: Customer.tenant_id led by UniqueConstraint("tenant_id", "email");
 # Order.buyer_id indexed only by an Alembic op.create_index; OrderLine.order_id led by a compound
-# Index; lookups by primary key and by a unique column; a sorted buyer_id query that the migration's
-# buyer_id index narrows.
+# Index; Shipment.order_id indexed by `op.execute("CREATE INDEX CONCURRENTLY ...")`; lookups by
+# primary key and by a unique column; a sorted buyer_id query that the migration's buyer_id index narrows.
 # True positive: Order.seller_id, whose index the next revision drops (its file sorts first).
 ALEMBIC_FINDINGS = [
     "app/models.py:32:5 IX002 tenant-scoped model Order has no index that leads with tenant_id, so every tenant's query scans all tenants' rows; add Index(\"ix_orders_tenant_id\", \"tenant_id\") to Order.__table_args__",
     "app/models.py:34:5 IX001 foreign key seller_id of Order (references customers) has no index that leads with it, and PostgreSQL does not index foreign keys itself; add Index(\"ix_orders_seller_id\", \"seller_id\") to Order.__table_args__",
     "app/orders.py:13:12 IX003 select on Order filters on status and sorts by created_at, but no index serves that (1 more query needs it); add Index(\"ix_orders_status_created_at\", \"status\", \"created_at\") to Order.__table_args__",
 ]
+
+
+def edited_copy(tmp_path: Path, fixture: str, file: str, *replacements: tuple[str, str]) -> Path:
+    """A copy of an indexes fixture with text replaced in one file."""
+    project = tmp_path / fixture
+    shutil.copytree(FIXTURES / "indexes" / fixture, project)
+    text = (project / file).read_text()
+    for old, new in replacements:
+        text = text.replace(old, new)
+    (project / file).write_text(text)
+    return project
 
 
 def test_prisma_app(run):
@@ -60,13 +73,28 @@ def test_other_queries_needing_the_index_are_related(lint):
 
 def test_mysql_indexes_the_foreign_keys_it_enforces(run, tmp_path: Path):
     assert run("indexes/mysql_app", select="IX") == []
-    project = tmp_path / "app"
-    shutil.copytree(FIXTURES / "indexes" / "mysql_app", project)
-    schema = project / "prisma" / "schema.prisma"
-    schema.write_text(schema.read_text().replace('relationMode = "foreignKeys"', 'relationMode = "prisma"'))
+    project = edited_copy(tmp_path, "mysql_app", "prisma/schema.prisma", ('relationMode = "foreignKeys"', 'relationMode = "prisma"'))
     assert run(project, select="IX") == [
         'prisma/schema.prisma:20:3 IX001 foreign key authorId of Post (references Author) has no index that leads with it, '
         'and relationMode = "prisma" creates no foreign key for MySQL to index; add @@index([authorId]) to model Post',
+    ]
+
+
+def test_the_message_names_the_datasource_provider(run, tmp_path: Path):
+    project = edited_copy(tmp_path, "mysql_app", "prisma/schema.prisma", ('"mysql"', '"sqlite"'), ('relationMode = "foreignKeys"', ""))
+    assert run(project, select="IX") == [
+        "prisma/schema.prisma:20:3 IX001 foreign key authorId of Post (references Author) has no index that leads with it, "
+        "and SQLite does not index foreign keys itself; add @@index([authorId]) to model Post",
+    ]
+
+
+def test_sqlalchemy_on_mysql_indexes_its_foreign_keys(run, tmp_path: Path):
+    # the database comes from SQLALCHEMY_DATABASE_URI's default in the config class
+    assert run("indexes/flask_mysql", select="IX") == []
+    project = edited_copy(tmp_path, "flask_mysql", "shop/config.py", ("mysql+pymysql://shop:shop@db:3306/shop", "postgresql://shop:shop@db/shop"))
+    assert run(project, select="IX") == [
+        "shop/models.py:16:5 IX001 foreign key customer_id of Order (references customers) has no index that leads with it, "
+        'and PostgreSQL does not index foreign keys itself; add Index("ix_orders_customer_id", "customer_id") to Order.__table_args__',
     ]
 
 

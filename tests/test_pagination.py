@@ -11,21 +11,25 @@ from prodlint.facts.pagination import SchemaBound
 
 # Silent in fastapi_app: Annotated[int, Query(le=100)], a Depends() model whose Field has le=,
 # a response schema with a `limit` field, a child lookup by order_id, the bounded Country
-# model, a limited select, and a full read in a function no route handler calls.
+# model, a limited select, a full read in a function no route handler calls, and a limit the
+# handler caps with min(). A lower-bound check (`per_page > 0`) is no cap.
 FASTAPI_FINDINGS = [
     "app/api/orders.py:15:17 PG001 page size limit (FastAPI query parameter) has no upper bound, so one request can ask for every row; declare a maximum, e.g. Query(20, ge=1, le=100)",
     "app/api/orders.py:20:19 PG001 page size size (Query(50)) has no upper bound, so one request can ask for every row; declare a maximum, e.g. Query(20, ge=1, le=100)",
     "app/api/orders.py:41:23 PG002 select on Order in route handler all_orders returns every row with no limit; paginate it with .limit() (or list Order in pagination.bounded-models if the table stays small)",
     "app/api/orders.py:60:12 PG002 query on Order in load_everything (called by route handler export_orders) returns every row with no limit; paginate it with .limit() (or list Order in pagination.bounded-models if the table stays small)",
+    "app/api/orders.py:75:21 PG001 page size per_page (FastAPI query parameter) has no upper bound, so one request can ask for every row; declare a maximum, e.g. Query(20, ge=1, le=100)",
     "app/schemas.py:6:5 PG001 page size page_size (field PageQuery.page_size) has no upper bound, so one request can ask for every row; declare a maximum, e.g. Field(20, ge=1, le=100)",
 ]
 
 # Silent in flask_app: min(int(...), 100), a helper in another module whose body clamps,
-# an `if limit > 100` cap, and a filter_by on the parent id. parse_int() does not clamp.
+# an `if limit > 100` cap, a filter_by on the parent id, and paginate(max_per_page=100).
+# parse_int() does not clamp, nor does paginate() without max_per_page.
 FLASK_FINDINGS = [
     'app/views.py:11:13 PG001 page size limit (request.args.get("limit")) has no upper bound, so one request can ask for every row; clamp it, e.g. min(value, MAX_PAGE_SIZE)',
     'app/views.py:29:22 PG001 page size size (request.args["size"]) has no upper bound, so one request can ask for every row; clamp it, e.g. min(value, MAX_PAGE_SIZE)',
     "app/views.py:43:37 PG002 query on Product in route handler every_product returns every row with no limit; paginate it with .limit() (or list Product in pagination.bounded-models if the table stays small)",
+    'app/views.py:60:16 PG001 page size per_page (request.args.get("per_page")) has no upper bound, so one request can ask for every row; clamp it, e.g. min(value, MAX_PAGE_SIZE)',
 ]
 
 # Silent in express_app: Math.min, clampLimit() (its body clamps), a pageSize capped by an

@@ -7,7 +7,7 @@ from prodlint.extract import Source
 from prodlint.extract.python import extract_python
 from prodlint.extract.sql import extract_sql
 from prodlint.facts import Location
-from prodlint.facts.sql import AlembicRevision, CreatedIndex, DroppedIndex, MigrationForeignKey
+from prodlint.facts.sql import AlembicRevision, CreatedIndex, DroppedIndex, MigrationForeignKey, Policy, RenamedIndex, RowLevelSecurity
 
 MIGRATION = """\
 CREATE TABLE "Order" (
@@ -45,6 +45,12 @@ def test_sql_index_ddl():
         CreatedIndex("orders", ("id",), True, True, "orders_pkey", "PRIMARY KEY", at(13)),
         DroppedIndex("orders_ref", "orders", "DROP CONSTRAINT", at(14)),
     ]
+
+
+def test_renamed_index():
+    text = 'ALTER INDEX IF EXISTS public."Order.number_unique" RENAME TO "Order_number_key";\nALTER INDEX a SET (fillfactor = 70);\n'
+    facts = list(extract_sql(Source("migrations/002.sql", text), None))
+    assert facts == [RenamedIndex("Order.number_unique", "Order_number_key", Location("migrations/002.sql", 1))]
 
 
 REVISION = '''\
@@ -118,3 +124,40 @@ def test_alembic_upgrade_only():
 def test_a_module_without_a_revision_is_not_a_migration():
     text = "from alembic import op\n\ndef upgrade():\n    op.create_index('ix', 't', ['a'])\n"
     assert [f for f in extract_python(Source("scripts/x.py", text), Config()) if isinstance(f, CreatedIndex)] == []
+
+
+RAW_DDL_REVISION = '''\
+import sqlalchemy as sa
+from alembic import op
+
+revision = "c3"
+down_revision = "b2"
+
+
+def upgrade() -> None:
+    with op.get_context().autocommit_block():
+        op.execute(sa.text("""
+            CREATE INDEX CONCURRENTLY ix_orders_tenant_id
+                ON orders (tenant_id)
+        """))
+    op.execute("ALTER TABLE orders ENABLE ROW LEVEL SECURITY")
+    op.execute("CREATE POLICY tenant_isolation ON orders USING (tenant_id = current_setting('app.tenant')::int)")
+    op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+
+
+def downgrade() -> None:
+    op.execute("DROP INDEX ix_orders_tenant_id")
+'''
+
+
+def test_alembic_raw_ddl_is_read_as_sql():
+    path = "alembic/versions/c3_raw.py"
+    at = lambda line: Location(path, line)  # noqa: E731
+    facts = [f for f in extract_python(Source(path, RAW_DDL_REVISION), Config())
+             if isinstance(f, (CreatedIndex, DroppedIndex, RowLevelSecurity, Policy))]
+    # an f-string is built at run time: unknown, so nothing
+    assert facts == [
+        CreatedIndex("orders", ("tenant_id",), False, False, "ix_orders_tenant_id", "CREATE INDEX", at(11)),
+        RowLevelSecurity("orders", at(14)),
+        Policy("tenant_isolation", "orders", ("tenant_id",), at(15)),
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from prodlint.facts.data import PRISMA, Field, Model
-from prodlint.model.indexes import MYSQL_WITHOUT_FOREIGN_KEYS, ForeignKey, IndexInventory, QueryIndex, index_inventory
+from prodlint.model.indexes import DATABASE_NAMES, MYSQL_WITHOUT_FOREIGN_KEYS, ForeignKey, IndexInventory, QueryIndex, index_inventory
 from prodlint.project import Project
 from prodlint.rules import Finding, Related, rule
 
@@ -15,10 +15,11 @@ def unindexed_foreign_key(project: Project) -> Iterator[Finding]:
     inventory = project.view(index_inventory)
     for key in unindexed_foreign_keys(inventory):
         model = key.model
-        if inventory.database_of(model) == MYSQL_WITHOUT_FOREIGN_KEYS:
+        database = inventory.database_of(model)
+        if database == MYSQL_WITHOUT_FOREIGN_KEYS:
             why = 'relationMode = "prisma" creates no foreign key for MySQL to index'
         else:
-            why = "PostgreSQL does not index foreign keys itself"
+            why = f"{DATABASE_NAMES[database]} does not index foreign keys itself"
         yield Finding(
             "IX001",
             f"foreign key {_names(key.fields)} of {model.name} (references {key.target}) has no index that leads with it, "

@@ -8,6 +8,7 @@ CONSTRAINT`) are parsed with sqlglot (PostgreSQL dialect).
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
@@ -18,7 +19,7 @@ from sqlglot import exp
 from prodlint.extract import Source, extractor, name_matches
 from prodlint.facts import Location
 from prodlint.facts.capacity import PostgresSetting
-from prodlint.facts.sql import CreatedIndex, DroppedIndex, MigrationForeignKey, Policy, RowLevelSecurity
+from prodlint.facts.sql import CreatedIndex, DroppedIndex, MigrationForeignKey, Policy, RenamedIndex, RowLevelSecurity
 
 if TYPE_CHECKING:
     from prodlint.config import Config
@@ -36,7 +37,12 @@ _DDL = re.compile(r"^(?:CREATE\s+(?:UNIQUE\s+)?INDEX|CREATE\s+(?:UNLOGGED\s+)?TA
 # sqlglot reads one name per DROP INDEX; PostgreSQL takes a list.
 _DROP_INDEX = re.compile(r"^DROP\s+INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+EXISTS\s+)?(?P<names>.+?)(?:\s+(?:CASCADE|RESTRICT))?$",
                          re.IGNORECASE | re.DOTALL)
+_RENAME_INDEX = re.compile(
+    rf"^ALTER\s+INDEX\s+(?:IF\s+EXISTS\s+)?(?P<name>{_NAME})\s+RENAME\s+TO\s+(?P<new>{_NAME})$", re.IGNORECASE)
 _UNPARSEABLE = (sqlglot.errors.ParseError, sqlglot.errors.TokenError, ValueError)
+# sqlglot warns on stderr for each statement it keeps as a Command (ClickHouse, MySQL
+# dialect DDL in a migrations folder); for prodlint that statement is just unknown.
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 
 def statements(text: str) -> Iterator[tuple[int, str]]:
@@ -105,15 +111,23 @@ def _policy_columns(rest: str) -> tuple[str, ...]:
 
 @extractor("sql", matches=name_matches("*.sql"))
 def extract_sql(source: Source, config: Config) -> Iterable[object]:
-    for line, statement in statements(source.text):
+    return sql_facts(source.text, source.path)
+
+
+def sql_facts(text: str, path: str, first_line: int = 1) -> Iterator[object]:
+    """The facts of SQL text that starts at `first_line` of `path` (a file, or a string in code
+    such as Alembic's `op.execute("CREATE INDEX ...")`)."""
+    for line, statement in statements(text):
         statement = " ".join(statement.split()) if "$" not in statement else statement
-        at = Location(source.path, line)
+        at = Location(path, line + first_line - 1)
         if match := _RLS.match(statement):
             yield RowLevelSecurity(match["table"], at, enabled=match["verb"].upper() != "DISABLE")
         elif match := _POLICY.match(statement):
             yield Policy(match["name"].strip('"'), match["table"], _policy_columns(match["rest"]), at)
         elif match := _SYSTEM.match(statement):
             yield PostgresSetting(match["name"].lower(), match["value"], at, origin="alter-system")
+        elif match := _RENAME_INDEX.match(statement):
+            yield RenamedIndex(_unquote(match["name"]), _unquote(match["new"]), at)
         elif match := _DROP_INDEX.match(statement):
             for name in re.split(r"\s*,\s*", match["names"].strip()):
                 yield DroppedIndex(_unquote(name), None, "DROP INDEX", at)

@@ -63,6 +63,16 @@ class DroppedIndex:
 
 
 @dataclass(frozen=True, slots=True)
+class RenamedIndex:
+    """`ALTER INDEX a RENAME TO b` (Prisma's upgrade migrations rename every index this way),
+    `op.execute(...)` of the same. Later drops name it `b`."""
+
+    name: str
+    new_name: str
+    at: Location
+
+
+@dataclass(frozen=True, slots=True)
 class MigrationForeignKey:
     """A foreign key a migration declares: `REFERENCES`, `FOREIGN KEY (...)`, `sa.ForeignKey`."""
 

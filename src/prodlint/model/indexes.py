@@ -15,17 +15,31 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from prodlint.facts import Location
+from prodlint.facts.capacity import Binding, Pool
 from prodlint.facts.data import PRISMA, SQLALCHEMY, Datasource, Field, Model, Query
-from prodlint.facts.sql import AlembicRevision, CreatedIndex, DroppedIndex
+from prodlint.facts.sql import AlembicRevision, CreatedIndex, DroppedIndex, RenamedIndex
+from prodlint.model.capacity import SettingsResolver
 from prodlint.model.data import CREATES, data_model
+from prodlint.model.routes import is_test_file
 from prodlint.project import Project
 
 POSTGRES = "postgresql"
 MYSQL_WITH_FOREIGN_KEYS = "mysql"
 MYSQL_WITHOUT_FOREIGN_KEYS = "mysql-relation-mode-prisma"
+# Prisma `provider` values other than MySQL, as the database's name in a message.
+DATABASE_NAMES = {
+    "postgresql": "PostgreSQL",
+    "postgres": "PostgreSQL",
+    "cockroachdb": "CockroachDB",
+    "sqlite": "SQLite",
+    "sqlserver": "SQL Server",
+    "mongodb": "MongoDB",
+}
+SEED_DIRECTORIES = frozenset({"seed", "seeds", "seeders", "seeding"})
+SQLALCHEMY_POOLS = ("sqlalchemy", "flask-sqlalchemy")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +112,7 @@ class IndexInventory:
         for created in applied_migrations(project):
             self.migrated[created.table.lower()].append(created)
         self.datasources = list(project.facts_of(Datasource))
+        self.sqlalchemy_database = _sqlalchemy_database(project)
         self.revision_paths = {r.at.path for r in project.facts_of(AlembicRevision)}
         self._by_model: dict[int, list[Index]] = {}
 
@@ -139,19 +154,21 @@ class IndexInventory:
                 yield ForeignKey(model, (f,), f.foreign_key.rsplit(".", 1)[0])
 
     def database_of(self, model: Model) -> str:
-        """POSTGRES unless the model's Prisma datasource (same schema folder) says MySQL.
+        """The model's Prisma datasource provider (same schema folder), or for SQLAlchemy what
+        the project's engine URLs say; POSTGRES when nothing says otherwise.
 
         MySQL (InnoDB) indexes every foreign key it enforces; Prisma's
         `relationMode = "prisma"` (the default is "foreignKeys") creates none for it to index.
         """
         if model.orm != PRISMA:
-            return POSTGRES
+            return self.sqlalchemy_database
         folder = model.at.path.rpartition("/")[0]
         datasource = max(
             (d for d in self.datasources if d.at.path.rpartition("/")[0] == folder),
             key=lambda d: d.at.path == model.at.path, default=None)
-        if datasource is None or datasource.provider != "mysql":
-            return POSTGRES
+        provider = datasource.provider if datasource is not None else None
+        if provider != "mysql":
+            return provider if provider in DATABASE_NAMES else POSTGRES
         return MYSQL_WITH_FOREIGN_KEYS if datasource.relation_mode in (None, "foreignKeys") else MYSQL_WITHOUT_FOREIGN_KEYS
 
     def tenant_key(self, model: Model) -> Field | None:
@@ -172,7 +189,7 @@ class IndexInventory:
         if query.operation in CREATES or query.filter.unknown:
             return None
         model = self.data.model_of(query)
-        if model is None or model.kind != "model" or query.at.path in self.revision_paths:
+        if model is None or model.kind != "model" or query.at.path in self.revision_paths or is_one_off_script(query.at.path):
             return None
         if query.orm == SQLALCHEMY and query.operation == "get":
             primary = next((i for i in self.indexes_of(model) if i.primary), None)
@@ -218,12 +235,35 @@ def _is_boolean(field: Field) -> bool:
     return field.type.split("(", 1)[0].rsplit(".", 1)[-1].lower() in ("boolean", "bool")
 
 
+def is_one_off_script(path: str) -> bool:
+    """Tests and seed scripts: they run against a small database, so their queries need no index."""
+    *directories, name = path.split("/")
+    stem = name.split(".", 1)[0]
+    return (
+        is_test_file(path)
+        or any(d in SEED_DIRECTORIES for d in directories)
+        or stem in SEED_DIRECTORIES or stem.startswith(("seed_", "seed-")) or ".seed." in name
+    )
+
+
+def _sqlalchemy_database(project: Project) -> str:
+    """MySQL when every SQLAlchemy URL the code spells out (`create_engine("mysql+pymysql://...")`,
+    `SQLALCHEMY_DATABASE_URI`, through settings and their defaults) is a MySQL one; else POSTGRES."""
+    bindings = list(project.facts_of(Binding))
+    resolver = SettingsResolver(SettingsResolver.index(bindings), {})
+    urls = [p.url for p in project.facts_of(Pool) if p.library in SQLALCHEMY_POOLS and p.url is not None and not is_test_file(p.at.path)]
+    urls += [b.value for b in bindings if b.name == "SQLALCHEMY_DATABASE_URI" and not is_test_file(b.at.path)]
+    resolved = (resolver.resolve(url) for url in urls)
+    schemes = {known.value.split(":", 1)[0].split("+", 1)[0].lower() for known in resolved if known is not None}
+    return MYSQL_WITH_FOREIGN_KEYS if schemes and schemes <= {"mysql", "mariadb"} else POSTGRES
+
+
 def applied_migrations(project: Project) -> list[Index]:
     """Indexes the migrations leave: SQL files in path order, then Alembic revisions in chain order."""
     revisions = {r.at.path: r for r in project.facts_of(AlembicRevision)}
     sql: list[object] = []
     alembic: dict[str, list[object]] = defaultdict(list)
-    for fact in project.facts_of(CreatedIndex, DroppedIndex):
+    for fact in project.facts_of(CreatedIndex, DroppedIndex, RenamedIndex):
         if fact.at.path in revisions:
             alembic[fact.at.path].append(fact)
         else:
@@ -235,11 +275,17 @@ def applied_migrations(project: Project) -> list[Index]:
             alive.append(Index(step.table, step.columns, step.unique, step.primary, step.name, step.origin, step.at))
         elif isinstance(step, DroppedIndex):
             alive = [i for i in alive if not _dropped_by(i, step)]
+        elif isinstance(step, RenamedIndex):
+            alive = [replace(i, name=step.new_name) if _named(i, step.name) else i for i in alive]
     return alive
 
 
+def _named(index: Index, name: str) -> bool:
+    return index.name is not None and index.name.lower() == name.lower()
+
+
 def _dropped_by(index: Index, drop: DroppedIndex) -> bool:
-    if index.name is None or index.name.lower() != drop.name.lower():
+    if not _named(index, drop.name):
         return False
     return drop.table is None or drop.table.lower() == index.table.lower()
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 
 from prodlint.extract.python import PyModule, collector
 from prodlint.extract.python.models import call_name, is_true, keyword, string
+from prodlint.extract.sql import sql_facts
 from prodlint.facts import Location
 from prodlint.facts.sql import AlembicRevision, CreatedIndex, DroppedIndex, MigrationForeignKey
 
@@ -124,6 +125,14 @@ class UpgradeReader:
                 table = string(_argument(call, 0, "table_name"))
                 if table:
                     yield from self.table(table, call.args[1:], at)
+            case "execute" if owner == "op":
+                # raw DDL: `CREATE INDEX CONCURRENTLY` in an autocommit block, row-level security
+                statement = _argument(call, 0, "sqltext")
+                if isinstance(statement, ast.Call) and call_name(statement) == "text" and statement.args:
+                    statement = statement.args[0]
+                text = string(statement)
+                if text is not None:
+                    yield from sql_facts(text, self.module.path, statement.lineno)
 
     def table(self, table: str, elements: list[ast.expr], at: Location) -> Iterator[object]:
         """`op.create_table("orders", sa.Column(...), sa.PrimaryKeyConstraint(...), ...)`."""

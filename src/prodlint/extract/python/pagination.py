@@ -15,6 +15,7 @@ import ast
 from collections.abc import Iterator
 
 from prodlint.extract.python import PyModule, collector
+from prodlint.extract.python.models import keyword
 from prodlint.facts.pagination import FASTAPI, FLASK, SCHEMA, Function, PageSizeParam, QueryModelUse
 
 ROUTE_METHODS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "api_route"})
@@ -43,9 +44,9 @@ def _last(name: str | None) -> str:
 def _upper_bound(call: ast.AST) -> str | None:
     """`Query(100, le=100)` / `Field(le=100)` / `conint(lt=101)` -> "le=100"; None without one."""
     if isinstance(call, ast.Call):
-        for keyword in call.keywords:
-            if keyword.arg in UPPER_BOUNDS:
-                return f"{keyword.arg}={ast.unparse(keyword.value)}"
+        for argument in call.keywords:
+            if argument.arg in UPPER_BOUNDS:
+                return f"{argument.arg}={ast.unparse(argument.value)}"
     return None
 
 
@@ -143,7 +144,9 @@ class PaginationCollector(ast.NodeVisitor):
                 self.facts.append(QueryModelUse(kind.query_model, name, self.module.at(argument)))
             elif argument.arg in self.params and kind.is_int:
                 read = f"Query({ast.unparse(default.args[0]) if default.args else ''})" if _is_call_to(default, "Query") else "FastAPI query parameter"
-                self.facts.append(PageSizeParam(argument.arg, FASTAPI, read, self.module.at(argument), kind.bound, function=name))
+                # no declared maximum: the handler may still cap it (`limit = min(limit, 100)`)
+                bound, helpers = (kind.bound, ()) if kind.bound else _capped_in(function, {argument.arg})
+                self.facts.append(PageSizeParam(argument.arg, FASTAPI, read, self.module.at(argument), bound, helpers, function=name))
 
     def _schema_fields(self, cls: ast.ClassDef) -> None:
         for statement in cls.body:
@@ -198,21 +201,33 @@ class PaginationCollector(ast.NodeVisitor):
         if not names:
             # returned or stored elsewhere: the caller decides, so unknown here
             return None, (), not isinstance(parent, ast.keyword)
-        helpers: list[str] = []
-        for node in _own_nodes(function):
-            if isinstance(node, ast.Call) and any(isinstance(a, ast.Name) and a.id in names for a in node.args):
-                if _is_call_to(node, "min"):
-                    return "min()", (), False
-                callee = _helper(node)
-                if callee:
-                    helpers.append(callee)
-            if isinstance(node, ast.Compare) and _caps(node, names):
-                return "a comparison", (), False
-        return None, tuple(dict.fromkeys(helpers)), False
+        return (*_capped_in(function, names), False)
+
+
+def _capped_in(function: ast.AST, names: set[str]) -> tuple[str | None, tuple[str, ...]]:
+    """How a function's body caps the variables `names`: `min(limit, MAX)` or `if limit > MAX`
+    (the evidence), else the helpers they are handed to, which the model resolves."""
+    helpers: list[str] = []
+    for node in _own_nodes(function):
+        if _is_call_to(node, "paginate") and (cap := keyword(node, "max_per_page")) is not None and _mentions(node, names):
+            return f"max_per_page={ast.unparse(cap)}", ()  # Flask-SQLAlchemy caps per_page itself
+        if isinstance(node, ast.Call) and any(isinstance(a, ast.Name) and a.id in names for a in node.args):
+            if _is_call_to(node, "min"):
+                return "min()", ()
+            callee = _helper(node)
+            if callee:
+                helpers.append(callee)
+        if isinstance(node, ast.Compare) and _caps(node, names):
+            return "a comparison", ()
+    return None, tuple(dict.fromkeys(helpers))
 
 
 def _is_call_to(node: ast.AST | None, *names: str) -> bool:
     return isinstance(node, ast.Call) and _last(dotted(node.func)) in names
+
+
+def _mentions(call: ast.Call, names: set[str]) -> bool:
+    return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(call))
 
 
 def _helper(call: ast.Call) -> str | None:
@@ -234,13 +249,14 @@ def _own_nodes(function: ast.AST) -> Iterator[ast.AST]:
 
 
 def _caps(compare: ast.Compare, names: set[str]) -> bool:
-    """`limit > MAX` / `MAX < limit`: an upper cap checked in code."""
+    """`limit > MAX` / `MAX < limit`: an upper cap checked in code (`limit > 0` is a lower bound)."""
     left, op, right = compare.left, compare.ops[0], compare.comparators[0]
-    if isinstance(op, (ast.Gt, ast.GtE)):
-        return isinstance(left, ast.Name) and left.id in names
     if isinstance(op, (ast.Lt, ast.LtE)):
-        return isinstance(right, ast.Name) and right.id in names
-    return False
+        left, right = right, left
+    elif not isinstance(op, (ast.Gt, ast.GtE)):
+        return False
+    at_most_one = isinstance(right, ast.Constant) and isinstance(right.value, (int, float)) and right.value <= 1
+    return isinstance(left, ast.Name) and left.id in names and not at_most_one
 
 
 def _calls(function: ast.AST) -> tuple[str, ...]:
