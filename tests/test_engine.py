@@ -210,7 +210,8 @@ def _outputs(project: Path, *extra: str) -> list[str]:
 
 def test_output_is_identical_across_jobs_and_cache(tmp_path: Path) -> None:
     project = tmp_path / "examples"
-    shutil.copytree(Path(__file__).resolve().parents[1] / "examples", project)
+    # A cache left in examples/ by the README's first Quickstart command must not leak in.
+    shutil.copytree(Path(__file__).resolve().parents[1] / "examples", project, ignore=shutil.ignore_patterns(CACHE_DIR))
     baseline = _outputs(project, "--no-cache", "--jobs", "1")
     assert not (project / CACHE_DIR).exists()
     assert _outputs(project, "--no-cache", "--jobs", "2") == baseline
