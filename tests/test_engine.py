@@ -219,9 +219,8 @@ def test_output_is_identical_across_jobs_and_cache(tmp_path: Path) -> None:
     entries = list((project / CACHE_DIR).rglob("*"))
     assert any(entry.is_file() and entry.parent.name != CACHE_DIR for entry in entries)
     assert _outputs(project, "--jobs", "1") == baseline  # warm cache
-    for entry in (project / CACHE_DIR / "v1").rglob("*"):
-        if entry.is_file():
-            entry.write_bytes(b"not a pickle")
+    for entry in (project / CACHE_DIR).rglob("*.json"):
+        entry.write_bytes(b"not a cache")
     assert _outputs(project, "--jobs", "2") == baseline  # corrupt cache is discarded
 
 
