@@ -162,7 +162,7 @@ def test_unknown_rule_code_is_a_usage_error(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stderr == "prodlint: configuration error: `select` names unknown rule `ZZ9`\n"
     done = prodlint("check", str(FIXTURES / "engine" / "suppressions"), "--ignore", "DC009")
-    assert (done.returncode, done.stderr) == (2, "prodlint: configuration error: `ignore` names unknown rule `DC009`\n")
+    assert (done.returncode, done.stderr) == (2, "prodlint: configuration error: `--ignore` names unknown rule `DC009`\n")
 
 
 def test_pyproject_configuration_is_found(tmp_path: Path) -> None:
@@ -251,7 +251,7 @@ def test_baseline_survives_lines_inserted_above(tmp_path: Path) -> None:
     assert (done.returncode, new) == (1, [("DC001", 23), ("DC002", 25)])
     compose.write_text(compose.read_text().replace("  worker:\n", "  worker:\n    mem_limit: 1g\n    cpus: 2\n", 1))
     done = prodlint("check", str(project), "--no-cache", "--baseline", str(baseline_file))
-    assert "1 baseline entries no longer match a finding; run with --write-baseline" in done.stdout
+    assert "1 baseline entries no longer match a finding; run with --update-baseline" in done.stdout
 
 
 def test_diff_base_reports_only_changed_lines(tmp_path: Path) -> None:

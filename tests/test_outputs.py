@@ -64,7 +64,7 @@ def test_json_and_text_agree() -> None:
     data = json.loads(check(project, "--no-cache", "--format", "json").stdout)
     text = check(project, "--no-cache").stdout
     for finding in data["findings"]:
-        assert f"{finding['path'].split('/')[-1]}:{finding['line']}:{finding['column']} {finding['code']} {finding['name']} {finding['message']}" in text
+        assert f"{finding['path'].split('/')[-1]}:{finding['line']}:{finding['column']} {finding['severity']} {finding['code']} {finding['name']} {finding['message']}" in text
     assert data["summary"]["findings"] == len(data["findings"]) == 4
     assert text.splitlines()[-1].startswith("Found 4 findings (4 warnings) in 2 files. (2 suppressed inline;")
 
@@ -125,5 +125,5 @@ def test_analysed_text_cannot_inject_commands_or_escapes(tmp_path: Path) -> None
     # One command per finding (DC001 twice, DC002 once), none smuggled in by the service name.
     assert [line.split(" ", 1)[0] for line in annotations.splitlines() if line.startswith("::")] == ["::warning", "::error", "::warning"]
     assert 'service "db\\n::error file=x,line=1::FAKE\\x1b[2J" has no memory limit' in text
-    assert "evil\\x1b[31m\\u202e/docker-compose.yml:2:3 DC001" in text
+    assert "evil\\x1b[31m\\u202e/docker-compose.yml:2:3 warning DC001" in text
     assert "file=evil\\x1b[31m\\u202e/docker-compose.yml,line=2" in annotations

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from prodlint.facts import Location, Suppression
+from prodlint.lines import split_lines
 
 _PATTERN = re.compile(
     r"(?:#|//|--|/\*|;)\s*prodlint:\s*(?P<scope>ignore-file|ignore)\[(?P<codes>[^\]]*)\]"
@@ -22,7 +23,7 @@ def scan(path: str, text: str) -> tuple[Suppression, ...]:
     if "prodlint:" not in text:
         return ()
     found = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(split_lines(text), start=1):
         if "prodlint:" not in line:
             continue
         match = _PATTERN.search(line)
