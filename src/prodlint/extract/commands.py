@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from prodlint.facts.servers import UNKNOWN, ServerCommand
+from prodlint import numbers
 
 SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh"})
 _SEPARATORS = frozenset({"&&", "||", ";", "&", "|", ";;", "\n", "(", ")"})
@@ -321,7 +322,8 @@ def _count(value: str | None) -> int | str | None:
     if value is None:
         return None
     value = value.strip()
-    return int(value) if value.isdigit() else UNKNOWN
+    number = numbers.count(value)
+    return number if number is not None else UNKNOWN
 
 
 _UVICORN_VALUES = frozenset({

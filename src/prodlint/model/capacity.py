@@ -26,6 +26,7 @@ from prodlint.facts.capacity import Binding, EnvFile, GunicornSettings, Handlers
 from prodlint.extract.commands import Invocation, programs, read_server
 from prodlint.facts.compose import Build, ComposeService, Dockerfile, DockerStage, ProcfileEntry, Text
 from prodlint.facts.servers import ServerCommand
+from prodlint import numbers
 
 if TYPE_CHECKING:
     from prodlint.project import Project
@@ -56,7 +57,7 @@ class Known:
 
     @property
     def number(self) -> int | None:
-        return int(self.value) if re.fullmatch(r"\d+", self.value.strip()) else None
+        return numbers.count(self.value)
 
 
 Env = Mapping[str, tuple[str | None, Location | None]]  # value None: set, but not known here
@@ -389,7 +390,7 @@ class _BudgetBuilder:
         cpus_text = _last(definitions, "cpus_limit") or _last(definitions, "cpus")
         cpus = _interpolate(cpus_text, dotenv)
         yield Service(definitions[0].name, definitions[0].at, build.context, replicas, server, tuple(sorted(env.items())),
-                      float(cpus) if cpus and re.fullmatch(r"\d+(\.\d+)?", cpus) else None, env_unknown)
+                      numbers.decimal(cpus), env_unknown)
 
     def env_file_values(self, path: str) -> dict[str, tuple[str | None, Location | None]]:
         found = self.env_files.get(path)
@@ -433,7 +434,7 @@ class _BudgetBuilder:
                 return Known(str(written), at)
             raw = _flag(words, *flags)  # `--workers ${WEB_CONCURRENCY:-4}`: the service environment decides
             value = _interpolate(Text(raw, at, None, None), env) if raw else None
-            return Known(value, at) if value and value.isdigit() else None
+            return Known(value, at) if numbers.count(value) is not None else None
 
         web_concurrency = env.get("WEB_CONCURRENCY")  # read by gunicorn and uvicorn when no flag is given
         default_workers = (Known(*web_concurrency) if web_concurrency[0] else None) if web_concurrency else Known("1")
@@ -513,7 +514,10 @@ class _BudgetBuilder:
         url = resolver.resolve(url_value)
         if url is None:
             return None, pool.at, []
-        limit = parse_qs(urlsplit(url.value).query).get("connection_limit")
+        try:
+            limit = parse_qs(urlsplit(url.value).query).get("connection_limit")
+        except ValueError:  # `postgresql://u@[db:5432/x`: not a URL we can read
+            return None, url.at or pool.at, []
         at = url.at or pool.at
         if limit:
             return Known(limit[-1], url.at), at, []

@@ -35,6 +35,7 @@ from prodlint.facts.capacity import EnvFile, GunicornSettings
 from prodlint.facts.compose import Build, Command, ComposeService, Dockerfile, DockerStage, EnvVar, PortMapping, ProcfileEntry, Text
 from prodlint.facts.servers import UNKNOWN, ServerCommand, ServerRun
 from prodlint.project import Project
+from prodlint import numbers
 
 WEB_SERVERS = frozenset({"uvicorn", "gunicorn", "hypercorn", "granian", "daphne"})
 BASE_COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
@@ -157,7 +158,8 @@ class Service:
         text = self._last("replicas") or self._last("scale")
         if text is None:
             return None
-        return int(text.value) if text.value is not None and text.value.isdigit() else UNKNOWN  # type: ignore[union-attr]
+        number = numbers.count(text.value)  # type: ignore[union-attr]
+        return number if number is not None else UNKNOWN
 
     @property
     def context(self) -> str | None:
@@ -358,7 +360,8 @@ class Services:
                 return WorkerCount(UNKNOWN, settings)
             if settings is not None and settings.workers is not None:
                 value = settings.workers
-                count = int(value.text) if value.kind == "literal" and value.text.isdigit() else UNKNOWN
+                number = numbers.count(value.text) if value.kind == "literal" else None
+                count = number if number is not None else UNKNOWN
                 return WorkerCount(count, f"workers = {value.text} in {settings.path}", value.at or settings.at)
         names = ("UVICORN_WORKERS", "WEB_CONCURRENCY") if server.program == "uvicorn" else ("WEB_CONCURRENCY",)
         for name in names:
@@ -366,7 +369,8 @@ class Services:
             if value is not None:
                 if isinstance(value, str):
                     return WorkerCount(UNKNOWN, name)
-                count = int(value.value) if value.value.strip().isdigit() else UNKNOWN
+                number = numbers.count(value.value)
+                count = number if number is not None else UNKNOWN
                 return WorkerCount(count, f"{name}={value.value}", value.at)
         return WorkerCount(1, f"{server.program}'s default")
 
