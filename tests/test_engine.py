@@ -115,6 +115,7 @@ def test_suppression_comment_syntaxes() -> None:
         (("IX001",), None, 3, False),
         (("SV001",), "reason without dashes", 4, False),
         (("NX002",), "internal admin server", 5, True),
+        ((), None, 6, False),  # no codes: malformed, reported as PL004
     ]
 
 

@@ -95,7 +95,7 @@ def test_every_rule_has_a_function_and_complete_metadata() -> None:
     from prodlint.rules import functions
 
     codes = {code for code, rule in metadata().items() if rule.kind == "rule"}
-    engine_rules = {"PL002", "PL003"}
+    engine_rules = {"PL002", "PL003", "PL004"}
     assert set(functions()) | engine_rules == codes
     for rule in metadata().values():
         assert rule.severity in ("error", "warning", "note")

@@ -20,6 +20,11 @@ from pathlib import Path
 
 import pathspec
 
+try:  # pathspec >= 1.0
+    from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern as _BasePattern
+except ImportError:  # pragma: no cover - older pathspec
+    from pathspec.patterns.gitwildmatch import GitWildMatchPattern as _BasePattern
+
 from prodlint.config import Config, find as find_config
 from prodlint.extract import classify
 from prodlint.facts import Notification
@@ -88,19 +93,53 @@ def _read_small_regular(path: Path, limit: int) -> bytes | None:
         os.close(handle)
 
 
+_STAR = "[^/]*"
+
+
+def linear_regex(regex: str) -> str:
+    """pathspec's regex for `*a*a*b` backtracks exponentially on a long name; this one cannot.
+
+    Every `*` but the last of a name segment matches up to the earliest place the text after
+    it fits, and never gives that back (an atomic group): for globs that is the same match,
+    found in time linear in the name for each `*`.
+    """
+    parts = regex.split(_STAR)
+    if len(parts) <= 2:
+        return regex
+    out = [parts[0]]
+    for index, part in enumerate(parts[1:], start=1):
+        plain = part and "/" not in part.replace("[^/]", "") and not any(c in part for c in "()|")
+        if index < len(parts) - 1 and plain:
+            out.append(f"(?>[^/]*?{part})")
+        else:
+            out.append(_STAR + part)
+    return "".join(out)
+
+
+class _LinearPattern(_BasePattern):  # type: ignore[misc, valid-type]
+    @classmethod
+    def pattern_to_regex(cls, pattern: str) -> tuple[str | None, bool | None]:  # type: ignore[override]
+        regex, include = super().pattern_to_regex(pattern)
+        return (linear_regex(regex) if isinstance(regex, str) else regex), include
+
+
+def _spec(lines: list[str]) -> pathspec.PathSpec:
+    return pathspec.GitIgnoreSpec.from_lines(_LinearPattern, lines)
+
+
 def ignore_spec(lines: list[str]) -> pathspec.PathSpec:
     """A gitignore spec; a line git accepts but pathspec cannot compile (`build\\`, `!`, `[z-a]`) matches nothing."""
     try:
-        return pathspec.GitIgnoreSpec.from_lines(lines)
+        return _spec(lines)
     except Exception:  # noqa: BLE001 - pathspec raises several types for odd patterns
         good = []
         for line in lines:
             try:
-                pathspec.GitIgnoreSpec.from_lines([line])
+                _spec([line])
             except Exception:  # noqa: BLE001
                 continue
             good.append(line)
-        return pathspec.GitIgnoreSpec.from_lines(good)
+        return _spec(good)
 
 
 def _gitignore(directory: Path) -> pathspec.PathSpec | None:

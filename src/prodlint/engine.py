@@ -129,7 +129,7 @@ def _read_bytes(path: Path, limit: int) -> bytes:
 
 def extract_file(task: tuple[str, str, str, Config]) -> FileFacts:
     path, kind, text, config = task
-    suppressions = suppress.scan(path, text)
+    suppressions = suppress.scan(path, text, kind)
     facts: list[object] = []
     notifications: list[Notification] = []
     try:
@@ -213,10 +213,14 @@ def _run_rules(project: Project, codes: set[str], analysis: Analysis) -> list[Fi
 
 
 def _suppression_findings(files: Iterable[FileFacts], used: set[tuple[Location, str]], codes: set[str]) -> list[Finding]:
-    """PL002 for codes a suppression names that matched nothing, PL003 for a missing reason."""
+    """PL002 for codes a suppression names that matched nothing, PL003 for a missing reason, PL004 for a malformed one."""
     findings = []
     for file in files:
         for item in file.suppressions:
+            if item.problem is not None:
+                if "PL004" in codes:
+                    findings.append(Finding("PL004", f"malformed suppression, it suppresses nothing: {item.problem}", item.at))
+                continue
             unused = [c for c in item.codes if (item.at, c) not in used and (c in codes or c not in metadata())]
             if unused and "PL002" in codes:
                 names = ", ".join(unused)
@@ -248,7 +252,7 @@ def _results(findings: list[Finding], project: Project, texts: dict[str, list[st
         fingerprint = hashlib.sha256("\0".join((*key, str(occurrences[key]))).encode("utf-8", "surrogateescape")).hexdigest()[:20]
         occurrences[key] += 1
         suppression = None
-        if finding.code not in ("PL002", "PL003"):
+        if finding.code not in ("PL002", "PL003", "PL004"):
             suppression = next((s for s in suppressions.get(finding.at.path, ()) if suppress.covers(s, finding.code, finding.at.line)), None)
         rule = meta[finding.code]
         results.append(Result(finding, rule.name, config.severity_of(finding.code, rule.severity), fingerprint, source_line, suppression))
