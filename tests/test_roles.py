@@ -50,9 +50,9 @@ def test_node_roles(lint):
         "docker-compose.yml": "config",
         "generated/prisma/schema.prisma": "generated",
         "package.json": "config",
+        "prisma/demo-data.ts": "seed",  # package.json `prisma.seed` names it
         "prisma/schema.prisma": "config",
         "prisma/schema_backup_2024.prisma": "copy",
-        "prisma/seed.ts": "seed",
         "public/assets/app.min.js": "bundle",
         "public/assets/vendor.js": "bundle",  # no telling name: minified by shape
         "scripts/fix-orders.ts": "script",
@@ -150,3 +150,24 @@ def test_roles_config_is_validated():
         assert str(error).startswith("`roles.prod` is not a role; roles are request, job, script")
     else:
         raise AssertionError("an unknown role must be rejected")
+
+
+def test_platform_files_name_entrypoints(lint):
+    analysis = lint("roles/platform_app")
+    view = analysis.project.view(production_code)
+    assert [(e.path, e.role, e.evidence) for e in view.entrypoints] == [
+        ("api/src/index.ts", "request", "render `api` → `node dist/index.js`"),
+        ("api/src/mailer.ts", "job", "render `mailer` → `node dist/mailer.js`"),
+        ("tools/pkg/server.py", "request", "pyproject `ops-serve` → `python -m pkg.server`"),
+    ]
+    assert roles_of(lint, "platform_app") == {
+        "api/scripts/backfill.js": "script",  # Render's preDeployCommand runs once per deploy
+        "api/src/index.ts": "request",
+        "api/src/mailer.ts": "job",
+        "api/src/outbox.ts": "job",
+        "render.yaml": "config",
+        "tools/pkg/__init__.py": "request",
+        "tools/pkg/handlers.py": "request",
+        "tools/pkg/server.py": "request",
+        "tools/pyproject.toml": "config",
+    }

@@ -64,3 +64,20 @@ class ComposeHeader:
 
     path: str
     text: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformProcess:
+    """A process a hosting platform starts: Render `startCommand`, Fly `[processes]`, Railway, App Engine.
+
+    `role` is "request" for web processes, "job" for workers and cron, "script" for
+    release / pre-deploy commands; `directory` is the folder relative paths start from.
+    """
+
+    path: str
+    platform: str
+    process: str
+    command: str
+    role: str
+    directory: str
+    at: Location

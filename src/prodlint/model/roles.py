@@ -33,7 +33,7 @@ from prodlint.extract.commands import Invocation, program_name, programs, split_
 from prodlint.facts import Location
 from prodlint.facts.modules import Import
 from prodlint.facts.data import Model, Query
-from prodlint.facts.roles import ComposeHeader, PackageManifest, ShellScript, SourceTraits
+from prodlint.facts.roles import ComposeHeader, PackageManifest, PlatformProcess, ShellScript, SourceTraits
 from prodlint.facts.routes import Router
 from prodlint.model.modules import ModuleIndex, is_python, module_index
 from prodlint.project import Project, glob_matches
@@ -76,7 +76,7 @@ COPY_NAMES = re.compile(r"(?:^|[-_.])(?:backup|bak|baseline|copy|old|orig|remote
 DEV_SEGMENT = re.compile(r"(?:^|[-_.])(?:dev|develop|development|local|test|tests|testing|ci|e2e|debug|cypress|playwright|sandbox)(?:[-_.]|$)", re.IGNORECASE)
 DEV_DIRECTORIES = frozenset({"tests", "test", "e2e", ".ci", "ci", ".github", ".devcontainer", "cypress", "playwright", "dev", "local"})
 DEV_HEADER = re.compile(r"\b(?:for|only for|used for|intended for)\s+(?:local\s+)?(?:development|testing|tests|ci|e2e)\b|\bdevelopment (?:only|environment|stack|setup)\b|\bdo not use in production\b|\bnot for production\b", re.IGNORECASE)
-CONFIG_KINDS = frozenset({"compose", "yaml", "dockerfile", "procfile", "nginx", "dotenv", "postgresql-conf", "prisma", "sql", "tsconfig", "package-json", "shell"})
+CONFIG_KINDS = frozenset({"platform", "compose", "yaml", "dockerfile", "procfile", "nginx", "dotenv", "postgresql-conf", "prisma", "sql", "tsconfig", "package-json", "shell"})
 # Servers whose process serves requests / runs jobs.
 JOB_PROGRAMS = frozenset({"celery", "rq", "rqworker", "dramatiq", "arq", "huey_consumer", "huey_consumer.py"})
 PYTHON_SERVERS = frozenset({"uvicorn", "gunicorn", "hypercorn", "granian", "daphne", "fastapi", "waitress-serve"})
@@ -177,6 +177,7 @@ class ProductionCode:
         self.headers = {h.path: h.text for h in project.facts_of(ComposeHeader)}
         self.entrypoints: list[Entrypoint] = []
         self.one_shots: dict[str, str] = {}  # files run once before a server starts (`prisma migrate && seed && node`)
+        self.seeds: dict[str, str] = {}  # `package.json` `prisma.seed` targets
         self.schema_references: set[str] = set()  # `--schema x.prisma`, `prisma.schema`
         self.roles: dict[str, FileRole] = {}
         self._classify()
@@ -252,6 +253,8 @@ class ProductionCode:
             return FileRole(MIGRATION, reason)
         if path in self.one_shots:
             return FileRole(SCRIPT, self.one_shots[path])
+        if path in self.seeds:
+            return FileRole(SEED, self.seeds[path])
         if kind in CONFIG_KINDS:
             return FileRole(CONFIG, "production configuration")
         name = path.rsplit("/", 1)[-1]
@@ -307,11 +310,20 @@ class ProductionCode:
             if entry.process == "release":
                 continue
             self._launch(entry.command.argv or (), posixpath.dirname(entry.path), None, role, f"Procfile `{entry.process}`", entry.command.at, 0)
+        for process in self.project.facts_of(PlatformProcess):
+            if dev_config_of(self.project, process.path, None) is not None:
+                continue
+            self._launch(("sh", "-c", process.command), process.directory, None, process.role if process.role != SCRIPT else REQUEST,
+                         f"{process.platform} `{process.process}`", process.at, 0, one_shot=process.role == SCRIPT)
         for path, manifest in sorted(self.manifests.items()):
             if path in self.project.skipped or test_reason(path) or any(d in GENERATED_DIRECTORIES for d in path_directories(path)):
                 continue
             directory = posixpath.dirname(path)
             start = dict(manifest.scripts).get("start")
+            for word in split_command(manifest.prisma_seed or "") or ():
+                for candidate in _source_candidates(posixpath.normpath(posixpath.join(directory, word)).removeprefix("./")):
+                    if candidate in self.project.by_path:
+                        self.seeds.setdefault(candidate, f"`prisma.seed` of {path}")
             if manifest.prisma_schema:
                 self.schema_references.add(posixpath.normpath(posixpath.join(directory, manifest.prisma_schema)))
             if start:
