@@ -57,6 +57,7 @@ def test_node_roles(lint):
         "public/assets/vendor.js": "bundle",  # no telling name: minified by shape
         "scripts/fix-orders.ts": "script",
         "scripts/sync-roles.js": "script",  # run once by `npm start` before the server
+        "src/admin-app.ts": "request",
         "src/app.ts": "request",
         "src/auth.ts": "request",
         "src/db.ts": "request",
@@ -171,3 +172,18 @@ def test_platform_files_name_entrypoints(lint):
         "tools/pkg/server.py": "request",
         "tools/pyproject.toml": "config",
     }
+
+
+def test_apps_no_command_starts(lint):
+    view = lint("roles/node_app").project.view(production_code)
+    assert [path for path in ("src/app.ts", "src/admin-app.ts", "src/worker.ts") if view.started(path)] == ["src/app.ts"]
+
+
+def test_fastapi_cli_runs_the_conventional_module(tmp_path, lint):
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "main.py").write_text("from app import routes\n")
+    (tmp_path / "app" / "routes.py").write_text("x = 1\n")
+    (tmp_path / "Dockerfile").write_text('FROM python:3.12\nWORKDIR /code\nCMD ["fastapi", "run", "--workers", "4"]\n')
+    view = lint(tmp_path).project.view(production_code)
+    assert [(e.path, e.evidence) for e in view.entrypoints] == [("app/main.py", "Dockerfile → `fastapi run --workers 4`")]
+    assert view.role_of("app/routes.py").reason == "imported by app/main.py"

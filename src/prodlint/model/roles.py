@@ -101,6 +101,7 @@ class Entrypoint:
     role: str  # request | job
     evidence: str
     at: Location | None = None
+    launched: bool = True  # named by a command (compose, Dockerfile, Procfile, npm, platform), not by convention
 
 
 def path_directories(path: str) -> list[str]:
@@ -212,6 +213,13 @@ class ProductionCode:
         """Whether a fact of this file describes the running system (not a test, script, copy ...)."""
         return self.role_of(path).role in LIVE_ROLES
 
+    def started(self, path: str) -> bool:
+        """Whether a production command runs this file's code (True when no command is known at all).
+
+        An `express()` app that only a test or a second, never-started entry builds serves nothing.
+        """
+        return not self.launched_request or path in self.launched_request
+
     @property
     def fallback(self) -> bool:
         """Nothing says what runs in production: every application file is request code."""
@@ -225,6 +233,7 @@ class ProductionCode:
             self.roles[path] = FileRole(role, reason)
         self._find_entrypoints(files)
         request = self._reach([e for e in self.entrypoints if e.role == REQUEST])
+        self.launched_request = set(self._reach([e for e in self.entrypoints if e.role == REQUEST and e.launched]))
         job = self._reach([e for e in self.entrypoints if e.role == JOB])
         live_schemas = self._prisma_schemas(files)
         for path, kind in sorted(files.items()):
@@ -335,15 +344,15 @@ class ProductionCode:
                 continue
             if self._defines_app(path):
                 router = next(r for r in self._routers_by_path()[path] if r.kind == "app")
-                self._add(path, REQUEST, f"creates the {router.framework} application `{router.name}`", router.at)
+                self._add(path, REQUEST, f"creates the {router.framework} application `{router.name}`", router.at, launched=False)
             traits = self.traits.get(path)
             if traits is not None and traits.job_app is not None:
                 what, at = traits.job_app
-                self._add(path, JOB, f"creates a worker application ({what})", at)
+                self._add(path, JOB, f"creates a worker application ({what})", at, launched=False)
 
-    def _add(self, path: str, role: str, evidence: str, at: Location | None) -> None:
+    def _add(self, path: str, role: str, evidence: str, at: Location | None, launched: bool = True) -> None:
         if not any(e.path == path and e.role == role for e in self.entrypoints):
-            self.entrypoints.append(Entrypoint(path, role, evidence, at))
+            self.entrypoints.append(Entrypoint(path, role, evidence, at, launched))
 
     def _launch(self, argv: Iterable[str], code_dir: str, workdir: str | None, role: str, where: str,
                 at: Location | None, depth: int, one_shot: bool = False) -> None:
@@ -378,7 +387,15 @@ class ProductionCode:
         if schema:
             self.schema_references.add(posixpath.normpath(posixpath.join(code_dir, _inside(schema, workdir) or schema)))
         evidence = f"{where} → `{_shorten(' '.join(argv))}`"
-        if program in PYTHON_SERVERS:
+        if program == "fastapi" and args[:1] in (("run",), ("dev",)):
+            # `fastapi run [path]`: the file given, else the one the FastAPI CLI looks for.
+            target = next((a for a in args[1:] if not a.startswith("-") and a.endswith(".py")), None)
+            for candidate in ([target] if target else ["main.py", "app.py", "api.py", "app/main.py", "app/app.py", "app/api.py"]):
+                path = posixpath.normpath(posixpath.join(code_dir, _inside(candidate, workdir) or candidate)).removeprefix("./")
+                if path in self.project.by_path:
+                    self._record(path, role, evidence, at)
+                    break
+        elif program in PYTHON_SERVERS:
             app = next((a for a in args if ":" in a and not a.startswith("-")), None)
             module = app.split(":", 1)[0] if app else None
             if module:
