@@ -1,4 +1,4 @@
-"""Command line: `prodlint check|rules|rule`.
+"""Command line: `prodlint check|report|rules|rule`.
 
 Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 usage,
 configuration or internal error. A file that cannot be parsed is a notification,
@@ -23,7 +23,7 @@ from prodlint.report import json as json_report
 from prodlint.report import sarif as sarif_report
 from prodlint.report import text as text_report
 
-COMMANDS = ("check", "rules", "rule")
+COMMANDS = ("check", "report", "rules", "rule")
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
@@ -52,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--config", type=Path, metavar="FILE", help="configuration file (default: found at the root)")
     check.add_argument("--statistics", action="store_true", help="print counts per rule instead of findings")
 
+    _add_report_command(commands)
     commands.add_parser("rules", help="list every rule")
     explain = commands.add_parser("rule", help="explain one rule")
     explain.add_argument("code", metavar="CODE")
@@ -72,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
             return _list_rules(sys.stdout)
         if args.command == "rule":
             return _explain(args.code, sys.stdout)
+        if args.command == "report":
+            return _report(args)
         return _check(args)
     except ConfigError as error:
         print(f"prodlint: configuration error: {error}", file=sys.stderr)
@@ -133,6 +136,49 @@ def _emit(report: Report, args: argparse.Namespace) -> None:
         args.output.write_text(buffer.getvalue(), encoding="utf-8")
     else:
         sys.stdout.write(buffer.getvalue())
+
+
+# --- prodlint report -------------------------------------------------------------------------
+
+
+def _add_report_command(commands: argparse._SubParsersAction) -> None:
+    report = commands.add_parser("report", help="the capacity and readiness report")
+    report.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="files or directories (default: .)")
+    report.add_argument("--format", choices=("text", "markdown", "json", "html"), default="text")
+    report.add_argument("--output", "-o", type=Path, metavar="FILE", help="write the report to FILE")
+    report.add_argument("--target-concurrency", type=int, metavar="N",
+                        help="concurrent requests to plan for: headroom or shortfall of every capacity limit")
+    report.add_argument("--fail-on", choices=("error", "warning", "note"), default="warning",
+                        help="lowest severity that makes the exit code 1 (default: warning)")
+    report.add_argument("--jobs", "-j", type=int, default=0, metavar="N", help="extraction processes (default: CPU count)")
+    report.add_argument("--no-cache", action="store_true", help="do not read or write .prodlint_cache/")
+    report.add_argument("--config", type=Path, metavar="FILE", help="configuration file (default: found at the root)")
+
+
+def _report(args: argparse.Namespace) -> int:
+    """The same analysis as `check` (same config, same suppressions), rendered as the readiness report."""
+    from prodlint.report import readiness
+
+    if args.jobs < 0:
+        raise ConfigError("--jobs must be 0 (one per CPU) or more")
+    if args.target_concurrency is not None and args.target_concurrency < 1:
+        raise ConfigError("--target-concurrency must be 1 or more")
+    paths = args.paths or [Path(".")]
+    root = project_root(paths)
+    config = configuration.load(root, args.config)
+    rules.validate(config)
+    analysis = analyse(paths, config, Options(jobs=args.jobs, use_cache=not args.no_cache), root)
+    report = Report(analysis, analysis.reported, prefix=display_prefix(analysis.root))
+    buffer = io.StringIO()
+    color = args.format == "text" and not args.output and sys.stdout.isatty()
+    readiness.render(report, buffer, args.format, args.target_concurrency, args.fail_on, color)
+    if args.output:
+        args.output.write_text(buffer.getvalue(), encoding="utf-8")
+    else:
+        sys.stdout.write(buffer.getvalue())
+    if analysis.internal_errors:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if failed(report.results, args.fail_on) else EXIT_CLEAN
 
 
 def _list_rules(stream: TextIO) -> int:
