@@ -209,7 +209,7 @@ class _Builder:
         return {
             "name": service.name,
             "image": image.raw if image is not None else None,
-            "build": service.context,
+            "build": (service.context or ".") if service.context is not None else None,
             "replicas": replicas if isinstance(replicas, int) else (None if replicas is None else "unknown"),
             "command": " ".join(service.process.argv) if service.process and service.process.argv else None,
             "server": server.program if server is not None else None,
@@ -259,7 +259,7 @@ class _Builder:
             "connections": service.connections,
             "per_process": {"requests": service.handling.requests, "bounded": service.handling.bounded,
                             "reason": service.handling.reason},
-            "limits": [self.limit(limit) for limit in service.limits],
+            "limits": [self.limit(limit, service.serves_http) for limit in service.limits],
         }
 
     def input_source(self, item) -> str:
@@ -269,16 +269,19 @@ class _Builder:
         return source
 
     def limit_source(self, limit: Limit) -> str | None:
-        return f"{self.report.display(limit.at.path)}:{limit.at.line}" if limit.at else None
+        """Where the limit is configured, else the default it rests on."""
+        if limit.at is not None:
+            return f"{self.report.display(limit.at.path)}:{limit.at.line}"
+        return self.input_source(limit.inputs[0]) if limit.inputs else None
 
-    def limit(self, limit: Limit) -> dict[str, Any]:
+    def limit(self, limit: Limit, serves_http: bool = True) -> dict[str, Any]:
         data: dict[str, Any] = {
             "kind": limit.kind, "value": limit.value, "state": limit.state, "arithmetic": limit.arithmetic,
             "source": self.limit_source(limit),
             "unknown": list(limit.unknown),
             "inputs": [{"name": i.name, "value": i.value, "source": self.input_source(i)} for i in limit.inputs],
         }
-        if self.target is not None:
+        if self.target is not None and serves_http:
             against = limit.against(self.target)
             data["target"] = None if against is None else {"headroom": against[0], "verdict": against[1]}
         return data
@@ -397,6 +400,9 @@ class _Builder:
                 columns = tuple(f.column or f.name for f in need.wanted)
                 suggestions.setdefault((id(need.model), columns), (need.model, need.wanted, "IX003"))
         ordered = sorted(suggestions.values(), key=lambda s: (s[0].at.path, s[0].at.line, [f.name for f in s[1]]))
+        # An index on (tenant_id, status) also serves what one on (tenant_id) would: suggest the longer only.
+        ordered = [s for s in ordered if not any(
+            o is not s and o[0] is s[0] and len(o[1]) > len(s[1]) and o[1][: len(s[1])] == s[1] for o in ordered)]
         tenant_keys = [(m, inventory.tenant_key(m)) for m in inventory.tables if inventory.tenant_key(m) is not None]
         return {
             "foreign_keys": {"total": len(keys), "indexed": indexed, "unindexed": len(keys) - indexed},

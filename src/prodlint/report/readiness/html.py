@@ -150,7 +150,7 @@ def _capacity(capacity: dict[str, Any]) -> list[str]:
 def _inventory(inventory: dict[str, Any]) -> list[str]:
     out = ["<h2>Architecture inventory</h2>"]
     out.append(_table(["Service", "Image / build", "Replicas", "Command", "Server", "Workers", "Memory", "CPUs"],
-                      [[s["name"], s["image"] or (f"build {s['build'] or '.'}" if s["build"] is not None else None),
+                      [[s["name"], s["image"] or (f"build {s['build']}" if s["build"] is not None else None),
                         s["replicas"] if s["replicas"] is not None else "1 (default)", s["command"], s["server"],
                         s["workers"], s["memory_limit"], s["cpu_limit"]] for s in inventory["services"]]))
     out.append(_table(["Entrypoint", "Framework", "Location"],

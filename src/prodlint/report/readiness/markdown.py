@@ -75,7 +75,7 @@ def render(document: dict[str, Any]) -> str:
 def _inventory(inventory: dict[str, Any]) -> list[str]:
     out = ["", "## Architecture inventory", ""]
     if inventory["services"]:
-        rows = [[f"`{s['name']}`", s["image"] or (f"build {s['build'] or '.'}" if s["build"] is not None else None),
+        rows = [[f"`{s['name']}`", s["image"] or (f"build {s['build']}" if s["build"] is not None else None),
                  s["replicas"] if s["replicas"] is not None else "1 (default)", f"`{s['command']}`" if s["command"] else None,
                  s["server"], f"{s['workers']} ({s['workers_source']})" if s["workers"] is not None else None,
                  s["memory_limit"], s["cpu_limit"]] for s in inventory["services"]]
@@ -114,8 +114,11 @@ def _capacity(capacity: dict[str, Any]) -> list[str]:
     more = "" if stack["connections_complete"] else " or more"
     if stack["database_available"] is not None:
         mc, reserved = stack["max_connections"], stack["superuser_reserved_connections"]
-        out.append(f"- Database connections: {stack['connections']}{more} of {stack['database_available']} available "
-                   f"(max_connections {mc['value']} from {mc['source']} − {reserved['value']} reserved from {reserved['source']})")
+        over = stack["connections"] - stack["database_available"]
+        verdict = f", {over} over" if over > 0 else ""
+        out.append(f"- Database connections: {stack['connections']}{more} of {stack['database_available']} available{verdict} "
+                   f"(max_connections {mc['value']}: {mc['source']}; superuser_reserved_connections {reserved['value']}: "
+                   f"{reserved['source']})")
     else:
         out.append(f"- Database connections: {stack['connections']}{more} (the database is not known to be PostgreSQL)")
     for deploy in stack["rolling_deploys"]:

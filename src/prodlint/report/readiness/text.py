@@ -57,7 +57,7 @@ def render(document: dict[str, Any], stream: TextIO, color: bool = False) -> Non
     _section(console, "Architecture inventory")
     services = _table("Service", "Image / build", "Replicas", "Server", "Workers", "Memory", "CPUs")
     for s in inventory["services"]:
-        services.add_row(s["name"], s["image"] or f"build {s['build'] or '.'}" if s["image"] or s["build"] is not None else "—",
+        services.add_row(s["name"], s["image"] or f"build {s['build']}" if s["image"] or s["build"] is not None else "—",
                          str(s["replicas"] if s["replicas"] is not None else "1"), s["server"] or "—",
                          str(s["workers"]) if s["workers"] is not None else "—", s["memory_limit"] or "—", s["cpu_limit"] or "—")
     console.print(services)
