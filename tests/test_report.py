@@ -298,7 +298,7 @@ def test_html_is_self_contained_with_the_chain_diagram() -> None:
     page = stream.getvalue()
     assert "<script" not in page and "<link" not in page and "@import" not in page and "url(http" not in page
     assert page.count("<svg") == 1
-    assert 'stroke="#c53030" stroke-width="3"' in page  # the bottleneck box (pool) is highlighted
+    assert page.count('stroke="#e11d48" stroke-width="3"') == 1  # the bottleneck box (pool) is highlighted
     assert ">bottleneck</text>" in page
 
 

@@ -30,6 +30,7 @@ svg{background:#fff;border:1px solid #e1e4ea;margin:6px 0}
 """
 
 BOX_W, BOX_H, GAP, PAD = 200, 74, 46, 16
+BOTTLENECK, BOTTLENECK_FILL, LINK = "#e11d48", "#ffe4e6", "#6366f1"  # used nowhere else on the page
 
 
 def render(document: dict[str, Any]) -> str:
@@ -96,18 +97,18 @@ def chain_svg(service: dict[str, Any]) -> str:
     for index, limit in enumerate(limits):
         x = PAD + index * (BOX_W + GAP)
         bottleneck = limit["kind"] == service["bottleneck"]
-        fill, stroke = ("#fde2e2", "#c53030") if bottleneck else ("#eef2ff", "#6366f1")
+        fill, stroke = (BOTTLENECK_FILL, BOTTLENECK) if bottleneck else ("#eef2ff", LINK)
         if limit["state"] != "known":
             fill, stroke = "#f3f4f6", "#9ca3af"
         shapes.append(f'<rect x="{x}" y="{PAD}" width="{BOX_W}" height="{BOX_H}" rx="8" fill="{fill}" stroke="{stroke}" '
-                      f'stroke-width="{3 if bottleneck else 1.5}"/>')
+                      f'stroke-width="{3 if bottleneck else 2}"/>')
         shapes.append(f'<text x="{x + BOX_W // 2}" y="{PAD + 24}" text-anchor="middle" font-size="13" font-weight="600" '
                       f'font-family="sans-serif" fill="#1d2330">{escape(LIMIT_TITLES[limit["kind"]])}</text>')
         shapes.append(f'<text x="{x + BOX_W // 2}" y="{PAD + 50}" text-anchor="middle" font-size="20" font-weight="700" '
-                      f'font-family="sans-serif" fill="{"#c53030" if bottleneck else "#1d2330"}">{escape(limit_value(limit))}</text>')
+                      f'font-family="sans-serif" fill="{BOTTLENECK if bottleneck else "#1d2330"}">{escape(limit_value(limit))}</text>')
         if bottleneck:
             shapes.append(f'<text x="{x + BOX_W // 2}" y="{PAD + 67}" text-anchor="middle" font-size="11" '
-                          f'font-family="sans-serif" fill="#c53030">bottleneck</text>')
+                          f'font-family="sans-serif" fill="{BOTTLENECK}">bottleneck</text>')
         if index:
             shapes.append(f'<line x1="{x - GAP + 4}" y1="{PAD + BOX_H // 2}" x2="{x - 4}" y2="{PAD + BOX_H // 2}" '
                           f'stroke="#6b7280" stroke-width="2" marker-end="url(#arrow)"/>')
