@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -171,7 +172,14 @@ def _report(args: argparse.Namespace) -> int:
     report = Report(analysis, analysis.reported, prefix=display_prefix(analysis.root))
     buffer = io.StringIO()
     color = args.format == "text" and not args.output and sys.stdout.isatty()
-    readiness.render(report, buffer, args.format, args.target_concurrency, args.fail_on, color)
+    try:
+        readiness.render(report, buffer, args.format, args.target_concurrency, args.fail_on, color)
+    except Exception as error:  # noqa: BLE001 - a bug in the report is an internal error, not a traceback
+        if os.environ.get("PRODLINT_DEBUG") == "1":
+            raise
+        print(f"prodlint: internal error while writing the report ({type(error).__name__}: {error}); please report it",
+              file=sys.stderr)
+        return EXIT_ERROR
     if args.output:
         args.output.write_text(buffer.getvalue(), encoding="utf-8")
     else:

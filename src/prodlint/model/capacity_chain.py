@@ -12,7 +12,8 @@ Each link caps the requests a service can have in flight at once:
   the other services' pools may hold.
 
 `max_concurrent_requests` is the smallest known limit and `bottleneck` the link that
-sets it (on a tie, the one a request meets first). Every input carries its source: the
+sets it (on a tie, the one a request meets first); neither is given when the server's
+command cannot be read, since then nothing says the service answers requests at all. Every input carries its source: the
 line that sets it, or the documented default that applies. A limit with an unknown
 factor is unknown, never guessed; the maximum is then an upper bound (`complete` False).
 
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from prodlint.facts import Location
-from prodlint.model.capacity import Handling, Known, PostgresLimit, Service, ServiceBudget, connection_budget
+from prodlint.model.capacity import Handling, Known, PoolBudget, PostgresLimit, Service, ServiceBudget, connection_budget
 from prodlint.model.nginx import ProxyPass, nginx_configuration, nginx_processes, proxied_hosts
 
 if TYPE_CHECKING:
@@ -109,7 +110,10 @@ class ServiceCapacity:
 
     @property
     def bottleneck(self) -> Limit | None:
-        if not self.serves_http:
+        """None for a job worker, and when how the server handles requests is not known
+        (a command prodlint cannot read): the other links alone would be a guess."""
+        http = self.limit(HTTP)
+        if not self.serves_http or http is None or (http.state == "unknown" and "requests per process" in http.unknown):
             return None
         known = [limit for limit in self.limits if limit.value is not None]
         return min(known, key=lambda limit: (limit.value, CHAIN.index(limit.kind)), default=None)
@@ -241,13 +245,21 @@ def _pool_limit(budget: ServiceBudget) -> Limit:
         inputs.append(_known_input(setting, pool.size, whose))
         if pool.pool.library in ("sqlalchemy", "flask-sqlalchemy"):
             inputs.append(_known_input("max_overflow", pool.overflow, whose))
-        terms.append(f"({pool.arithmetic})" if "+" in pool.arithmetic else pool.arithmetic)
+        terms.append(_pool_term(pool))
         if pool.maximum is None:
             unknown.append(f"{setting} of the pool at {pool.at.path}:{pool.at.line}")
     value = processes * sum(p.maximum for p in budget.pools) if not unknown and processes is not None else None  # type: ignore[misc]
     pools = " + ".join(terms) if len(terms) == 1 else f"({' + '.join(terms)})"
     arithmetic = f"{words} × {pools} connections" + (f" = {value}" if value is not None else "")
     return Limit(POOL, value, arithmetic, tuple(inputs), unknown=tuple(unknown), at=budget.pools[0].at)
+
+
+def _pool_term(pool: PoolBudget) -> str:
+    """`(5 + 10)` for SQLAlchemy, `10` otherwise; `?` for what is not known."""
+    size = pool.size.value if pool.size is not None else "?"
+    if pool.pool.library in ("sqlalchemy", "flask-sqlalchemy"):
+        return f"({size} + {pool.overflow.value if pool.overflow is not None else '?'})"
+    return size
 
 
 def _database_limit(postgres: PostgresLimit, others: int, unknowns: list[str], service: Service) -> Limit:

@@ -123,7 +123,7 @@ def _capacity(capacity: dict[str, Any]) -> list[str]:
         if not service["serves_http"]:
             out.append(f"<h3>{_e(service['name'])}: runs jobs, serves no requests</h3>")
         elif service["max_concurrent_requests"] is None:
-            out.append(f"<h3>{_e(service['name'])}: max_concurrent_requests unknown</h3>")
+            out.append(f"<h3>{_e(service['name'])}: max_concurrent_requests unknown ({_e(service['per_process']['reason'])})</h3>")
         else:
             bound = "" if service["complete"] else "at most "
             out.append(f"<h3>{_e(service['name'])}: {bound}{service['max_concurrent_requests']} concurrent requests, "

@@ -37,7 +37,7 @@ def headline(service: dict[str, Any]) -> str:
     if not service["serves_http"]:
         return f"{name}: runs jobs, serves no requests"
     if service["max_concurrent_requests"] is None:
-        return f"{name}: max_concurrent_requests unknown"
+        return f"{name}: max_concurrent_requests unknown ({service['per_process']['reason']})"
     bound = "" if service["complete"] else "at most "
     source = f" (`{service['bottleneck_source']}`)" if service["bottleneck_source"] else ""
     return (f"{name}: {bound}**{service['max_concurrent_requests']}** concurrent requests, "

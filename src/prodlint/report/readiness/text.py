@@ -130,7 +130,7 @@ def _headline(service: dict[str, Any]) -> str:
     if not service["serves_http"]:
         return f"{service['name']}: runs jobs, serves no requests"
     if service["max_concurrent_requests"] is None:
-        return f"{service['name']}: max_concurrent_requests unknown"
+        return f"{service['name']}: max_concurrent_requests unknown ({service['per_process']['reason']})"
     bound = "" if service["complete"] else "at most "
     source = f" at {service['bottleneck_source']}" if service["bottleneck_source"] else ""
     return f"{service['name']}: {bound}{service['max_concurrent_requests']} concurrent requests, bottleneck {service['bottleneck']}{source}"
