@@ -340,3 +340,16 @@ def test_output_is_byte_identical_across_runs_jobs_and_cache(tmp_path, capsys, m
 def test_report_rejects_a_target_below_one(capsys) -> None:
     assert cli.main(["report", str(FIXTURES / "report" / "flask_app"), "--target-concurrency", "0"]) == 2
     assert "--target-concurrency must be 1 or more" in capsys.readouterr().err
+
+
+def test_readme_example_is_the_real_markdown_of_the_bundled_example(monkeypatch) -> None:
+    """Every line of the README's trimmed example is a line of `prodlint report examples/ --format markdown`."""
+    readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Readiness report", 1)[1]
+    example = section.split("````markdown\n", 1)[1].split("\n````", 1)[0]
+    monkeypatch.chdir(EXAMPLES.parent)
+    analysis = lint_project(EXAMPLES)
+    stream = io.StringIO()
+    render(Report(analysis, analysis.reported, prefix="examples/"), stream, "markdown", target=250)
+    real = set(stream.getvalue().splitlines())
+    assert [line for line in example.splitlines() if line not in real and line != "..."] == []
