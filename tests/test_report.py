@@ -70,7 +70,7 @@ def test_express_prisma_capacity_chain_with_sources_and_target() -> None:
                  [("replicas", "3", "docker-compose.yml:8"), ("workers", "1", "default of 1 (node's default)"),
                   ("connection_limit", "20", "docker-compose.yml:6")], "4.2× short"),
         "database": (97, "known", "100 max_connections − 3 reserved − 0 held by other services = 97",
-                     [("max_connections", "100", "docker-compose.yml:16"),
+                     [("max_connections", "100", "docker-compose.yml:21"),
                       ("superuser_reserved_connections", "3", "default of 3 (PostgreSQL's default)"),
                       ("held by other services", "0", "their pool limits")], "2.6× short"),
     }
@@ -78,7 +78,13 @@ def test_express_prisma_capacity_chain_with_sources_and_target() -> None:
     # Three replicas: during a rolling deploy old and new replicas hold 2 × 60 connections, more than 97.
     assert (stack["connections"], stack["database_available"], stack["rolling_deploys"]) == (
         60, 97, [{"service": "api", "connections": 120, "fits": False}])
-    assert stack["max_concurrent_requests"] == 60
+    # The static web service waits for no database: nginx, which it shares with api, is its only limit.
+    web = service(doc, "web")
+    assert (web["max_concurrent_requests"], web["bottleneck"], [limit["kind"] for limit in web["limits"]]) == (
+        1024, "proxy", ["proxy", "http"])
+    assert limits(web)["proxy"][3][-1] == ("proxy_pass", "http://web:3001", "nginx/nginx.conf:27")
+    # 60 + 1024 through one nginx that carries 1024 at once.
+    assert stack["max_concurrent_requests"] == 1024
 
 
 def test_fastapi_gunicorn_capacity_is_capped_by_what_the_database_leaves() -> None:
@@ -208,11 +214,14 @@ def test_data_section() -> None:
 def test_containers_and_nginx() -> None:
     doc = document("report/express_prisma")
     assert [(s["name"], s["memory_limit"], s["cpu_limit"], s["exposed_ports"]) for s in doc["containers"]["services"]] == [
-        ("api", "512m", "1", []), ("db", "2g", "2", []), ("proxy", None, None, [])]  # db publishes on 127.0.0.1 only
+        ("api", "512m", "1", []), ("web", "256m", "0.5", []), ("db", "2g", "2", []),
+        ("proxy", None, None, [])]  # db publishes on 127.0.0.1 only
     assert doc["nginx"]["locations"] == [
         {"location": "/api/", "path": "nginx/nginx.conf", "line": 18, "proxy_pass": "http://api", "upstream": "api",
          "keepalive": "16", "http_version": "1.1", "rate_limit": "zone=api burst=40"},
-        {"location": "/uploads/", "path": "nginx/nginx.conf", "line": 25, "proxy_pass": "http://api", "upstream": "api",
+        {"location": "/", "path": "nginx/nginx.conf", "line": 25, "proxy_pass": "http://web:3001", "upstream": None,
+         "keepalive": None, "http_version": None, "rate_limit": "zone=api burst=40"},
+        {"location": "/uploads/", "path": "nginx/nginx.conf", "line": 30, "proxy_pass": "http://api", "upstream": "api",
          "keepalive": "16", "http_version": None, "rate_limit": None},
     ]
     exposed = document("report/fastapi_gunicorn")["containers"]["services"]
@@ -234,10 +243,11 @@ def test_inventory() -> None:
 
 def test_score_with_and_without_inline_suppressions() -> None:
     score = document("report/express_prisma")["score"]
-    # 20 rules, 9 without a finding; 8 warnings and 3 errors shown; the suppressed TN001 is a 4th error.
+    # 20 rules, 9 without a finding; 9 warnings and 3 errors shown (100 × 18 / (18 + 9 + 6));
+    # the suppressed TN001 is a 4th error.
     assert {k: score[k] for k in ("score", "grade", "passing_rules", "rules", "errors", "warnings", "suppressed")} == {
-        "score": 56, "grade": "F", "passing_rules": 9, "rules": 20, "errors": 3, "warnings": 8, "suppressed": 1}
-    assert score["without_suppressions"] == {"score": 52, "grade": "F"}  # 100 × 18 / (18 + 8 + 8)
+        "score": 54, "grade": "F", "passing_rules": 9, "rules": 20, "errors": 3, "warnings": 9, "suppressed": 1}
+    assert score["without_suppressions"] == {"score": 51, "grade": "F"}  # 100 × 18 / (18 + 9 + 8)
     assert document("report/flask_app")["score"]["score"] == 86  # 100 × 32 / (32 + 3 + 2)
 
 
@@ -248,10 +258,11 @@ def test_summary_lists_blocking_findings_and_a_verdict_per_area() -> None:
         ("TN002", "src/routes/tasks.routes.ts", 27)]
     assert [(v["area"], v["status"], v["verdict"]) for v in summary["verdicts"]] == [
         ("routes", "fail", "1 error, 2 warnings (RT001, RT004); 2 of 11 routes unguarded"),
-        ("capacity", "pass", 'no findings from 4 rules; service "api" 60 concurrent requests (pool)'),
+        ("capacity", "pass", 'no findings from 4 rules; service "api" 60 concurrent requests (pool); '
+                             'service "web" 1024 concurrent requests (proxy)'),
         ("tenancy", "fail", "2 errors (TN001, TN002); 3 of 9 queries on tenant-scoped models unscoped"),
         ("data", "warn", "3 warnings, 1 note (IX001, IX003, PG001, PG002); 1 of 5 list queries unbounded, 1 of 2 foreign keys unindexed"),
-        ("operations", "warn", "3 warnings (DC001, NX001, NX002); 1 of 3 services without resource limits"),
+        ("operations", "warn", "4 warnings (DC001, NX001, NX002); 1 of 4 services without resource limits"),
     ]
 
 
@@ -297,8 +308,8 @@ def test_html_is_self_contained_with_the_chain_diagram() -> None:
     render(Report(analysis, analysis.reported), stream, "html")
     page = stream.getvalue()
     assert "<script" not in page and "<link" not in page and "@import" not in page and "url(http" not in page
-    assert page.count("<svg") == 1
-    assert page.count('stroke="#e11d48" stroke-width="3"') == 1  # the bottleneck box (pool) is highlighted
+    assert page.count("<svg") == 2  # api and web
+    assert page.count('stroke="#e11d48" stroke-width="3"') == 2  # one bottleneck box per chain is highlighted
     assert ">bottleneck</text>" in page
 
 

@@ -151,11 +151,16 @@ class CapacityChain:
 
     @property
     def max_concurrent_requests(self) -> int | None:
-        """The services' maxima added up (None when one of them is not known exactly)."""
+        """The services' maxima added up, those behind nginx together capped by nginx
+        (None when one of them is not known exactly)."""
         serving = [s for s in self.services if s.serves_http]
         if not serving or any(s.max_concurrent_requests is None or not s.complete for s in serving):
             return None
-        return sum(s.max_concurrent_requests or 0 for s in serving)
+        fronted = sum(s.max_concurrent_requests or 0 for s in serving if s.limit(PROXY) is not None)
+        direct = sum(s.max_concurrent_requests or 0 for s in serving if s.limit(PROXY) is None)
+        if self.proxy is not None and self.proxy.value is not None:
+            fronted = min(fronted, self.proxy.value)  # one nginx carries every service behind it
+        return fronted + direct
 
 
 def capacity_chain(project: Project) -> CapacityChain:
@@ -174,7 +179,8 @@ def capacity_chain(project: Project) -> CapacityChain:
             _fronted(proxy, passes, service, several_services),
             _http_limit(service, handling) if handling.serves_http else None,
             _pool_limit(pools) if pools is not None else None,
-            _database_limit(budget.postgres, total - own, budget.unknowns(), service) if budget.postgres else None,
+            # A service without a pool does not wait for the database.
+            _database_limit(budget.postgres, total - own, budget.unknowns(), service) if budget.postgres and pools else None,
         ]
         services.append(ServiceCapacity(service, handling, tuple(limit for limit in limits if limit is not None), connections))
     deploys = tuple(

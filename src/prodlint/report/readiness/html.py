@@ -122,6 +122,8 @@ def _capacity(capacity: dict[str, Any]) -> list[str]:
     for service in capacity["services"]:
         if not service["serves_http"]:
             out.append(f"<h3>{_e(service['name'])}: runs jobs, serves no requests</h3>")
+        elif service["max_concurrent_requests"] is None and service["complete"]:
+            out.append(f"<h3>{_e(service['name'])}: no limit along the chain ({_e(service['per_process']['reason'])})</h3>")
         elif service["max_concurrent_requests"] is None:
             out.append(f"<h3>{_e(service['name'])}: max_concurrent_requests unknown ({_e(service['per_process']['reason'])})</h3>")
         else:

@@ -36,6 +36,8 @@ def headline(service: dict[str, Any]) -> str:
     name = f"`{service['name']}`"
     if not service["serves_http"]:
         return f"{name}: runs jobs, serves no requests"
+    if service["max_concurrent_requests"] is None and service["complete"] and service["limits"]:
+        return f"{name}: no limit along the chain ({service['per_process']['reason']})"
     if service["max_concurrent_requests"] is None:
         return f"{name}: max_concurrent_requests unknown ({service['per_process']['reason']})"
     bound = "" if service["complete"] else "at most "

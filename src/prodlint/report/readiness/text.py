@@ -129,6 +129,8 @@ def _section(console: Console, title: str) -> None:
 def _headline(service: dict[str, Any]) -> str:
     if not service["serves_http"]:
         return f"{service['name']}: runs jobs, serves no requests"
+    if service["max_concurrent_requests"] is None and service["complete"] and service["limits"]:
+        return f"{service['name']}: no limit along the chain ({service['per_process']['reason']})"
     if service["max_concurrent_requests"] is None:
         return f"{service['name']}: max_concurrent_requests unknown ({service['per_process']['reason']})"
     bound = "" if service["complete"] else "at most "
