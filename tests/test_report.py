@@ -364,3 +364,11 @@ def test_readme_example_is_the_real_markdown_of_the_bundled_example(monkeypatch)
     render(Report(analysis, analysis.reported, prefix="examples/"), stream, "markdown", target=250)
     real = set(stream.getvalue().splitlines())
     assert [line for line in example.splitlines() if line not in real and line != "..."] == []
+
+
+def test_pagination_census_says_when_pg002_is_off() -> None:
+    analysis = lint_project("report/flask_app", ignore=("PG002",))
+    doc = build(Report(analysis, analysis.reported))
+    assert doc["pagination"]["list_queries"] == {"total": 3, "bounded": 2, "unbounded": 0, "filtered": 1, "checked": False}
+    data = next(v for v in doc["summary"]["verdicts"] if v["area"] == "data")
+    assert data["verdict"].endswith("; ? of 3 list queries unbounded, 0 of 0 foreign keys unindexed")

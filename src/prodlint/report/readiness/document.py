@@ -177,7 +177,8 @@ class _Builder:
             return f"{unguarded} of {total} routes unguarded" if total else ""
         if area == "data":
             listing, keys = self.pagination()["list_queries"], self.indexes()["foreign_keys"]
-            return (f"{listing['unbounded']} of {listing['total']} list queries unbounded, "
+            unbounded = listing["unbounded"] if listing["checked"] else "?"
+            return (f"{unbounded} of {listing['total']} list queries unbounded, "
                     f"{keys['unindexed']} of {keys['total']} foreign keys unindexed")
         if area == "operations":
             containers = self.containers()["services"]

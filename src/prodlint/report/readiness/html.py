@@ -9,7 +9,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from prodlint.report.readiness.markdown import LIMIT_TITLES, limit_value
+from prodlint.report.readiness.markdown import LIMIT_TITLES, limit_value, stack_lines
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;background:#f6f7f9;color:#1d2330}
@@ -143,10 +143,9 @@ def _capacity(capacity: dict[str, Any]) -> list[str]:
         out.append(_table(headers, rows, {1}))
         out.append(_table(["Limit", "Input", "Value", "Source"],
                           [[limit["kind"], i["name"], i["value"], i["source"]] for limit in service["limits"] for i in limit["inputs"]]))
-    stack = capacity["stack"]
-    more = "" if stack["connections_complete"] else " or more"
-    available = f" of {stack['database_available']} available" if stack["database_available"] is not None else ""
-    out.append(f"<p>Stack: {stack['connections']}{more} database connections{available}.</p>")
+    out.append("<h3>Stack</h3><ul>")
+    out += [f"<li>{escape(line)}</li>" for line in stack_lines(capacity["stack"])]
+    out.append("</ul>")
     return out
 
 
@@ -176,12 +175,36 @@ def _routes(routes: dict[str, Any]) -> list[str]:
     return out
 
 
+def _colour(status: str) -> str:
+    """Scoped statuses green, unscoped red, anything else (unknown) grey, whatever statuses the data model adds."""
+    if status.startswith("scoped"):
+        return "#2e7d32"
+    return "#c53030" if status == "unscoped" else "#9ca3af"
+
+
+def _bar(counts: dict[str, int], statuses: list[str]) -> str:
+    total = sum(counts.values())
+    if not total:
+        return ""
+    segments = "".join(f'<span title="{escape(s)}: {counts[s]}" style="display:inline-block;height:12px;'
+                       f'width:{200 * counts[s] // total}px;background:{_colour(s)}"></span>' for s in statuses if counts[s])
+    return f'<span style="display:inline-flex;border:1px solid #d6dae1">{segments}</span>'
+
+
 def _tenancy(tenancy: dict[str, Any]) -> list[str]:
     out = ["<h2>Tenant isolation</h2>"]
+    if not tenancy["models"]:
+        out.append("<p>No tenant-scoped model (no model has a tenant key).</p>")
+        return out
     statuses = tenancy["statuses"]
-    rows = [[m["model"], m["key"], m["queries"], *(m["counts"][s] for s in statuses)] for m in tenancy["models"]]
-    rows.append(["all", "", tenancy["queries"], *(tenancy["counts"][s] for s in statuses)])
-    out.append(_table(["Model", "Tenant key", "Queries", *statuses], rows, set(range(2, 3 + len(statuses)))))
+    head = "".join(f"<th>{escape(h)}</th>" for h in ["Model", "Tenant key", "Queries", *statuses, "Share"])
+    rows = []
+    for label, key, queries, counts in [*((m["model"], m["key"], m["queries"], m["counts"]) for m in tenancy["models"]),
+                                        ("all", "", tenancy["queries"], tenancy["counts"])]:
+        cells = "".join(f'<td class="num{" fail" if s == "unscoped" and counts[s] else ""}">{counts[s]}</td>' for s in statuses)
+        rows.append(f"<tr><td>{_e(label)}</td><td>{_e(key)}</td><td class=\"num\">{queries}</td>{cells}"
+                    f"<td>{_bar(counts, statuses)}</td></tr>")
+    out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
     return out
 
 

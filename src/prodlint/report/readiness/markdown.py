@@ -110,28 +110,33 @@ def _capacity(capacity: dict[str, Any]) -> list[str]:
         out += table(["Limit", "Input", "Value", "Source"],
                      [[limit["kind"], i["name"], i["value"], i["source"]] for limit in service["limits"] for i in limit["inputs"]])
         out.append("")
-    stack = capacity["stack"]
-    out.append("### Stack")
-    out.append("")
+    out += ["### Stack", ""]
+    out += [f"- {line}" for line in stack_lines(capacity["stack"])]
+    return out
+
+
+def stack_lines(stack: dict[str, Any]) -> list[str]:
+    """The whole stack: connections against PostgreSQL, rolling deploys, nginx, all services together."""
+    lines = []
     more = "" if stack["connections_complete"] else " or more"
     if stack["database_available"] is not None:
         mc, reserved = stack["max_connections"], stack["superuser_reserved_connections"]
         over = stack["connections"] - stack["database_available"]
         verdict = f", {over} over" if over > 0 else ""
-        out.append(f"- Database connections: {stack['connections']}{more} of {stack['database_available']} available{verdict} "
-                   f"(max_connections {mc['value']}: {mc['source']}; superuser_reserved_connections {reserved['value']}: "
-                   f"{reserved['source']})")
+        lines.append(f"Database connections: {stack['connections']}{more} of {stack['database_available']} available{verdict} "
+                     f"(max_connections {mc['value']}: {mc['source']}; superuser_reserved_connections {reserved['value']}: "
+                     f"{reserved['source']})")
     else:
-        out.append(f"- Database connections: {stack['connections']}{more} (the database is not known to be PostgreSQL)")
+        lines.append(f"Database connections: {stack['connections']}{more} (the database is not known to be PostgreSQL)")
     for deploy in stack["rolling_deploys"]:
         fits = "fits" if deploy["fits"] else "does not fit"
-        out.append(f"- Rolling deploy of `{deploy['service']}`: old and new replicas hold {deploy['connections']} connections, "
-                   f"which {fits}")
+        lines.append(f"Rolling deploy of {deploy['service']}: old and new replicas hold {deploy['connections']} connections, "
+                     f"which {fits}")
     if stack["proxy"] is not None:
-        out.append(f"- nginx: {stack['proxy']['arithmetic']}")
+        lines.append(f"nginx: {stack['proxy']['arithmetic']}")
     if stack["max_concurrent_requests"] is not None:
-        out.append(f"- All services together: {stack['max_concurrent_requests']} concurrent requests")
-    return out
+        lines.append(f"All services together: {stack['max_concurrent_requests']} concurrent requests")
+    return lines
 
 
 def _routes(routes: dict[str, Any]) -> list[str]:
@@ -167,8 +172,9 @@ def _tenancy(tenancy: dict[str, Any]) -> list[str]:
 def _data(pages: dict[str, Any], indexes: dict[str, Any]) -> list[str]:
     listing, sizes, keys = pages["list_queries"], pages["page_sizes"], indexes["foreign_keys"]
     out = ["", "## Data", ""]
+    unbounded = f"{listing['unbounded']} unbounded" if listing["checked"] else "unbounded ones not checked (PG002 is off)"
     out.append(f"- List queries in route handlers: {listing['total']} ({listing['bounded']} with a limit, "
-               f"{listing['unbounded']} unbounded, {listing['filtered']} filtered by a parent or bounded by config)")
+               f"{unbounded}, {listing['filtered']} filtered by a parent or bounded by config)")
     out.append(f"- Page-size parameters: {sizes['total']} ({sizes['bounded']} bounded, {sizes['unbounded']} unbounded)")
     out.append(f"- Foreign keys: {keys['total']} ({keys['indexed']} indexed, {keys['unindexed']} unindexed); "
                f"tenant keys indexed: {indexes['tenant_keys']['indexed']} of {indexes['tenant_keys']['total']}")
