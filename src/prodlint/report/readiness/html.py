@@ -9,7 +9,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from prodlint.report.readiness.markdown import LIMIT_TITLES, limit_value, stack_lines
+from prodlint.report.readiness.markdown import LIMIT_TITLES, limit_value, plural, stack_lines
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;background:#f6f7f9;color:#1d2330}
@@ -71,7 +71,7 @@ def _summary(document: dict[str, Any]) -> list[str]:
            f'<div class="score"><div class="grade {score["grade"]}">{score["grade"]}</div><div>'
            f'<div><strong>Score {score["score"]}/100</strong>; {unsuppressed["score"]}/100 ({unsuppressed["grade"]}) '
            f'without inline suppressions ({score["suppressed"]} suppressed)</div>'
-           f'<div>{counts["error"]} errors, {counts["warning"]} warnings, {counts["note"]} notes; '
+           f'<div>{plural(counts["error"], "error")}, {plural(counts["warning"], "warning")}, {plural(counts["note"], "note")}; '
            f'{summary["files_analysed"]} files analysed</div>'
            f'<div><small>{escape(score["formula"])}</small></div></div></div>']
     rows = "".join(f'<tr><td>{escape(v["title"])}</td><td class="{v["status"]}">{v["status"]}</td><td>{escape(v["verdict"])}</td></tr>'

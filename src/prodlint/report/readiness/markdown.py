@@ -8,6 +8,10 @@ STATUS = {"pass": "✅ pass", "warn": "⚠️ warn", "fail": "❌ fail"}
 LIMIT_TITLES = {"proxy": "proxy (nginx)", "http": "http (workers)", "pool": "pool (connections)", "database": "database"}
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def cell(value: Any) -> str:
     if value is None:
         return "—"
@@ -55,7 +59,7 @@ def render(document: dict[str, Any]) -> str:
     unsuppressed = score["without_suppressions"]
     out.append(f"**Score {score['score']}/100 ({score['grade']})**; {unsuppressed['score']}/100 ({unsuppressed['grade']}) "
                f"without inline suppressions ({score['suppressed']} suppressed). "
-               f"{counts['error']} errors, {counts['warning']} warnings, {counts['note']} notes; "
+               f"{plural(counts['error'], 'error')}, {plural(counts['warning'], 'warning')}, {plural(counts['note'], 'note')}; "
                f"{summary['files_analysed']} files analysed.")
     out.append("")
     out += table(["Area", "Status", "Verdict"], [[v["title"], STATUS[v["status"]], v["verdict"]] for v in summary["verdicts"]])

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from prodlint.report.readiness.markdown import LIMIT_TITLES, limit_value
+from prodlint.report.readiness.markdown import LIMIT_TITLES, limit_value, plural
 
 STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "error": "bold red", "warning": "yellow", "note": "cyan"}
 WIDTH = 120  # fixed off a terminal, so the output is the same everywhere
@@ -26,12 +26,14 @@ def render(document: dict[str, Any], stream: TextIO, color: bool = False) -> Non
     console.print(Text("Production readiness report", style="bold underline"))
     console.print(Text(f"Score {score['score']}/100 ({score['grade']}); {unsuppressed['score']}/100 "
                        f"({unsuppressed['grade']}) without inline suppressions. {counts['error']} errors, "
-                       f"{counts['warning']} warnings, {counts['note']} notes; {summary['files_analysed']} files analysed.",
+                       f"{plural(counts['warning'], 'warning')}, {plural(counts['note'], 'note')}; {summary['files_analysed']} files analysed.",
                        style="bold"))
     verdicts = _table("Area", "Status", "Verdict")
     for verdict in summary["verdicts"]:
         verdicts.add_row(verdict["title"], Text(verdict["status"], style=STYLE[verdict["status"]]), verdict["verdict"])
     console.print(verdicts)
+    if summary["blocking"]:
+        console.print(Text("Blocking findings", style="bold"))
     for finding in summary["blocking"]:
         console.print(Text(f"  {finding['path']}:{finding['line']} {finding['code']} {finding['message']}", style="red"),
                       soft_wrap=True)
