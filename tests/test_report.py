@@ -372,3 +372,18 @@ def test_pagination_census_says_when_pg002_is_off() -> None:
     assert doc["pagination"]["list_queries"] == {"total": 3, "bounded": 2, "unbounded": 0, "filtered": 1, "checked": False}
     data = next(v for v in doc["summary"]["verdicts"] if v["area"] == "data")
     assert data["verdict"].endswith("; ? of 3 list queries unbounded, 0 of 0 foreign keys unindexed")
+
+
+def test_granian_workers_and_sync_fastapi_handlers(tmp_path) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "docker-compose.yml").write_text(
+        "services:\n  api:\n    build: .\n    command: granian --interface asgi --workers 4 app.main:app\n", encoding="utf-8")
+    (tmp_path / "app" / "main.py").write_text(
+        "from fastapi import FastAPI\nfrom sqlalchemy import create_engine\n\n"
+        "engine = create_engine('postgresql://db/app', pool_size=20, max_overflow=0)\napp = FastAPI()\n\n\n"
+        "@app.get('/items')\ndef items():\n    return []\n", encoding="utf-8")
+    api = service(document(tmp_path), "api")
+    assert limits(api)["http"][:3] == (
+        160, "known", "1 replica × 4 workers × 40 requests per process (1 sync FastAPI handler runs in anyio's default "
+                      "40-thread pool) = 160")
+    assert (api["max_concurrent_requests"], api["bottleneck"]) == (80, "pool")

@@ -485,7 +485,9 @@ class _BudgetBuilder:
         if command.program == "pm2-runtime":
             instances = _flag(words, "-i", "--instances")
             return Server("pm2-runtime", count(None, "-i", "--instances") if instances else Known("1"), at=at)
-        if command.program in ("node", "bun", "deno", "daphne", "granian", "waitress-serve"):
+        if command.program == "granian":  # its --workers is not read by the command parser
+            return Server("granian", count(None, "--workers") if _flag(words, "--workers") else Known("1"), at=at)
+        if command.program in ("node", "bun", "deno", "daphne", "waitress-serve"):
             return Server(command.program, Known("1"), at=at)
         return None
 
@@ -582,7 +584,7 @@ class _BudgetBuilder:
                             server.at if server.worker_connections else None)
         if server.threads > 1:
             return Handling(server.threads, True, f"gunicorn runs {server.threads} threads per worker", server.at)
-        asgi = server.program in ("uvicorn", "hypercorn") or (server.program == "gunicorn" and server.worker_class == "uvicorn")
+        asgi = server.program in ("uvicorn", "hypercorn", "granian") or (server.program == "gunicorn" and server.worker_class == "uvicorn")
         if asgi:
             handlers = [h for h in self.handlers if service in (_runners(self.compose, h.path) or [service])]
             sync = sum(h.sync for h in handlers)
