@@ -17,7 +17,8 @@ from typing import TextIO
 from prodlint import __version__, baseline, config as configuration, rules
 from prodlint.config import ConfigError
 from prodlint.discover import project_root
-from prodlint.engine import Options, analyse, failed
+from prodlint.engine import Analysis, Options, analyse, failed
+from prodlint.model.roles import production_code
 from prodlint.report import Report, display_prefix
 from prodlint.report import github as github_report
 from prodlint.report import json as json_report
@@ -52,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--no-cache", action="store_true", help="do not read or write .prodlint_cache/")
     check.add_argument("--config", type=Path, metavar="FILE", help="configuration file (default: found at the root)")
     check.add_argument("--statistics", action="store_true", help="print counts per rule instead of findings")
+    check.add_argument("--show-files", action="store_true",
+                       help="list every file with the role prodlint gives it (request, job, script, test ...) and why")
 
     _add_report_command(commands)
     commands.add_parser("rules", help="list every rule")
@@ -98,8 +101,10 @@ def _check(args: argparse.Namespace) -> int:
     rules.enabled(config, options.select, options.ignore)  # unknown codes on the command line: exit 2 early
     analysis = analyse(paths, config, options, root)
 
+    if args.show_files:
+        return _show_files(analysis, sys.stdout)
     results = analysis.reported
-    report = Report(analysis, results, prefix=display_prefix(analysis.root))
+    report = Report(analysis, results, prefix=display_prefix(analysis.root), notes=list(analysis.notes))
     if args.diff_base:
         changed = baseline.changed_lines(analysis.root, args.diff_base)
         report.results = [r for r in report.results if baseline.in_diff(r, changed)]
@@ -187,6 +192,29 @@ def _report(args: argparse.Namespace) -> int:
     if analysis.internal_errors:
         return EXIT_ERROR
     return EXIT_FINDINGS if failed(report.results, args.fail_on) else EXIT_CLEAN
+
+
+def _show_files(analysis: Analysis, stream: TextIO) -> int:
+    """Every file with its role and the reason: the production-code decisions, open to dispute."""
+    assert analysis.project is not None
+    roles = analysis.project.view(production_code)
+    prefix = display_prefix(analysis.root)
+    paths = sorted({f.path for f in analysis.project.files} | set(analysis.project.skipped))
+    width = max((len(prefix + p) for p in paths), default=0)
+    for path in paths:
+        role = roles.role_of(path)
+        stream.write(escape_text(f"{prefix + path:<{width}}  {role.role:<10}  {role.reason}") + "\n")
+    for entry in roles.entrypoints:
+        where = f" ({entry.at})" if entry.at else ""
+        stream.write(escape_text(f"entrypoint: {prefix + entry.path} [{entry.role}] {entry.evidence}{where}") + "\n")
+    if roles.fallback:
+        stream.write("no production entrypoint found: every application file is treated as request code\n")
+    return EXIT_CLEAN
+
+
+def escape_text(text: str) -> str:
+    """Control characters from analysed text never reach the terminal raw."""
+    return "".join(c if c.isprintable() or c == " " else f"\\x{ord(c):02x}" for c in text)
 
 
 def _list_rules(stream: TextIO) -> int:

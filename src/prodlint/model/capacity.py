@@ -338,7 +338,8 @@ class _BudgetBuilder:
     def build(self) -> ConnectionBudget:
         services = self.compose = list(self.services())
         budgets: list[PoolBudget] = []
-        for pool in self.project.facts_of(Pool):
+        # Pools of tests, scripts and seeds hold no connection of a running service.
+        for pool in self.project.live_facts_of(Pool):
             runners = _runners(services, pool.at.path) or [self.implicit_service]
             budgets.extend(self.budget(pool, service) for service in runners)
         several = len({name for _file, name in self.postgres_services()}) > 1  # which one the pools reach is unknown

@@ -34,6 +34,8 @@ from prodlint.facts import Location
 from prodlint.facts.capacity import EnvFile, GunicornSettings
 from prodlint.facts.compose import Build, Command, ComposeService, Dockerfile, DockerStage, EnvVar, PortMapping, ProcfileEntry, Text
 from prodlint.facts.servers import UNKNOWN, ServerCommand, ServerRun
+from prodlint.facts.roles import ComposeHeader
+from prodlint.model.roles import dev_config_of
 from prodlint.project import Project
 
 WEB_SERVERS = frozenset({"uvicorn", "gunicorn", "hypercorn", "granian", "daphne"})
@@ -277,13 +279,14 @@ class Services:
         self.dockerfiles = {d.path: d for d in project.facts_of(Dockerfile)}
         self.env_files = {e.path: e for e in project.facts_of(EnvFile)}
         self.gunicorn_settings = {g.path: g for g in project.facts_of(GunicornSettings)}
+        self.headers = {h.path: h.text for h in project.facts_of(ComposeHeader)}
         self.server_runs: dict[str, list[ServerRun]] = {}
         for run in project.facts_of(ServerRun):
             self.server_runs.setdefault(run.at.path, []).append(run)
         self.all: tuple[Service, ...] = tuple(self._join())
 
     def is_dev_file(self, path: str) -> bool:
-        return self.project.matches_any(path, self.project.config.dev_files)
+        return dev_config_of(self.project, path, self.headers.get(path)) is not None
 
     def production(self) -> Iterator[Service]:
         """Services a production deployment runs: not in dev files, not only under dev profiles."""
