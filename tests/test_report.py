@@ -235,7 +235,8 @@ def test_inventory() -> None:
         "web", ".", 2, "gunicorn", 4, "--workers 4")
     assert inventory["entrypoints"] == [{"name": "app", "framework": "fastapi", "path": "app/main.py", "line": 5}]
     assert inventory["frameworks"] == ["fastapi", "sqlalchemy"]
-    assert inventory["files"] == {"by": "kind", "counts": {"compose": 1, "dockerfile": 1, "python": 8}}
+    # app/tasks.py starts only the celery worker: job code.
+    assert inventory["files"] == {"by": "role", "counts": {"config": 2, "job": 1, "request": 7}}
 
 
 # --- summary and score ----------------------------------------------------------------------------

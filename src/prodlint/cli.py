@@ -144,29 +144,6 @@ def _emit(report: Report, args: argparse.Namespace) -> None:
         sys.stdout.write(buffer.getvalue())
 
 
-def _show_files(analysis: Analysis, stream: TextIO) -> int:
-    """Every file with its role and the reason: the production-code decisions, open to dispute."""
-    assert analysis.project is not None
-    roles = analysis.project.view(production_code)
-    prefix = display_prefix(analysis.root)
-    paths = sorted({f.path for f in analysis.project.files} | set(analysis.project.skipped))
-    width = max((len(prefix + p) for p in paths), default=0)
-    for path in paths:
-        role = roles.role_of(path)
-        stream.write(escape_text(f"{prefix + path:<{width}}  {role.role:<10}  {role.reason}") + "\n")
-    for entry in roles.entrypoints:
-        where = f" ({entry.at})" if entry.at else ""
-        stream.write(escape_text(f"entrypoint: {prefix + entry.path} [{entry.role}] {entry.evidence}{where}") + "\n")
-    if roles.fallback:
-        stream.write("no production entrypoint found: every application file is treated as request code\n")
-    return EXIT_CLEAN
-
-
-def escape_text(text: str) -> str:
-    """Control characters from analysed text never reach the terminal raw."""
-    return "".join(c if c.isprintable() or c == " " else f"\\x{ord(c):02x}" for c in text)
-
-
 # --- prodlint report -------------------------------------------------------------------------
 
 
@@ -215,6 +192,29 @@ def _report(args: argparse.Namespace) -> int:
     if analysis.internal_errors:
         return EXIT_ERROR
     return EXIT_FINDINGS if failed(report.results, args.fail_on) else EXIT_CLEAN
+
+
+def _show_files(analysis: Analysis, stream: TextIO) -> int:
+    """Every file with its role and the reason: the production-code decisions, open to dispute."""
+    assert analysis.project is not None
+    roles = analysis.project.view(production_code)
+    prefix = display_prefix(analysis.root)
+    paths = sorted({f.path for f in analysis.project.files} | set(analysis.project.skipped))
+    width = max((len(prefix + p) for p in paths), default=0)
+    for path in paths:
+        role = roles.role_of(path)
+        stream.write(escape_text(f"{prefix + path:<{width}}  {role.role:<10}  {role.reason}") + "\n")
+    for entry in roles.entrypoints:
+        where = f" ({entry.at})" if entry.at else ""
+        stream.write(escape_text(f"entrypoint: {prefix + entry.path} [{entry.role}] {entry.evidence}{where}") + "\n")
+    if roles.fallback:
+        stream.write("no production entrypoint found: every application file is treated as request code\n")
+    return EXIT_CLEAN
+
+
+def escape_text(text: str) -> str:
+    """Control characters from analysed text never reach the terminal raw."""
+    return "".join(c if c.isprintable() or c == " " else f"\\x{ord(c):02x}" for c in text)
 
 
 def _list_rules(stream: TextIO) -> int:

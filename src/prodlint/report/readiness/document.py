@@ -24,6 +24,7 @@ from prodlint.model.data import STATUSES, data_model
 from prodlint.model.indexes import POSTGRES, index_inventory
 from prodlint.model.nginx import inherited, nginx_configuration
 from prodlint.model.pagination import pagination
+from prodlint.model.roles import production_code
 from prodlint.model.routes import could_be_public, route_graph
 from prodlint.model.services import Services, services
 from prodlint.facts.servers import UNKNOWN
@@ -318,8 +319,9 @@ class _Builder:
     def tenant_accesses(self) -> list[tuple[str, str]]:
         """(model, status) of every ORM query and raw SQL access on a tenant-scoped model."""
         data = self.project.view(data_model)
-        accesses = [(q.tenant.name, q.status) for q in data.tenant_queries()]
-        accesses += [(raw.tenant.name, raw.status) for raw in data.tenant_raw_sql()]
+        roles = self.project.view(production_code)  # the code the TN rules judge: tests, seeds, scripts left out
+        accesses = [(q.tenant.name, q.status) for q in data.tenant_queries() if roles.allowed("TN001", q.query.at)]
+        accesses += [(raw.tenant.name, raw.status) for raw in data.tenant_raw_sql() if roles.allowed("TN003", raw.raw.at)]
         return accesses
 
     def statuses(self, seen: Iterable[str]) -> list[str]:
@@ -363,9 +365,10 @@ class _Builder:
         checked = "PG002" in self.codes
         listing = Counter()
         seen = set()
+        roles = self.project.view(production_code)
         for listed in view.list_queries():
             query = listed.query
-            if query.kind != READ or not query.returns_many or query.at in seen:
+            if query.kind != READ or not query.returns_many or query.at in seen or not roles.allowed("PG002", query.at):
                 continue
             seen.add(query.at)
             if query.has_limit:
@@ -463,21 +466,10 @@ class _Builder:
 
 
 def files_by_role(project: Project) -> dict[str, Any]:
-    """Files analysed, counted by role once the production-code view classifies them, else by kind.
-
-    Hook: a `prodlint.model.roles` view exposing `role_of(path)` is used when present.
-    """
-    try:
-        from prodlint.model import roles  # type: ignore[attr-defined]
-    except ImportError:
-        roles = None
-    view = getattr(roles, "file_roles", None) if roles is not None else None
-    if view is not None and hasattr(project.view(view), "role_of"):
-        classified = project.view(view)
-        counts = Counter(str(classified.role_of(f.path)) for f in project.files)
-        return {"by": "role", "counts": dict(sorted(counts.items()))}
-    counts = Counter(f.kind for f in project.files)
-    return {"by": "kind", "counts": dict(sorted(counts.items()))}
+    """Files by the role the production-code view gives them, skipped generated files and bundles included."""
+    roles = project.view(production_code)
+    counts = Counter(roles.role_of(path).role for path in {f.path for f in project.files} | set(project.skipped))
+    return {"by": "role", "counts": dict(sorted(counts.items()))}
 
 
 # --- suggested indexes, ready to apply ------------------------------------------------------
