@@ -320,11 +320,27 @@ class _BudgetBuilder:
         services = self.compose = list(self.services())
         budgets: list[PoolBudget] = []
         for pool in self.project.facts_of(Pool):
+            if self.serves_no_requests(pool):
+                continue
             runners = _runners(services, pool.at.path) or [self.implicit_service]
             budgets.extend(self.budget(pool, service) for service in runners)
         several = len({name for _file, name in self.postgres_services()}) > 1  # which one the pools reach is unknown
         postgres = self.postgres_limit() if not several and any(self.uses_postgres(b) for b in budgets) else None
         return ConnectionBudget(tuple(budgets), postgres)
+
+    def serves_no_requests(self, pool: Pool) -> str | None:
+        """Why the engine serves no requests: one function call's own, an instance nothing keeps
+        at module level, or a branch only a caller's flag opens. None when it may serve them."""
+        if pool.opt_in:
+            return f"created only when {pool.opt_in} is passed"
+        if pool.lifetime == "call":
+            return "created and dropped within one call"
+        if pool.lifetime == "instance":
+            cls = pool.owner.rsplit(".", 1)[-1]
+            kept = any(b.value.kind == "instance" and b.value.text.rsplit(".", 1)[-1] == cls
+                       for bindings in self.owners.values() for b in bindings.values())
+            return None if kept else f"created per {cls} instance, and no module keeps one"
+        return None
 
     # --- services -------------------------------------------------------------------------
 

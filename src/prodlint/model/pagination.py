@@ -7,8 +7,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from prodlint.facts import Location
-from prodlint.facts.data import Query
+from prodlint.facts.data import PRISMA, Model, Query
 from prodlint.facts.pagination import EXPRESS, SCHEMA, Function, PageSizeParam, QueryModelUse, SchemaBound
+from prodlint.model.data import data_model
+from prodlint.model.indexes import index_inventory
 from prodlint.model.modules import module_index
 from prodlint.model.routes import route_graph
 from prodlint.project import Project
@@ -109,6 +111,61 @@ class Pagination:
         path = param.at.path
         sources = {self.index.resolve_module(path, i.source) for i in self.index.imports[path].values()}
         return any(param.name in self.schema_bounds.get(p or "", ()) for p in sources | {path})
+
+
+class LookupTables:
+    """Which tables stay small by what the schema says of them: lookup and config tables.
+
+    A table is a lookup table when it
+    - belongs to nothing: no foreign key to another table (a self-reference, a parent
+      category, and the tenant key are allowed);
+    - owns nothing: no other table's row needs one of its rows (every foreign key to it
+      is optional, a classification like `groupId?` rather than a child's owner);
+    - is no account table (a unique email grows with every sign-up).
+    Customers, orders and invoices fail one of these; currencies, tax rates, settings and
+    server lists pass. A lookup table with a tenant key is small per tenant only: listing
+    it across tenants is still a list. When any foreign key cannot be resolved, the table
+    is not taken for a lookup.
+    """
+
+    def __init__(self, project: Project) -> None:
+        self.data = project.view(data_model)
+        inventory = project.view(index_inventory)
+        self.tenant_keys = set(project.config.tenant_keys)
+        self.belongs: dict[int, str] = {}  # model -> the key that makes it a child
+        self.owns: dict[int, str] = {}  # model -> the required key that points to it
+        by_name = {(m.orm, m.name): m for m in inventory.tables}
+        for model in inventory.tables:
+            for key in inventory.foreign_keys(model):
+                target = self._target(model, key.target, by_name)
+                if target is model:
+                    continue
+                columns = {f.column or f.name for f in key.fields} | {f.name for f in key.fields}
+                if columns & self.tenant_keys:
+                    continue
+                self.belongs.setdefault(id(model), f"{model.name}.{key.fields[0].name}")
+                if target is not None and not any(f.optional for f in key.fields):
+                    self.owns.setdefault(id(target), f"{model.name}.{key.fields[0].name}")
+
+    def _target(self, model: Model, target: str, by_name: dict[tuple[str, str], Model]) -> Model | None:
+        if model.orm == PRISMA:
+            return by_name.get((PRISMA, target))
+        return self.data.by_table.get(target.lower())
+
+    def why_small(self, model: Model) -> str | None:
+        """The evidence that the table is a lookup table, or None."""
+        if id(model) in self.belongs or id(model) in self.owns:
+            return None
+        if any(f.unique and "email" in f.name.lower() for f in model.fields):
+            return None
+        return f"{model.name} references no other table and no table's row needs one of its rows"
+
+    def tenant_key(self, model: Model) -> str | None:
+        return next((f.name for f in model.fields if not f.relation and (f.name in self.tenant_keys or f.column in self.tenant_keys)), None)
+
+
+def lookup_tables(project: Project) -> LookupTables:
+    return LookupTables(project)
 
 
 def _key(at: Location) -> tuple[str, int, int]:
