@@ -440,9 +440,12 @@ def revision_order(revisions: list[AlembicRevision]) -> list[str]:
 
 
 def suggested_indexes(needs: Iterable[QueryIndex]) -> list[SuggestedIndex]:
-    """The fewest indexes per model that serve all its unserved queries: each query, widest
-    first, joins an index already suggested when that index leads with its equality columns
-    (in any order), holds its soft-delete columns, and continues with its sort column."""
+    """The fewest indexes per model that serve all its unserved queries.
+
+    Widest first, a query joins an index already suggested when that index holds all its
+    equality columns and can lead with the ones that are no soft-delete flag (equality
+    columns serve in any order, so the members' leading sets only need to nest); a sorted
+    query joins only the index of the same columns and sort."""
     by_model: dict[int, list[QueryIndex]] = defaultdict(list)
     for need in needs:
         by_model[id(need.model)].append(need)
@@ -450,29 +453,41 @@ def suggested_indexes(needs: Iterable[QueryIndex]) -> list[SuggestedIndex]:
     for group in by_model.values():
         placed: list[list[QueryIndex]] = []
         for need in sorted(group, key=lambda n: -len(n.wanted)):
-            home = next((members for members in placed if _serves(members[0], need)), None)
+            home = next((members for members in placed if _joins(members, need)), None)
             if home is None:
                 placed.append([need])
             else:
                 home.append(need)
-        for members in placed:
-            first = members[0]
-            partial = tuple(f for f in first.equality if is_soft_delete(f)) if all(is_soft_delete(f) for f in first.equality) else ()
-            columns = tuple(f for f in first.wanted if f not in partial)
-            suggestions.append(SuggestedIndex(first.model, columns, partial, tuple(members)))
+        suggestions.extend(_suggestion(members) for members in placed)
     return sorted(suggestions, key=lambda s: s.needs[0].query.at)
 
 
-def _serves(widest: QueryIndex, need: QueryIndex) -> bool:
-    columns = [f.name for f in widest.wanted]
-    core = [f.name for f in need.equality if not is_soft_delete(f)]
-    soft = {f.name for f in need.equality if is_soft_delete(f)}
-    if set(columns[: len(core)]) != set(core) or not soft <= set(columns):
+def _core(need: QueryIndex) -> frozenset[str]:
+    return frozenset(f.name for f in need.equality if not is_soft_delete(f))
+
+
+def _joins(members: list[QueryIndex], need: QueryIndex) -> bool:
+    widest = members[0]
+    names = {f.name for f in widest.equality}
+    if need.sort is not None:
+        return need.sort == widest.sort and {f.name for f in need.equality} == names
+    if not {f.name for f in need.equality} <= names:
         return False
-    if need.sort is None:
-        return True
-    after = len(core) + len(soft)
-    return set(columns[len(core):after]) == soft and len(columns) > after and columns[after] == need.sort.name
+    core = _core(need)
+    return all(core <= _core(m) or _core(m) <= core for m in members)
+
+
+def _suggestion(members: list[QueryIndex]) -> SuggestedIndex:
+    widest = members[0]
+    if all(is_soft_delete(f) for f in widest.equality):
+        return SuggestedIndex(widest.model, (widest.sort,) if widest.sort else (), widest.equality, tuple(members))
+    leading = sorted({_core(m) for m in members}, key=len)
+    position = {f.name: i for i, f in enumerate(widest.equality)}
+    core = sorted((f for f in widest.equality if not is_soft_delete(f)),
+                  key=lambda f: (next(i for i, chain in enumerate(leading) if f.name in chain), position[f.name]))
+    soft = [f for f in widest.equality if is_soft_delete(f)]
+    columns = tuple(core + soft + ([widest.sort] if widest.sort else []))
+    return SuggestedIndex(widest.model, columns, (), tuple(members))
 
 
 def index_inventory(project: Project) -> IndexInventory:

@@ -140,12 +140,11 @@ class LookupTables:
                 target = self._target(model, key.target, by_name)
                 if target is model:
                     continue
-                columns = {f.column or f.name for f in key.fields} | {f.name for f in key.fields}
-                if columns & self.tenant_keys:
-                    continue
-                self.belongs.setdefault(id(model), f"{model.name}.{key.fields[0].name}")
                 if target is not None and not any(f.optional for f in key.fields):
                     self.owns.setdefault(id(target), f"{model.name}.{key.fields[0].name}")
+                columns = {f.column or f.name for f in key.fields} | {f.name for f in key.fields}
+                if not columns & self.tenant_keys:  # a tenant's own table still belongs to nothing else
+                    self.belongs.setdefault(id(model), f"{model.name}.{key.fields[0].name}")
 
     def _target(self, model: Model, target: str, by_name: dict[tuple[str, str], Model]) -> Model | None:
         if model.orm == PRISMA:
