@@ -12,13 +12,20 @@ from prodlint.facts.pagination import SchemaBound
 # Silent in fastapi_app: Annotated[int, Query(le=100)], a Depends() model whose Field has le=,
 # a response schema with a `limit` field, a child lookup by order_id, the bounded Country
 # model, a limited select, a full read in a function no route handler calls, and a limit the
-# handler caps with min(). A lower-bound check (`per_page > 0`) is no cap.
+# handler caps with min(), a limit that only slices a list in memory, a project paginate() whose
+# body rejects large pages, and a service object's method that clamps. A lower-bound check
+# (`per_page > 0`) is no cap; `items_per_page` is a page size by its name, `Query(ge=1)` without
+# `le` bounds nothing, compute_offset() only computes the offset, and order_service.list_page()
+# passes the limit on unclamped.
 FASTAPI_FINDINGS = [
-    "app/api/orders.py:15:17 PG001 page size limit (FastAPI query parameter) has no upper bound, so one request can ask for every row; declare a maximum, e.g. Query(20, ge=1, le=100)",
-    "app/api/orders.py:20:19 PG001 page size size (Query(50)) has no upper bound, so one request can ask for every row; declare a maximum, e.g. Query(20, ge=1, le=100)",
-    "app/api/orders.py:41:23 PG002 select on Order in route handler all_orders returns every row with no limit; paginate it with .limit() (or list Order in pagination.bounded-models if the table stays small)",
-    "app/api/orders.py:60:12 PG002 query on Order in load_everything (called by route handler export_orders) returns every row with no limit; paginate it with .limit() (or list Order in pagination.bounded-models if the table stays small)",
-    "app/api/orders.py:75:21 PG001 page size per_page (FastAPI query parameter) has no upper bound, so one request can ask for every row; declare a maximum, e.g. Query(20, ge=1, le=100)",
+    "app/api/orders.py:19:17 PG001 page size limit (FastAPI query parameter) has no upper bound, so one request can ask for every row; declare a maximum, e.g. Query(20, ge=1, le=100)",
+    "app/api/orders.py:24:19 PG001 page size size (Query(50)) has no upper bound, so one request can ask for every row; declare a maximum, e.g. Query(20, ge=1, le=100)",
+    "app/api/orders.py:45:23 PG002 select on Order in route handler all_orders returns every row with no limit; paginate it with .limit() (or list Order in pagination.bounded-models if the table stays small)",
+    "app/api/orders.py:64:12 PG002 query on Order in load_everything (called by route handler export_orders) returns every row with no limit; paginate it with .limit() (or list Order in pagination.bounded-models if the table stays small)",
+    "app/api/orders.py:79:21 PG001 page size per_page (FastAPI query parameter) has no upper bound, so one request can ask for every row; declare a maximum, e.g. Query(20, ge=1, le=100)",
+    "app/api/orders.py:87:36 PG001 page size items_per_page (FastAPI query parameter) has no upper bound, so one request can ask for every row; declare a maximum, e.g. Query(20, ge=1, le=100)",
+    "app/api/orders.py:93:20 PG001 page size limit (FastAPI query parameter) has no upper bound, so one request can ask for every row; declare a maximum, e.g. Query(20, ge=1, le=100)",
+    "app/api/orders.py:110:20 PG001 page size limit (FastAPI query parameter) has no upper bound, so one request can ask for every row; declare a maximum, e.g. Query(20, ge=1, le=100)",
     "app/schemas.py:6:5 PG001 page size page_size (field PageQuery.page_size) has no upper bound, so one request can ask for every row; declare a maximum, e.g. Field(20, ge=1, le=100)",
 ]
 

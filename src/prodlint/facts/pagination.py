@@ -17,6 +17,14 @@ EXPRESS = "express"
 SCHEMA = "schema"
 
 
+# Page-size names beyond `pagination.params`: `items_per_page`, `resultsPerPage`, `rows_page_size`.
+_PAGE_SIZE_SUFFIXES = ("_per_page", "PerPage", "_page_size", "PageSize")
+
+
+def is_page_size_name(name: str, params: set[str] | frozenset[str]) -> bool:
+    return name in params or name.endswith(_PAGE_SIZE_SUFFIXES)
+
+
 @dataclass(frozen=True, slots=True)
 class PageSizeParam:
     """A request value that sets a page size (`limit: int = 100`, `request.args.get("limit")`, `req.query.limit`).

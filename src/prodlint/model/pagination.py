@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from prodlint.facts import Location
+from prodlint.facts.capacity import Binding
 from prodlint.facts.data import PRISMA, Model, Query
 from prodlint.facts.pagination import EXPRESS, SCHEMA, Function, PageSizeParam, QueryModelUse, SchemaBound
 from prodlint.model.data import data_model
@@ -40,6 +41,9 @@ class Pagination:
         for bound in project.facts_of(SchemaBound):
             self.schema_bounds[bound.at.path].add(bound.field)
         self.query_models = list(project.facts_of(QueryModelUse))
+        # module-level service objects: `organisation_service = OrganisationService()` -> the class's name
+        self.instances = {(b.at.path, b.name): b.value.text.rsplit(".", 1)[-1]
+                          for b in project.facts_of(Binding) if b.value.kind == "instance"}
 
     # --- functions ------------------------------------------------------------
 
@@ -48,8 +52,18 @@ class Pagination:
         receiver cannot be followed (`this.orders.list`)."""
         symbol = self.index.resolve(path, name, scope, lambda p, n, s: (p, n) in self.functions)
         if symbol is not None:
-            return self.functions.get((symbol.path, symbol.name))
+            found = self.functions.get((symbol.path, symbol.name))
+            return found if found is not None or "." not in symbol.name else self._instance_method(symbol.path, symbol.name)
         candidates = self.by_last.get(name.rsplit(".", 1)[-1], []) if "." in name else []
+        return candidates[0] if len(candidates) == 1 else None
+
+    def _instance_method(self, path: str, name: str) -> Function | None:
+        """`organisation_service.list_users` where the module binds `organisation_service = OrganisationService()`."""
+        head, _, method = name.partition(".")
+        cls = self.instances.get((path, head))
+        if cls is None or "." in method:
+            return None
+        candidates = [f for f in self.by_last.get(method, []) if f.name == f"{cls}.{method}"]
         return candidates[0] if len(candidates) == 1 else None
 
     def handlers(self) -> Iterator[Function]:
