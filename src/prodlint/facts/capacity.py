@@ -52,6 +52,7 @@ class Pool:
     lifetime: str = "shared"
     owner: str = ""
     opt_in: str | None = None
+    options: bool = False  # Flask-SQLAlchemy: an engine-options dict (`SQLALCHEMY_ENGINE_OPTIONS`), not the SQLAlchemy() call
 
 
 @dataclass(frozen=True, slots=True)

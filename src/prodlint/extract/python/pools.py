@@ -236,6 +236,7 @@ def _options_pool(reader: _Reader, options: ast.Dict) -> Pool:
         size=reader.value(size) if size is not None else default,
         overflow=reader.value(overflow) if overflow is not None else default,
         poolclass=(dotted_name(poolclass) or "?").rsplit(".", 1)[-1] if poolclass is not None else None,
+        options=True,
     )
 
 
