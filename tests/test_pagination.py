@@ -44,7 +44,9 @@ FLASK_FINDINGS = [
 # a child lookup by customerId, the bounded Currency model, a maintenance function that no
 # route calls, lookup tables by their schema (TaxRate, the Category tree, one tenant's
 # Settings) and a groupBy. Every tenant's Settings, the Account table (unique email) and the
-# Tenant table (its tenants' rows need it) are lists.
+# Tenant table (its tenants' rows need it) are lists. A ternary limit handed to a service that
+# hands it to a method using it as take is unbounded (CustomerService.capped clamps); a `take`
+# assigned from the limit inside an if is the limit.
 EXPRESS_FINDINGS = [
     "src/routes/customers.ts:10:24 PG001 page size limit (req.query.limit) has no upper bound, so one request can ask for every row; clamp it with Math.min(value, MAX_PAGE_SIZE) or validate it with a schema .max()",
     "src/routes/customers.ts:15:11 PG001 page size perPage (req.query.perPage) has no upper bound, so one request can ask for every row; clamp it with Math.min(value, MAX_PAGE_SIZE) or validate it with a schema .max()",
@@ -52,6 +54,8 @@ EXPRESS_FINDINGS = [
     "src/routes/customers.ts:71:18 PG002 findMany on Setting in route handler at line 70 returns every row with no limit; paginate it with take (or list Setting in pagination.bounded-models if the table stays small)",
     "src/routes/customers.ts:75:18 PG002 findMany on Account in route handler at line 74 returns every row with no limit; paginate it with take (or list Account in pagination.bounded-models if the table stays small)",
     "src/routes/customers.ts:83:18 PG002 findMany on Tenant in route handler at line 82 returns every row with no limit; paginate it with take (or list Tenant in pagination.bounded-models if the table stays small)",
+    "src/routes/customers.ts:87:51 PG001 page size limit (req.query.limit) has no upper bound, and CustomerService.list -> CustomerService.page uses it as the page size, so one request can ask for every row; clamp it with Math.min(value, MAX_PAGE_SIZE) or validate it with a schema .max()",
+    "src/routes/customers.ts:97:11 PG001 page size limit (req.query.limit) has no upper bound, so one request can ask for every row; clamp it with Math.min(value, MAX_PAGE_SIZE) or validate it with a schema .max()",
     "src/services/customers.ts:4:10 PG002 findMany on Customer in listAllCustomers (called by route handler at line 37) returns every row with no limit; paginate it with take (or list Customer in pagination.bounded-models if the table stays small)",
 ]
 

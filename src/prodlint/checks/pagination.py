@@ -24,10 +24,13 @@ FIXES = {
 
 @rule("PG001")
 def unbounded_page_size(project: Project) -> Iterator[Finding]:
-    for param in project.view(pagination).unbounded_page_sizes():
+    view = project.view(pagination)
+    for param in view.unbounded_page_sizes():
+        through = view.reaches_page_size(param.at.path, param.function, param.passed_to) if param.passed_to else None
+        via = f", and {through} uses it as the page size" if through else ""
         yield Finding(
             "PG001",
-            f"page size {param.name} ({param.read}) has no upper bound, so one request can ask for every row; {FIXES[param.framework]}",
+            f"page size {param.name} ({param.read}) has no upper bound{via}, so one request can ask for every row; {FIXES[param.framework]}",
             param.at,
         )
 

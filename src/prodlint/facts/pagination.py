@@ -47,6 +47,23 @@ class PageSizeParam:
     unknown: bool = False
     function: str = ""
     schema: str = ""
+    # Where the value goes when it reaches no page size here: `(callee as written, argument index)`;
+    # the model follows each into the callee's `ParameterUse`. Empty: it reaches one in this function.
+    passed_to: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ParameterUse:
+    """What a function does with one of its parameters: uses it as a page size (`take: limit`),
+    bounds it (`Math.min`, `limit > MAX`), or hands it on (`this.list(page, limit)`)."""
+
+    function: str
+    at: Location  # the function, as `Function.at`
+    index: int
+    name: str
+    sink: bool
+    bounded: bool
+    passed_to: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

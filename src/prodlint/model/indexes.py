@@ -443,9 +443,8 @@ def suggested_indexes(needs: Iterable[QueryIndex]) -> list[SuggestedIndex]:
     """The fewest indexes per model that serve all its unserved queries.
 
     Widest first, a query joins an index already suggested when that index holds all its
-    equality columns and can lead with the ones that are no soft-delete flag (equality
-    columns serve in any order, so the members' leading sets only need to nest); a sorted
-    query joins only the index of the same columns and sort."""
+    equality columns and leads with the ones that are no soft-delete flag; a sorted query
+    joins only the index of the same columns and sort."""
     by_model: dict[int, list[QueryIndex]] = defaultdict(list)
     for need in needs:
         by_model[id(need.model)].append(need)
@@ -467,27 +466,22 @@ def _core(need: QueryIndex) -> frozenset[str]:
 
 
 def _joins(members: list[QueryIndex], need: QueryIndex) -> bool:
+    """The widest query's index leads with the need's equality columns (soft-delete flags, which
+    the index holds after them, aside) and, for a sorted need, is the same index."""
     widest = members[0]
-    names = {f.name for f in widest.equality}
     if need.sort is not None:
-        return need.sort == widest.sort and {f.name for f in need.equality} == names
-    if not {f.name for f in need.equality} <= names:
+        return need.sort == widest.sort and {f.name for f in need.equality} == {f.name for f in widest.equality}
+    if not {f.name for f in need.equality} <= {f.name for f in widest.equality}:
         return False
-    core = _core(need)
-    return all(core <= _core(m) or _core(m) <= core for m in members)
+    leading = [f.name for f in widest.equality if not is_soft_delete(f)]
+    return set(leading[: len(_core(need))]) == _core(need)
 
 
 def _suggestion(members: list[QueryIndex]) -> SuggestedIndex:
     widest = members[0]
     if all(is_soft_delete(f) for f in widest.equality):
         return SuggestedIndex(widest.model, (widest.sort,) if widest.sort else (), widest.equality, tuple(members))
-    leading = sorted({_core(m) for m in members}, key=len)
-    position = {f.name: i for i, f in enumerate(widest.equality)}
-    core = sorted((f for f in widest.equality if not is_soft_delete(f)),
-                  key=lambda f: (next(i for i, chain in enumerate(leading) if f.name in chain), position[f.name]))
-    soft = [f for f in widest.equality if is_soft_delete(f)]
-    columns = tuple(core + soft + ([widest.sort] if widest.sort else []))
-    return SuggestedIndex(widest.model, columns, (), tuple(members))
+    return SuggestedIndex(widest.model, widest.wanted, (), tuple(members))
 
 
 def index_inventory(project: Project) -> IndexInventory:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from prodlint.facts import Location
 from prodlint.facts.capacity import Binding
 from prodlint.facts.data import PRISMA, Model, Query
-from prodlint.facts.pagination import EXPRESS, SCHEMA, Function, PageSizeParam, QueryModelUse, SchemaBound
+from prodlint.facts.pagination import EXPRESS, SCHEMA, Function, PageSizeParam, ParameterUse, QueryModelUse, SchemaBound
 from prodlint.model.data import data_model
 from prodlint.model.indexes import index_inventory
 from prodlint.model.modules import module_index
@@ -41,6 +41,7 @@ class Pagination:
         for bound in project.facts_of(SchemaBound):
             self.schema_bounds[bound.at.path].add(bound.field)
         self.query_models = list(project.facts_of(QueryModelUse))
+        self.parameter_uses = {(_key(u.at), u.index): u for u in project.facts_of(ParameterUse)}
         # module-level service objects: `organisation_service = OrganisationService()` -> the class's name
         self.instances = {(b.at.path, b.name): b.value.text.rsplit(".", 1)[-1]
                           for b in project.facts_of(Binding) if b.value.kind == "instance"}
@@ -50,6 +51,11 @@ class Pagination:
     def resolve(self, path: str, name: str, scope: str = "") -> Function | None:
         """The function `name` (as written in `path`) calls; by a unique method name when the
         receiver cannot be followed (`this.orders.list`)."""
+        if name.startswith("this.") and "." in scope:
+            # a method of the enclosing class: `this.page()` inside `CustomerService.list`
+            found = self.functions.get((path, f"{scope.rsplit('.', 1)[0]}.{name.removeprefix('this.')}"))
+            if found is not None:
+                return found
         symbol = self.index.resolve(path, name, scope, lambda p, n, s: (p, n) in self.functions)
         if symbol is not None:
             found = self.functions.get((symbol.path, symbol.name))
@@ -100,11 +106,36 @@ class Pagination:
         for param in self.project.facts_of(PageSizeParam):
             if param.bound or param.unknown or self._clamped_by_helper(param) is not False:
                 continue
+            if param.passed_to and self.reaches_page_size(param.at.path, param.function, param.passed_to) is None:
+                continue
             if param.framework == SCHEMA and not self._used_as_query_model(param):
                 continue
             if param.framework == EXPRESS and self._validated(param):
                 continue
             yield param
+
+    def reaches_page_size(self, path: str, scope: str, calls: tuple[tuple[str, int], ...], depth: int = 0) -> str | None:
+        """The callee chain through which a value handed to `calls` is used as a page size
+        unbounded (`BookingService.listByBranch`), None when no callee does or one cannot be
+        followed (a bound anywhere on the way, or an unknown callee, keeps it silent)."""
+        if depth > 3:
+            return None
+        found = None
+        for callee, index in calls:
+            function = self.resolve(path, callee, scope)
+            use = self.parameter_uses.get((_key(function.at), index)) if function is not None else None
+            if function is None or use is None or use.bounded or function.clamps:
+                return None
+            if use.sink:
+                found = found or function.name
+            elif use.passed_to:
+                further = self.reaches_page_size(function.at.path, function.name, use.passed_to, depth + 1)
+                if further is None:
+                    return None
+                found = found or f"{function.name} -> {further}"
+            else:
+                return None
+        return found
 
     def _clamped_by_helper(self, param: PageSizeParam) -> bool | None:
         """True when a helper it passes through clamps; None when one cannot be found (unknown)."""
