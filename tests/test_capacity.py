@@ -142,7 +142,7 @@ def test_compose_services_replicas_workers_and_postgres_command(lint):
     # api: settings defaults 5 + 10 overridden by compose to 10 + 20; worker: same code, defaults;
     # migrate: a one-shot job; reports: a pool size passed through from the host (unknown);
     # web: Prisma connection_limit=5 in the compose DATABASE_URL and node-postgres max 8;
-    # the dev override's --reload service is not production.
+    # the dev override's --reload service is not production; celery beat and flower run no tasks.
     analysis = lint("capacity/compose_stack", select="CP")
     cp002 = (
         'CP002 service "admin": 1 replica × 2 workers × (6 + 0) = 12 + service "api": 3 replicas × 4 workers × '

@@ -42,7 +42,7 @@ FLASK_FINDINGS = [
 # Silent in express_app: Math.min, clampLimit() (its body clamps), a pageSize capped by an
 # imported zod schema's .max(100), a size that never reaches a query, findMany with take,
 # a child lookup by customerId, the bounded Currency model, a maintenance function that no
-# route calls, lookup tables by their schema (TaxRate, the Category tree, one tenant's
+# route calls, lookup tables by their schema (TaxRate, the Category tree, hand-ordered Sections, one tenant's
 # Settings) and a groupBy. Every tenant's Settings, the Account table (unique email) and the
 # Tenant table (its tenants' rows need it) are lists. A ternary limit handed to a service that
 # hands it to a method using it as take is unbounded (CustomerService.capped clamps); a `take`
@@ -112,3 +112,24 @@ def test_schema_maxima_from_each_validation_library():
         ("pageSize", "class-validator", 6),
         ("perPage", "express-validator", 4),
     ]
+
+
+def test_lookup_tables_carry_their_evidence(lint):
+    from prodlint.model.data import data_model
+    from prodlint.model.pagination import lookup_tables
+
+    project = lint("pagination/express_app", select="PG002").project
+    lookups = project.view(lookup_tables)
+    why = {m.name: lookups.why_small(m) for m in project.view(data_model).models}
+    assert why == {
+        "Customer": None,  # invoices need one
+        "Invoice": None,  # belongs to a customer
+        "Currency": None,  # invoices need one: only the configuration exempts it
+        "TaxRate": "TaxRate references no other table and no table's row needs one of its rows",
+        "Category": "Category references no other table and no table's row needs one of its rows",
+        "Section": "Section belongs to nothing and its rows are ordered by hand (displayOrder)",
+        "Product": None,
+        "Setting": "Setting references no other table and no table's row needs one of its rows",
+        "Tenant": None,  # its settings need one
+        "Account": None,  # a unique email
+    }

@@ -462,7 +462,7 @@ class _BudgetBuilder:
             server = self.server_of(read_server(invocation), code_dir, {**env, **dict(_env_pairs(invocation))}, at)
             if server is not None:
                 return server
-        if invocations and all(i.program in ONE_SHOT or "migrate" in i.argv for i in invocations):
+        if invocations and all(i.program in ONE_SHOT or "migrate" in i.argv or _runs_no_tasks(i) for i in invocations):
             return None
         return Server(None, None, at=at)
 
@@ -688,6 +688,11 @@ def _interpolate(text: Text | None, dotenv: Env) -> str | None:
 
     value = _VARIABLE.sub(substitute, text.raw)
     return None if missing else value
+
+
+def _runs_no_tasks(invocation: Invocation) -> bool:
+    """`celery beat` schedules tasks, `celery flower` monitors them: neither runs one that queries the pools."""
+    return invocation.program == "celery" and bool({"beat", "flower", "events", "inspect", "status"} & set(invocation.argv))
 
 
 def _env_pairs(invocation: Invocation) -> Iterator[tuple[str, tuple[str | None, Location | None]]]:

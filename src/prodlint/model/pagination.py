@@ -167,6 +167,8 @@ class LookupTables:
     - owns nothing: no other table's row needs one of its rows (every foreign key to it
       is optional, a classification like `groupId?` rather than a child's owner);
     - is no account table (a unique email grows with every sign-up).
+    A table other rows need still passes when it belongs to nothing and people order its rows
+    by hand (an integer `displayOrder` / `sortOrder`): a curated list (service categories).
     Customers, orders and invoices fail one of these; currencies, tax rates, settings and
     server lists pass. A lookup table with a tenant key is small per tenant only: listing
     it across tenants is still a list. When any foreign key cannot be resolved, the table
@@ -198,14 +200,25 @@ class LookupTables:
 
     def why_small(self, model: Model) -> str | None:
         """The evidence that the table is a lookup table, or None."""
-        if id(model) in self.belongs or id(model) in self.owns:
+        if id(model) in self.belongs:
             return None
         if any(f.unique and "email" in f.name.lower() for f in model.fields):
             return None
+        if id(model) in self.owns:
+            # rows someone puts in order by hand (`displayOrder`) are a curated list, however many rows need one
+            ordered = next((f for f in model.fields if f.name.lower().replace("_", "") in HAND_ORDER and _is_integer(f)), None)
+            return f"{model.name} belongs to nothing and its rows are ordered by hand ({ordered.name})" if ordered else None
         return f"{model.name} references no other table and no table's row needs one of its rows"
 
     def tenant_key(self, model: Model) -> str | None:
         return next((f.name for f in model.fields if not f.relation and (f.name in self.tenant_keys or f.column in self.tenant_keys)), None)
+
+
+HAND_ORDER = frozenset({"displayorder", "sortorder", "sortindex", "ordering"})
+
+
+def _is_integer(field) -> bool:
+    return field.type.split("(", 1)[0].rsplit(".", 1)[-1].lower() in ("int", "integer", "smallint", "biginteger", "bigint")
 
 
 def lookup_tables(project: Project) -> LookupTables:

@@ -35,6 +35,8 @@ CLASS_FIELDS = "(public_field_definition decorator: (decorator (call_expression 
 
 # Wrappers a page size passes through unchanged: `Number(x)`, `parseInt(x, 10)`, `+x`, `x || 20`.
 CONVERSIONS = frozenset({"Number", "parseInt", "parseFloat", "String", "Math.abs", "Math.floor", "Math.trunc", "Math.max", "Math.round"})
+# Checks that read a value and change nothing: `isNaN(take)` is no clamp and no hand-over.
+INSPECTIONS = frozenset({"isNaN", "Number.isNaN", "Number.isInteger", "Number.isFinite", "isFinite", "console.log", "logger.info", "logger.debug"})
 WRAPPERS = frozenset({"parenthesized_expression", "await_expression", "as_expression", "non_null_expression", "satisfies_expression", "unary_expression"})
 # Object keys and methods that take a page size.
 SINK_KEYS = frozenset({"take", "limit", "first", "pageSize", "perPage"})
@@ -161,6 +163,8 @@ class PageSizeReader:
                 callee = self.text(parent.parent.child_by_field_name("function"))
                 if callee == "Math.min":
                     return ["<bounded>"], [], []
+                if callee in INSPECTIONS:
+                    break
                 if callee not in CONVERSIONS:
                     if _last(callee) in SINK_METHODS:
                         break
