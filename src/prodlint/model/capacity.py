@@ -26,11 +26,10 @@ from prodlint.facts.capacity import Binding, EnvFile, GunicornSettings, Handlers
 from prodlint.extract.commands import Invocation, programs, read_server
 from prodlint.facts.compose import Build, ComposeService, Dockerfile, DockerStage, ProcfileEntry, Text
 from prodlint.facts.servers import ServerCommand
+from prodlint.model.services import script_server, services
 
 if TYPE_CHECKING:
     from prodlint.project import Project
-
-from prodlint.model.services import script_server, services
 
 try:  # the Prisma schema's datasource names the URL variable
     from prodlint.facts.data import Datasource
