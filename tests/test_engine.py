@@ -288,6 +288,7 @@ def test_discovery_honours_gitignore_exclude_and_skipped_directories(tmp_path: P
         (root / ignored).write_text("x = 1\n")
     found = [(c.path, c.kind) for c in discover([root], load(root)).candidates]
     assert found == [
+        ("pyproject.toml", "platform"),  # read for [project.scripts] entrypoints
         ("src/api/keep.local.py", "python"),
         ("src/api/orders.py", "python"),
         ("src/app.ts", "typescript"),

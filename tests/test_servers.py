@@ -192,7 +192,8 @@ def test_entrypoint_script_worker_class_and_one_shot_steps(run):
 def test_shell_scripts_record_commands_and_defaults():
     from prodlint.config import Config
     from prodlint.extract import Source
-    from prodlint.extract.shell import extract_shell
+    from prodlint.extract.shell_script import extract_shell
+    from prodlint.facts.shell import EntrypointScript
 
     text = (
         "#!/bin/sh\n"
@@ -205,7 +206,7 @@ def test_shell_scripts_record_commands_and_defaults():
         "exec uvicorn app:app \\\n"
         "  --workers $WORKERS\n"
     )
-    [script] = extract_shell(Source("start.sh", text), Config())
+    [script] = [f for f in extract_shell(Source("start.sh", text), Config()) if isinstance(f, EntrypointScript)]
     assert [(c.at.line, c.argv, n) for c, n in zip(script.commands, script.nested, strict=True)] == [
         (6, ("echo", "nested"), True),
         (8, ("uvicorn", "app:app", "--workers", "$WORKERS"), False),

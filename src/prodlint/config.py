@@ -70,6 +70,7 @@ class Config:
     bounded_models: tuple[str, ...] = ()
     concurrent_requests: int | None = None
     dev_files: tuple[str, ...] = DEFAULT_DEV_FILES
+    roles: tuple[tuple[str, tuple[str, ...]], ...] = ()  # role -> globs, overriding what prodlint decides
     source: str | None = field(default=None, compare=False)  # where it was read from
 
     def digest(self) -> str:
@@ -115,6 +116,18 @@ def _severity(value: Any) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(value.items()))
 
 
+ROLE_NAMES = ("request", "job", "script", "test", "migration", "seed", "generated", "copy", "dev-config", "bundle", "config")
+
+
+def _roles(value: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    if not isinstance(value, dict):
+        raise ConfigError("`roles` must be a table of role = [globs]")
+    for role in value:
+        if role not in ROLE_NAMES:
+            raise ConfigError(f"`roles.{role}` is not a role; roles are {', '.join(ROLE_NAMES)}")
+    return tuple((role, _strings(f"roles.{role}")(globs)) for role, globs in sorted(value.items()))
+
+
 # key in the file -> (Config field, converter). Recognisers add to prodlint's defaults.
 _KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "select": ("select", _strings("select")),
@@ -132,6 +145,7 @@ _KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "pagination.bounded-models": ("bounded_models", _strings("pagination.bounded-models")),
     "capacity.concurrent-requests": ("concurrent_requests", _positive_int("capacity.concurrent-requests")),
     "compose.dev-files": ("dev_files", _strings("compose.dev-files")),
+    "roles": ("roles", _roles),
 }
 _EXTENDS_DEFAULTS = {"route_guards", "route_public", "page_params", "dev_files"}
 _SECTIONS = {key.split(".")[0] for key in _KEYS if "." in key}

@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
-from prodlint.extract import Source, extractor
+from prodlint.extract import Source
 from prodlint.extract.commands import split_command
 from prodlint.facts import Location
 from prodlint.facts.compose import Command
-from prodlint.facts.shell import ShellScript, ShellVariable
-
-if TYPE_CHECKING:
-    from prodlint.config import Config
+from prodlint.facts.shell import EntrypointScript, ShellVariable
 
 _OPEN = re.compile(r"^(if|for|while|until|case|select)\b|^\w[\w-]*\s*\(\)\s*\{?$|^function\s")
 _CLOSE = re.compile(r"^(fi|done|esac|\})\b")
@@ -28,11 +24,6 @@ _DEFAULT = re.compile(r"^(?:export\s+)?([A-Za-z_]\w*)=\$\{([A-Za-z_]\w*):?[-=]([
 _ASSIGN = re.compile(r"^(?:export\s+)?([A-Za-z_]\w*)=(\"[^\"$`]*\"|'[^']*'|[^\s$`\"';|&]*)\s*$")
 _COLON_DEFAULT = re.compile(r"^:\s+\"?\$\{([A-Za-z_]\w*):?=([^}]*)\}\"?\s*$")
 _PASS_ARGUMENTS = re.compile(r"^exec\s+\"?\$(@|\{@\})\"?\s*$")
-
-
-def _is_shell_script(path: str, config: Config) -> bool:
-    name = path.rsplit("/", 1)[-1]
-    return name.endswith((".sh", ".bash"))
 
 
 def _logical_lines(text: str) -> Iterable[tuple[int, int, str]]:
@@ -52,8 +43,9 @@ def _logical_lines(text: str) -> Iterable[tuple[int, int, str]]:
         yield start, start + len(parts) - 1, " ".join(p.strip() for p in parts)
 
 
-@extractor("shell", matches=_is_shell_script)
-def extract_shell(source: Source, config: Config) -> Iterable[object]:
+def entrypoint_script(source: Source) -> Iterable[object]:
+    """The `EntrypointScript` fact of a shell script (the "shell" extractor in
+    `prodlint.extract.shell_script` reads each script once and yields it too)."""
     commands: list[Command] = []
     nested: list[bool] = []
     variables: list[ShellVariable] = []
@@ -90,4 +82,4 @@ def extract_shell(source: Source, config: Config) -> Iterable[object]:
         command = text.removeprefix("exec ").strip() if text.startswith("exec ") else text
         commands.append(Command(command, split_command(command), at, shell_form=True))
         nested.append(depth > 0)
-    yield ShellScript(source.path, tuple(commands), tuple(nested), tuple(variables), passes)
+    yield EntrypointScript(source.path, tuple(commands), tuple(nested), tuple(variables), passes)

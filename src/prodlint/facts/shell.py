@@ -23,7 +23,7 @@ class ShellVariable:
 
 
 @dataclass(frozen=True, slots=True)
-class ShellScript:
+class EntrypointScript:
     """One script: its simple commands in order (`exec` dropped, continuation lines joined).
 
     `nested` marks commands inside an `if`/`case`/loop/function: which of those runs is not known.

@@ -282,9 +282,28 @@ class PostgresLimit:
 
 
 @dataclass(frozen=True, slots=True)
+class Handling:
+    """How many requests one process of a service runs at once (for the readiness report).
+
+    `requests` None with `bounded` False: an event loop, nothing at this level caps
+    requests; None with `bounded` True: not known. `at` None: a documented default.
+    """
+
+    requests: int | None
+    bounded: bool
+    reason: str
+    at: Location | None = None
+    serves_http: bool = True  # False: a job worker (celery), which answers no requests
+    evidence: Location | None = None  # why a default applies (the first sync handler)
+
+
+@dataclass(frozen=True, slots=True)
 class ConnectionBudget:
     pools: tuple[PoolBudget, ...]  # one per pool and service that runs it
     postgres: PostgresLimit | None  # None: the database is not known to be PostgreSQL
+    # For the readiness report: every service that runs a server, with or without a pool,
+    # and how one of its processes handles requests.
+    servers: tuple[tuple[Service, Handling], ...] = ()
 
     def services(self) -> tuple[ServiceBudget, ...]:
         grouped: dict[Service, list[PoolBudget]] = {}
@@ -321,14 +340,18 @@ class _BudgetBuilder:
         services = self.compose = list(self.services())
         budgets: list[PoolBudget] = []
         one_shot = self.one_shot_files()
-        for pool in self.project.facts_of(Pool):
+        # Pools of tests, scripts and seeds hold no connection of a running service.
+        for pool in self.project.live_facts_of(Pool):
             if self.serves_no_requests(pool) or pool.at.path in one_shot:
                 continue
             runners = _runners(services, pool.at.path) or [self.implicit_service]
             budgets.extend(self.budget(pool, service) for service in runners)
         several = len({name for _file, name in self.postgres_services()}) > 1  # which one the pools reach is unknown
         postgres = self.postgres_limit() if not several and any(self.uses_postgres(b) for b in budgets) else None
-        return ConnectionBudget(tuple(budgets), postgres)
+        servers = list(services)
+        if not services or any(b.service == self.implicit_service for b in budgets):
+            servers.append(self.implicit_service)
+        return ConnectionBudget(tuple(budgets), postgres, tuple((s, self.handling(s)) for s in servers))
 
     def one_shot_files(self) -> set[str]:
         """Python files an entrypoint script runs as a step before its server (`python ping.py`):
@@ -505,7 +528,9 @@ class _BudgetBuilder:
         if command.program == "pm2-runtime":
             instances = _flag(words, "-i", "--instances")
             return Server("pm2-runtime", count(None, "-i", "--instances") if instances else Known("1"), at=at)
-        if command.program in ("node", "bun", "deno", "daphne", "granian", "waitress-serve"):
+        if command.program == "granian":  # its --workers is not read by the command parser
+            return Server("granian", count(None, "--workers") if _flag(words, "--workers") else Known("1"), at=at)
+        if command.program in ("node", "bun", "deno", "daphne", "waitress-serve"):
             return Server(command.program, Known("1"), at=at)
         return None
 
@@ -581,6 +606,44 @@ class _BudgetBuilder:
                 handlers = "1 sync FastAPI handler runs" if sync == 1 else f"{sync} sync FastAPI handlers run"
                 return Concurrency(STARLETTE_THREADS, f"{handlers} in a {STARLETTE_THREADS}-thread pool")
         return None
+
+    # --- request handling, for the readiness report ----------------------------------------
+
+    def handling(self, service: Service) -> Handling:
+        """Requests one process runs at once: the figure `concurrency` judges pools against,
+        and for servers that no thread count bounds, why."""
+        configured = self.project.config.concurrent_requests
+        if configured:
+            return Handling(configured, True, f"capacity.concurrent-requests is {configured}")
+        server = service.server
+        if server.program == "celery":
+            return Handling(None, True, "a celery worker runs jobs, not requests", server.at, serves_http=False)
+        if server.program is None:
+            return Handling(None, True, "the server command is not known", server.at)
+        if server.worker_class in ("gevent", "eventlet"):
+            connections = server.worker_connections or GEVENT_CONNECTIONS
+            default = "" if server.worker_connections else " (gunicorn's default worker_connections)"
+            return Handling(connections, True, f"each {server.worker_class} worker serves {connections} requests at once{default}",
+                            server.at if server.worker_connections else None)
+        if server.threads > 1:
+            return Handling(server.threads, True, f"gunicorn runs {server.threads} threads per worker", server.at)
+        asgi = server.program in ("uvicorn", "hypercorn", "granian") or (server.program == "gunicorn" and server.worker_class == "uvicorn")
+        if asgi:
+            handlers = [h for h in self.handlers if service in (_runners(self.compose, h.path) or [service])]
+            sync = sum(h.sync for h in handlers)
+            if sync:
+                first = min((h.first_sync for h in handlers if h.first_sync is not None), default=None)
+                noun = "1 sync FastAPI handler runs" if sync == 1 else f"{sync} sync FastAPI handlers run"
+                return Handling(STARLETTE_THREADS, True, f"{noun} in anyio's default {STARLETTE_THREADS}-thread pool",
+                                evidence=first)
+            if any(h.asynchronous for h in handlers):
+                return Handling(None, False, "async handlers run on the event loop", server.at)
+            return Handling(None, True, "no FastAPI handlers found to tell sync from async", server.at)
+        if server.program == "gunicorn":
+            return Handling(1, True, "gunicorn's sync worker runs 1 request at a time", server.at)
+        if server.program in ("node", "bun", "deno", "pm2-runtime"):
+            return Handling(None, False, f"{server.program} runs requests on one event loop", server.at)
+        return Handling(None, True, f"how {server.program} handles requests is not known", server.at)
 
     # --- PostgreSQL -------------------------------------------------------------------------
 

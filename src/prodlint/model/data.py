@@ -92,8 +92,9 @@ class DataModel:
     def __init__(self, project: Project) -> None:
         self.project = project
         self.config = project.config
-        raw_models = list(project.facts_of(Model))
-        loose_indexes = list(project.facts_of(IndexDef))
+        # Models of copies, tests and migration snapshots are not the schema the application runs on.
+        raw_models = list(project.live_facts_of(Model))
+        loose_indexes = list(project.live_facts_of(IndexDef))
         self.models: list[Model] = self._resolve(raw_models, loose_indexes)
         self.prisma_by_delegate: dict[str, list[Model]] = defaultdict(list)
         for model in self.models:

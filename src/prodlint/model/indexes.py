@@ -270,7 +270,7 @@ class IndexInventory:
 
     def query_indexes(self) -> Iterator[QueryIndex]:
         """Each ORM query that filters by equality on columns prodlint can see, with its serving index."""
-        for query in self.project.facts_of(Query):
+        for query in self.project.live_facts_of(Query):
             need = self.query_index(query)
             if need is not None:
                 yield need

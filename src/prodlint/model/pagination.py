@@ -171,8 +171,8 @@ class LookupTables:
     by hand (an integer `displayOrder` / `sortOrder`): a curated list (service categories).
     Customers, orders and invoices fail one of these; currencies, tax rates, settings and
     server lists pass. A lookup table with a tenant key is small per tenant only: listing
-    it across tenants is still a list. When any foreign key cannot be resolved, the table
-    is not taken for a lookup.
+    it across tenants is still a list. A schema with no foreign key at all gives no such
+    evidence, and then no table is taken for a lookup.
     """
 
     def __init__(self, project: Project) -> None:
@@ -182,8 +182,10 @@ class LookupTables:
         self.belongs: dict[int, str] = {}  # model -> the key that makes it a child
         self.owns: dict[int, str] = {}  # model -> the required key that points to it
         by_name = {(m.orm, m.name): m for m in inventory.tables}
+        self.related_orms: set[str] = set()
         for model in inventory.tables:
             for key in inventory.foreign_keys(model):
+                self.related_orms.add(model.orm)
                 target = self._target(model, key.target, by_name)
                 if target is model:
                     continue
@@ -200,8 +202,8 @@ class LookupTables:
 
     def why_small(self, model: Model) -> str | None:
         """The evidence that the table is a lookup table, or None."""
-        if id(model) in self.belongs:
-            return None
+        if id(model) in self.belongs or model.orm not in self.related_orms:
+            return None  # a schema without foreign keys says nothing about which tables are small
         if any(f.unique and "email" in f.name.lower() for f in model.fields):
             return None
         if id(model) in self.owns:

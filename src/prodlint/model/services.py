@@ -34,7 +34,9 @@ from prodlint.facts import Location
 from prodlint.facts.capacity import EnvFile, GunicornSettings
 from prodlint.facts.compose import Build, Command, ComposeService, Dockerfile, DockerStage, EnvVar, PortMapping, ProcfileEntry, Text
 from prodlint.facts.servers import UNKNOWN, ServerCommand, ServerRun
-from prodlint.facts.shell import ShellScript
+from prodlint.facts.roles import ComposeHeader
+from prodlint.model.roles import dev_config_of
+from prodlint.facts.shell import EntrypointScript
 from prodlint.project import Project
 
 WEB_SERVERS = frozenset({"uvicorn", "gunicorn", "hypercorn", "granian", "daphne"})
@@ -259,7 +261,7 @@ class Launch:
     workdir: str | None = None
     service: Service | None = None
     stage: DockerStage | None = None
-    script: ShellScript | None = None  # the entrypoint script the process was read from
+    script: EntrypointScript | None = None  # the entrypoint script the process was read from
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,14 +281,15 @@ class Services:
         self.dockerfiles = {d.path: d for d in project.facts_of(Dockerfile)}
         self.env_files = {e.path: e for e in project.facts_of(EnvFile)}
         self.gunicorn_settings = {g.path: g for g in project.facts_of(GunicornSettings)}
+        self.headers = {h.path: h.text for h in project.facts_of(ComposeHeader)}
         self.server_runs: dict[str, list[ServerRun]] = {}
         for run in project.facts_of(ServerRun):
             self.server_runs.setdefault(run.at.path, []).append(run)
         self.all: tuple[Service, ...] = tuple(self._join())
-        self.scripts = {s.path: s for s in project.facts_of(ShellScript)}
+        self.scripts = {s.path: s for s in project.facts_of(EntrypointScript)}
 
     def is_dev_file(self, path: str) -> bool:
-        return self.project.matches_any(path, self.project.config.dev_files)
+        return dev_config_of(self.project, path, self.headers.get(path)) is not None
 
     def production(self) -> Iterator[Service]:
         """Services a production deployment runs: not in dev files, not only under dev profiles."""
@@ -329,7 +332,7 @@ class Services:
             process = Process(entry.command.argv, (entry.command,))
             yield self._through_script(Launch(process, posixpath.dirname(entry.path)))
 
-    def entrypoint_script(self, argv: tuple[str, ...] | None, code_dir: str | None, workdir: str | None) -> ShellScript | None:
+    def entrypoint_script(self, argv: tuple[str, ...] | None, code_dir: str | None, workdir: str | None) -> EntrypointScript | None:
         """The tree's script a command line starts first (`/app/docker-entrypoint.sh`, `./start.sh`)."""
         invocations = programs(argv) if argv else ()
         if not invocations or code_dir is None:
@@ -468,7 +471,7 @@ class Services:
         return Service(name, directory, definitions, dev, dockerfile, stage, self.env_files, extended)
 
 
-def script_server(script: ShellScript) -> Command | None:
+def script_server(script: EntrypointScript) -> Command | None:
     """The server the script ends in: its last top-level command that starts a web server; None when
     the one that runs depends on a branch, or the script hands over to its arguments."""
     found = None
