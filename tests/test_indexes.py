@@ -193,3 +193,7 @@ def test_the_production_compose_stack_names_the_database(run, tmp_path: Path):
     # the URL wins over an image that other services may use
     found = run(with_compose("pg", "postgresql://app:app@db/app", "mysql:8"), select="IX001")
     assert found == [f for f in SHAPES_FINDINGS if " IX001 " in f]
+    # so does a URL the code spells out, when the stack's URL is set at deploy time
+    project = with_compose("code", "${DATABASE_URL}", "mysql:8")
+    (project / "app" / "db.py").write_text('from sqlalchemy import create_engine\n\nengine = create_engine("postgresql://app@db/app")\n')
+    assert run(project, select="IX001") == [f for f in SHAPES_FINDINGS if " IX001 " in f]

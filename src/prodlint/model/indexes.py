@@ -354,9 +354,9 @@ DATABASE_IMAGES = {"mysql": "mysql", "mariadb": "mariadb", "percona": "mysql", "
                    "bitnami/mysql": "mysql", "bitnami/mariadb": "mariadb"}
 
 
-def compose_databases(project: Project) -> set[str]:
-    """The database schemes production compose services name: URLs in their environment
-    (`DATABASE_URL=mysql+pymysql://...`), else the database images they run."""
+def compose_databases(project: Project) -> tuple[set[str], set[str]]:
+    """The database schemes production compose services name: (URLs in their environment,
+    `DATABASE_URL=mysql+pymysql://...`; the database images they run)."""
     urls: set[str] = set()
     images: set[str] = set()
     for service in project.view(services).production():
@@ -370,23 +370,23 @@ def compose_databases(project: Project) -> set[str]:
             repository = image.split("@", 1)[0].rsplit(":", 1)[0].removeprefix("docker.io/").removeprefix("library/")
             if repository in DATABASE_IMAGES:
                 images.add(DATABASE_IMAGES[repository])
-    return {"postgresql" if u == "postgres" else u for u in urls} or images
+    return {"postgresql" if u == "postgres" else u for u in urls}, images
 
 
 def _sqlalchemy_database(project: Project) -> str:
-    """MySQL when what production runs says MySQL/MariaDB: the production compose stack's
-    database URLs or images when it has any, else every SQLAlchemy URL the code spells out
+    """MySQL when what production runs says MySQL/MariaDB, asking in order: the database URLs
+    of the production compose stack, the SQLAlchemy URLs the code spells out
     (`create_engine("mysql+pymysql://...")`, `SQLALCHEMY_DATABASE_URI`, through settings and
-    their defaults). Else POSTGRES."""
-    deployed = compose_databases(project)
-    if deployed:
-        return MYSQL_WITH_FOREIGN_KEYS if deployed <= MYSQL_SCHEMES else POSTGRES
+    their defaults; a SQLite fallback says nothing of production), the database images the
+    stack runs. Else POSTGRES."""
+    deployed, images = compose_databases(project)
     bindings = list(project.facts_of(Binding))
     resolver = SettingsResolver(SettingsResolver.index(bindings), {})
     urls = [p.url for p in project.facts_of(Pool) if p.library in SQLALCHEMY_POOLS and p.url is not None and not is_test_file(p.at.path)]
     urls += [b.value for b in bindings if b.name == "SQLALCHEMY_DATABASE_URI" and not is_test_file(b.at.path)]
     resolved = (resolver.resolve(url) for url in urls)
-    schemes = {known.value.split(":", 1)[0].split("+", 1)[0].lower() for known in resolved if known is not None}
+    written = {known.value.split(":", 1)[0].split("+", 1)[0].lower() for known in resolved if known is not None} - {"sqlite"}
+    schemes = deployed or written or images
     return MYSQL_WITH_FOREIGN_KEYS if schemes and schemes <= MYSQL_SCHEMES else POSTGRES
 
 
