@@ -169,7 +169,8 @@ class PageSizeReader:
                     if _last(callee) in SINK_METHODS:
                         break
                     if "." in callee and not callee.startswith("this.") or callee.startswith("this.") and callee.count(".") == 1:
-                        passes.append((" ".join(callee.split()), parent.named_children.index(value)))
+                        arguments = [a for a in parent.named_children if a.type != "comment"]
+                        passes.append((" ".join(callee.split()), arguments.index(value)))
                         break
                     helpers.append(callee)
                 value = parent.parent
@@ -240,7 +241,7 @@ class PageSizeReader:
             name, at = self.scopes.qualname(body)
             if at is None:
                 continue
-            for index, parameter in enumerate(parameters.named_children):
+            for index, parameter in enumerate(p for p in parameters.named_children if p.type != "comment"):
                 identifier = _parameter_name(parameter)
                 if identifier is None:
                     continue
