@@ -170,12 +170,15 @@ def test_run_calls_that_do_not_run_or_are_not_servers():
 def test_entrypoint_scripts_and_their_environment(run):
     # web: the image's entrypoint script runs gunicorn --workers $WORKERS, and compose sets WORKERS=1;
     # web-default keeps the script's default of 4; branchy's server depends on a branch; granian
-    # says --workers 1; passthrough's script hands over to its command, which runs 2 replicas.
+    # says --workers 1; passthrough's script hands over to its command, which runs 2 replicas;
+    # noext's entrypoint `./run` is a script without an extension.
     assert run("servers/entrypoint_app", select="SV") == [
         "docker-compose.yml:16:5 SV002 granian runs a single worker process (--workers 1) and service \"granian\" has no "
         "replicas; set --workers 4 (or deploy.replicas)",
         "docker-entrypoint.sh:12:1 SV002 gunicorn runs a single worker process (--workers $WORKERS with WORKERS=1 "
         "(docker-compose.yml:5)) and service \"web\" has no replicas; set -w 4 (or deploy.replicas)",
+        "noext/run:3:1 SV002 uvicorn runs a single worker process (uvicorn's default) and service \"noext\" has no "
+        "replicas; set --workers 4 (or deploy.replicas)",
     ]
 
 

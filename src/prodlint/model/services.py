@@ -340,8 +340,6 @@ class Services:
         word = invocations[0].argv[0]
         if word in ("sh", "bash") and len(invocations[0].argv) > 1:
             word = invocations[0].argv[1]
-        if not word.endswith((".sh", ".bash")):
-            return None
         relative = _inside_workdir(word, workdir)
         return self.scripts.get(_join_path(code_dir, relative)) if relative else None
 
