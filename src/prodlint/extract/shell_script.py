@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from prodlint.extract import Source, extractor
 from prodlint.extract.commands import split_command
+from prodlint.extract.shell import entrypoint_script
 from prodlint.facts import Location
 from prodlint.facts.roles import ShellScript
 
@@ -64,3 +65,4 @@ def extract_shell(source: Source, config: Config) -> Iterable[object]:
         for words in _commands(line):
             commands.append((words, Location(source.path, number, 1, number, len(line) + 1)))
     yield ShellScript(source.path, tuple(commands))
+    yield from entrypoint_script(source)  # what the services view follows a launch into

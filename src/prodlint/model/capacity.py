@@ -26,6 +26,7 @@ from prodlint.facts.capacity import Binding, EnvFile, GunicornSettings, Handlers
 from prodlint.extract.commands import Invocation, programs, read_server
 from prodlint.facts.compose import Build, ComposeService, Dockerfile, DockerStage, ProcfileEntry, Text
 from prodlint.facts.servers import ServerCommand
+from prodlint.model.services import script_server, services
 
 if TYPE_CHECKING:
     from prodlint.project import Project
@@ -338,8 +339,11 @@ class _BudgetBuilder:
     def build(self) -> ConnectionBudget:
         services = self.compose = list(self.services())
         budgets: list[PoolBudget] = []
+        one_shot = self.one_shot_files()
         # Pools of tests, scripts and seeds hold no connection of a running service.
         for pool in self.project.live_facts_of(Pool):
+            if self.serves_no_requests(pool) or pool.at.path in one_shot:
+                continue
             runners = _runners(services, pool.at.path) or [self.implicit_service]
             budgets.extend(self.budget(pool, service) for service in runners)
         several = len({name for _file, name in self.postgres_services()}) > 1  # which one the pools reach is unknown
@@ -348,6 +352,36 @@ class _BudgetBuilder:
         if not services or any(b.service == self.implicit_service for b in budgets):
             servers.append(self.implicit_service)
         return ConnectionBudget(tuple(budgets), postgres, tuple((s, self.handling(s)) for s in servers))
+
+    def one_shot_files(self) -> set[str]:
+        """Python files an entrypoint script runs as a step before its server (`python ping.py`):
+        their engines live for that step only."""
+        view = self.project.view(services)
+        found: set[str] = set()
+        for launch in view.launches():
+            if launch.script is None or launch.code_dir is None:
+                continue
+            for command, nested in zip(launch.script.commands, launch.script.nested, strict=True):
+                words = command.argv or ()
+                if len(words) >= 2 and words[0].startswith("python") and words[1].endswith(".py"):
+                    relative = words[1] if not words[1].startswith("/") else None
+                    if relative:
+                        found.add(posixpath.normpath(posixpath.join(launch.code_dir, relative)).removeprefix("./"))
+        return found
+
+    def serves_no_requests(self, pool: Pool) -> str | None:
+        """Why the engine serves no requests: one function call's own, an instance nothing keeps
+        at module level, or a branch only a caller's flag opens. None when it may serve them."""
+        if pool.opt_in:
+            return f"created only when {pool.opt_in} is passed"
+        if pool.lifetime == "call":
+            return "created and dropped within one call"
+        if pool.lifetime == "instance":
+            cls = pool.owner.rsplit(".", 1)[-1]
+            kept = any(b.value.kind == "instance" and b.value.text.rsplit(".", 1)[-1] == cls
+                       for bindings in self.owners.values() for b in bindings.values())
+            return None if kept else f"created per {cls} instance, and no module keeps one"
+        return None
 
     # --- services -------------------------------------------------------------------------
 
@@ -434,6 +468,13 @@ class _BudgetBuilder:
         argv = [*(entrypoint.argv or () if entrypoint else ()), *(command.argv or () if command else ())]
         if (entrypoint and entrypoint.argv is None) or (command and command.argv is None):
             return Server(None, None, at=(command or entrypoint).at)
+        script = self.project.view(services).entrypoint_script(tuple(argv), code_dir, stage.workdir if stage else None)
+        started = script_server(script) if script is not None else None
+        if script is not None and started is not None and started.argv is not None:
+            # the entrypoint script's server, with the script's defaults under the service's environment
+            defaults = {v.name: (v.value, v.at) for v in script.variables if v.default}
+            assigned = {v.name: (v.value, v.at) for v in script.variables if not v.default}
+            return self.server_of_argv(list(started.argv), code_dir, {**defaults, **env, **assigned}, started.at)
         return self.server_of_argv(argv, code_dir, env, (command or entrypoint).at)
 
     def server_of_argv(self, argv: Sequence[str], code_dir: str, env: Env, at: Location) -> Server | None:
@@ -443,7 +484,7 @@ class _BudgetBuilder:
             server = self.server_of(read_server(invocation), code_dir, {**env, **dict(_env_pairs(invocation))}, at)
             if server is not None:
                 return server
-        if invocations and all(i.program in ONE_SHOT or "migrate" in i.argv for i in invocations):
+        if invocations and all(i.program in ONE_SHOT or "migrate" in i.argv or _runs_no_tasks(i) for i in invocations):
             return None
         return Server(None, None, at=at)
 
@@ -475,7 +516,8 @@ class _BudgetBuilder:
                 threads = count(command.threads, "--threads")
                 server = replace(server, threads=threads.number if threads and threads.number else 1)
             if command.worker_class:
-                server = replace(server, worker_class=_worker_class(command.worker_class))
+                written = _interpolate(Text(command.worker_class, at, None, None), env) if "$" in command.worker_class else command.worker_class
+                server = replace(server, worker_class=_worker_class(written) if written else "")
             return replace(server, at=at)
         if command.program in ("uvicorn", "hypercorn"):
             if command.workers is None:
@@ -509,7 +551,7 @@ class _BudgetBuilder:
             size = resolver.resolve(pool.size) if pool.size else Known(str(SQLALCHEMY_DEFAULT[0]))
             overflow = resolver.resolve(pool.overflow) if pool.overflow else Known(str(SQLALCHEMY_DEFAULT[1]))
             pooled = pool.poolclass is None or pool.poolclass not in UNPOOLED and pool.poolclass != "?"
-            if pool.library == "flask-sqlalchemy" and pool.size is None and self.has_engine_options(pool, service):
+            if pool.library == "flask-sqlalchemy" and not pool.options and self.has_engine_options(pool, service):
                 pooled = False  # the SQLAlchemy() call defers to an options dict counted on its own
         elif pool.library == "prisma":
             size, at, related = self.prisma_limit(pool, service, resolver)
@@ -525,7 +567,7 @@ class _BudgetBuilder:
         return PoolBudget(pool, service, at, size, overflow, pooled, self.concurrency(pool, service), tuple(related))
 
     def has_engine_options(self, pool: Pool, service: Service) -> bool:
-        return any(other.library == "flask-sqlalchemy" and other.size is not None and service.runs(other.at.path)
+        return any(other.library == "flask-sqlalchemy" and other.options and service.runs(other.at.path)
                    for other in self.project.facts_of(Pool))
 
     def prisma_limit(self, pool: Pool, service: Service, resolver: SettingsResolver) -> tuple[Known | None, Location, list]:
@@ -708,6 +750,11 @@ def _interpolate(text: Text | None, dotenv: Env) -> str | None:
 
     value = _VARIABLE.sub(substitute, text.raw)
     return None if missing else value
+
+
+def _runs_no_tasks(invocation: Invocation) -> bool:
+    """`celery beat` schedules tasks, `celery flower` monitors them: neither runs one that queries the pools."""
+    return invocation.program == "celery" and bool({"beat", "flower", "events", "inspect", "status"} & set(invocation.argv))
 
 
 def _env_pairs(invocation: Invocation) -> Iterator[tuple[str, tuple[str | None, Location | None]]]:
