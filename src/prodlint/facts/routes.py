@@ -16,6 +16,11 @@ from prodlint.facts import Location
 EXPRESS = "express"
 FASTAPI = "fastapi"
 FLASK = "flask"
+# FastAPI security schemes: each reads a credential and answers 401/403 when it is missing.
+SECURITY_SCHEMES = (
+    "OAuth2PasswordBearer", "OAuth2AuthorizationCodeBearer", "OAuth2", "OpenIdConnect",
+    "HTTPBearer", "HTTPBasic", "HTTPDigest", "APIKeyHeader", "APIKeyCookie", "APIKeyQuery",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +79,7 @@ class Route:
     at: Location
     framework: str
     path_source: str | None = None
+    declared_public: bool = False  # the comment just above says the route is public on purpose
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,14 +130,23 @@ class Escape:
 
 
 @dataclass(frozen=True, slots=True)
-class Dependency:
-    """A FastAPI dependency that itself depends on others.
+class Check:
+    """What a function, dependency or middleware list does with a request, as far as a guard goes.
 
-    `def get_current_active_user(user = Depends(get_current_user))`,
-    `CurrentUser = Annotated[User, Depends(get_current_user)]`,
-    `oauth2_scheme = OAuth2PasswordBearer(...)`: naming it at a route applies `uses`.
+    `name` is its dotted name in its file (`requireAuth`, `UserService.get_current_admin`,
+    `RoleChecker.__call__`, `adminOnly` for `const adminOnly = [requireAuth, requireRole('ADMIN')]`).
+    `reads` is the credential its body reads (`req.headers.authorization`, `current_user`) and
+    `rejects` how it turns a request away (`401`, `next(err)`), both with `evidence` where it
+    rejects. `uses` are the names it depends on, calls or lists: it is a guard when one of them is.
+    `opening` is set when its first statements already read a credential and reject: a handler
+    that checks the caller itself.
     """
 
     name: str
-    uses: tuple[str, ...]
     at: Location
+    reads: str | None = None
+    rejects: str | None = None
+    evidence: Location | None = None
+    uses: tuple[str, ...] = ()
+    opening: Location | None = None
+    scope: str = ""  # where `uses` are looked up

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from prodlint.facts import Location
 from prodlint.facts.modules import DynamicImport, Import
-from prodlint.facts.routes import EXPRESS, Dependency, Escape, Middleware, Mount, Route, Router, RouterRef
+from prodlint.facts.routes import EXPRESS, SECURITY_SCHEMES, Check, Escape, Middleware, Mount, Route, Router, RouterRef
 from prodlint.model.modules import ModuleIndex, Symbol, module_index
 from prodlint.project import Project
 
@@ -69,8 +69,11 @@ class MountEdge:
 
 @dataclass(frozen=True, slots=True)
 class Guard:
+    """A guard in effect on a route: the name applied, where, and why it counts."""
+
     name: str
     at: Location
+    evidence: GuardEvidence | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +88,7 @@ class ResolvedRoute:
     guards: tuple[Guard, ...]
     order: tuple[tuple[str, int, int], ...]
     uncertain: bool = False  # a name on its chain is defined in a file that could not be read
+    before_guard: Location | None = None  # Express: registered just before its router's `use(guard)`
 
     @property
     def methods(self) -> tuple[str, ...]:
@@ -219,6 +223,8 @@ class RouteGraph:
             for resolved in by_app[app]:
                 if resolved.guards or resolved.uncertain or resolved.route in seen or resolved.route.path is None:
                     continue  # a route whose own path is computed may be a public one
+                if resolved.before_guard is not None or resolved.route.declared_public:
+                    continue  # placed before the router's guard, or commented as public: public on purpose
                 if resolved.methods and set(resolved.methods) <= {"OPTIONS", "HEAD"}:
                     continue  # CORS preflight and HEAD carry no credentials
                 if could_be_public(resolved, public):
@@ -341,7 +347,7 @@ def route_graph(project: Project) -> RouteGraph:
         if router is not None:
             graph.escapes[router].append(escape)
     graph.edges.sort(key=lambda e: (e.mount.at.path, e.mount.at.line, e.mount.at.column))
-    guards = GuardNames(project, index)
+    guards = Guards(project, index)
     for app in graph.entries:
         graph.routes.extend(_walk(graph, guards, app, app, (), (), (), (), 0))
     return graph
@@ -354,17 +360,33 @@ def _express_middleware(graph: RouteGraph, mount: Mount) -> None:
         graph.middleware_of[parent].append(Middleware(mount.parent, mount.prefix, (mount.child.name, *mount.middleware), mount.at, EXPRESS))
 
 
-class GuardNames:
-    """Which names are authentication guards: configured names, and FastAPI dependencies that use one."""
+@dataclass(frozen=True, slots=True)
+class GuardEvidence:
+    """Why a name is a guard: where it rejects and how, or that the name is a known guard."""
+
+    how: str
+    at: Location | None = None
+
+
+class Guards:
+    """Which middleware, dependencies and decorators authenticate, by what their code does.
+
+    A name is resolved to its definition in the project (across modules, through instances of
+    service classes, `__call__` of callable classes, `Annotated` aliases, arrays of middleware).
+    It is a guard when that code reads a credential and rejects the request, or uses something
+    that is a guard. A name defined outside the project (a package's middleware) is judged by the
+    configured guard names, the fallback.
+    """
 
     def __init__(self, project: Project, index: ModuleIndex) -> None:
-        self.names = set(project.config.route_guards)
+        self.names = set(project.config.route_guards) | set(SECURITY_SCHEMES)
         self.index = index
-        self.uses: dict[str, set[str]] = defaultdict(set)
-        for dependency in project.facts_of(Dependency):
-            self.uses[dependency.name].update(dependency.uses)
+        self.checks = {(c.at.path, c.name): c for f in project.files if not is_test_file(f.path) for c in f.facts if isinstance(c, Check)}
         self.unreadable = {f.path for f in project.files if f.notifications and not f.facts}
-        self._cache: dict[str, bool] = {}
+        self._cache: dict[tuple[str, str], GuardEvidence | None] = {}
+
+    def _defined(self, path: str, name: str, scope: str) -> bool:
+        return (path, name) in self.checks
 
     def unknown(self, path: str, scope: str, names: tuple[str, ...]) -> bool:
         """Is one of these names defined in a file prodlint could not read? Then it may be a guard."""
@@ -374,13 +396,41 @@ class GuardNames:
                 return True
         return False
 
-    def is_guard(self, name: str) -> bool:
-        if name not in self._cache:
-            self._cache[name] = False  # cycles in `uses` end here
-            self._cache[name] = self._matches(name) or any(self.is_guard(u) for u in sorted(self.uses.get(_last(name), ())))
-        return self._cache[name]
+    def guard(self, path: str, scope: str, name: str, depth: int = 0) -> GuardEvidence | None:
+        """Is `name`, as written in `path` within `scope`, a guard? Its evidence, or None."""
+        symbol = self.index.resolve(path, name, scope, self._defined)
+        check = self.checks.get((symbol.path, symbol.name)) if symbol is not None else None
+        if check is None and symbol is not None and symbol.name:
+            check = self.checks.get((symbol.path, f"{symbol.name}.__call__")) if symbol.called else None
+        if check is not None and depth < MAX_DEPTH:
+            key = (check.at.path, check.name)
+            if key not in self._cache:
+                self._cache[key] = None  # a cycle of uses ends here
+                self._cache[key] = self._judge(check, depth)
+            if self._cache[key] is not None:
+                return self._cache[key]
+        return GuardEvidence(f"{name} is a known guard") if self._named(name) else None
 
-    def _matches(self, name: str) -> bool:
+    def _judge(self, check: Check, depth: int) -> GuardEvidence | None:
+        if check.reads and check.rejects:
+            return GuardEvidence(f"{check.name} reads {check.reads} and rejects with {check.rejects}", check.evidence)
+        for use in check.uses:
+            found = self.guard(check.at.path, check.scope or check.name, use, depth + 1)
+            if found is not None:
+                return found
+        return None
+
+    def opening(self, path: str, scope: str, handler: str | None) -> GuardEvidence | None:
+        """Does the handler itself check the caller in its first statements?"""
+        if not handler:
+            return None
+        symbol = self.index.resolve(path, handler, scope, self._defined)
+        check = self.checks.get((symbol.path, symbol.name)) if symbol is not None else None
+        if check is not None and check.opening is not None:
+            return GuardEvidence(f"{check.name} checks the caller first", check.opening)
+        return None
+
+    def _named(self, name: str) -> bool:
         parts = name.split(".")
         return name in self.names or parts[-1] in self.names or parts[0] in self.names
 
@@ -389,43 +439,64 @@ def _last(name: str) -> str:
     return name.rsplit(".", 1)[-1]
 
 
-def _walk(graph: RouteGraph, guards: GuardNames, app: Router, router: Router, chain: tuple[MountEdge, ...],
+def _guards(guards: Guards, path: str, scope: str, names: tuple[str, ...], at: Location) -> tuple[Guard, ...]:
+    found = []
+    for name in names:
+        evidence = guards.guard(path, scope, name)
+        if evidence is not None:
+            found.append(Guard(name, at, evidence))
+    return tuple(found)
+
+
+def _walk(graph: RouteGraph, guards: Guards, app: Router, router: Router, chain: tuple[MountEdge, ...],
           pieces: tuple[Piece, ...], inherited: tuple[Guard, ...], order: tuple[tuple[str, int, int], ...],
           depth: int, uncertain: bool = False) -> Iterator[ResolvedRoute]:
     """Every route below `router`, depth first; `inherited` holds the guards in effect where it is mounted."""
     if depth > MAX_DEPTH or router in {edge.parent for edge in chain}:
         return
-    layers = [(router.at, None, tuple(Guard(name, router.at) for name in router.middleware if guards.is_guard(name)))]
+    layers = [(router.at, None, _guards(guards, router.at.path, router.scope, router.middleware, router.at))]
     for middleware in graph.middleware_of.get(router, ()):
-        layers.append((middleware.at, middleware.prefix, tuple(Guard(n, middleware.at) for n in middleware.names if guards.is_guard(n))))
+        layers.append((middleware.at, middleware.prefix,
+                       _guards(guards, middleware.router.path, middleware.router.scope, middleware.names, middleware.at)))
 
-    def in_effect(at: Location, below: tuple[Piece, ...]) -> tuple[Guard, ...]:
+    def in_effect(at: Location, below: tuple[Piece, ...]) -> tuple[tuple[Guard, ...], Location | None]:
+        """The guards applied before `at`, and the first guard of this router registered after it."""
         effective = list(inherited)
+        later: Location | None = None
         for registered, prefix, found in layers:
             if router.framework == EXPRESS and registered.path == at.path and (registered.line, registered.column) > (at.line, at.column):
-                continue  # Express middleware only runs for what is registered after it
+                if found and later is None and _applies(prefix, below):
+                    later = registered  # Express middleware only runs for what is registered after it
+                continue
             if _applies(prefix, below):
                 effective.extend(found)
-        return tuple(effective)
+        return tuple(effective), later
 
     for route in graph.routes_of.get(router, ()):
         below = (_piece(route.path, route.path_source, route.at),)
+        effective, later = in_effect(route.at, below)
+        own = _guards(guards, route.router.path, route.router.scope, route.middleware, route.at)
+        opening = guards.opening(route.router.path, route.router.scope, route.handler)
+        if opening is not None:
+            own += (Guard(route.handler or "handler", route.at, opening),)
         yield ResolvedRoute(
             route=route,
             router=router,
             app=app,
             chain=chain,
             pieces=pieces + below,
-            guards=in_effect(route.at, below) + tuple(Guard(n, route.at) for n in route.middleware if guards.is_guard(n)),
+            guards=effective + own,
             order=order + ((route.at.path, route.at.line, route.at.column),),
             uncertain=uncertain or guards.unknown(route.at.path, route.router.scope, route.middleware),
+            before_guard=later,
         )
     for edge in graph.mounts_on(router):
         at = edge.mount.at
-        mount_guards = tuple(Guard(n, at) for n in edge.mount.middleware if guards.is_guard(n))
+        mount_guards = _guards(guards, edge.mount.parent.path, edge.mount.parent.scope, edge.mount.middleware, at)
         doubt = uncertain or guards.unknown(at.path, edge.mount.parent.scope, edge.mount.middleware + edge.child.middleware)
+        effective, _ = in_effect(at, edge.prefix)
         yield from _walk(graph, guards, app, edge.child, chain + (edge,), pieces + edge.prefix,
-                         in_effect(at, edge.prefix) + mount_guards, order + ((at.path, at.line, at.column),), depth + 1, doubt)
+                         effective + mount_guards, order + ((at.path, at.line, at.column),), depth + 1, doubt)
 
 
 def could_be_public(route: ResolvedRoute, patterns: tuple[str, ...]) -> bool:

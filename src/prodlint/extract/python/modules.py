@@ -63,6 +63,11 @@ def python_imports(module: PyModule) -> Iterator[object]:
             value = dotted_name(statement.value)
             if isinstance(target, ast.Name) and value is not None and value != target.id:
                 yield Alias(target.id, value, module.at(statement), scope)
+            elif isinstance(target, ast.Name) and isinstance(statement.value, ast.Call):
+                # `user_service = UserService()`: `user_service.get_user` is the class's method.
+                called = dotted_name(statement.value.func)
+                if called and called.rsplit(".", 1)[-1][:1].isupper() and called != target.id:
+                    yield Alias(target.id, called, module.at(statement), scope, instance=True)
 
 
 @collector
