@@ -17,22 +17,40 @@ def test_express_findings(run):
     iterated array (one of them built by a factory); a class-field router mounted as
     `new ReportsRoutes().router`; a CommonJS router mounted with an inline `require()`;
     a router handed to an unknown function; the same router object mounted twice at
-    /orders (not RT002); GET and POST on one path, `/users/me` next to `/users/:id`;
+    /orders (not RT002: the same router, so RT003 once per route it registers twice);
+    GET and POST on one path, `/users/me` next to `/users/:id`;
     guards at the route, the mount, the array loop and `router.use()`; public login,
     register, refresh, health and webhook routes; a route registered before its router's
     `router.use(authenticate)` (Express runs middleware in order: placed there to be public);
     routers and duplicate routes in tests/."""
     assert run("routes/express_app", select="RT") == [
-        "src/routes/index.ts:29:1 RT002 campaignRouter is mounted at /customer-engagement on api, where "
-        "customerEngagementRouter is already mounted; give each router its own prefix or merge them",
+        "src/routes/index.ts:29:1 RT002 campaignRouter is mounted at /customer-engagement on api after "
+        "customerEngagementRouter, whose route at src/routes/modules/engagement.routes.ts:4 answers GET "
+        "/api/customer-engagement first, so the route at src/routes/modules/engagement.routes.ts:8 never runs; give "
+        "each router its own prefix or merge them",
         "src/routes/modules/engagement.routes.ts:8:1 RT003 GET /api/customer-engagement is already handled at "
-        "src/routes/modules/engagement.routes.ts:4, which is registered first, so this route never runs; "
-        "remove it or change its path",
+        "src/routes/modules/engagement.routes.ts:4, which is registered first, so this route never runs; remove it or"
+        " change its path",
         "src/routes/modules/legacy-reports.routes.ts:3:7 RT001 router legacyReports defines 1 route but is never "
         "imported anywhere, so it answers 404; import it and mount it with use()",
+        "src/routes/modules/orders.routes.ts:7:1 RT003 GET /api/orders is registered twice because router in "
+        "src/routes/modules/orders.routes.ts is mounted twice (at src/routes/index.ts:16 and src/routes/index.ts:17);"
+        " remove one of the mounts",
+        "src/routes/modules/orders.routes.ts:8:1 RT003 POST /api/orders is registered twice because router in "
+        "src/routes/modules/orders.routes.ts is mounted twice (at src/routes/index.ts:16 and src/routes/index.ts:17);"
+        " remove one of the mounts",
+        "src/routes/modules/orders.routes.ts:9:1 RT003 GET /api/orders/:id is registered twice because router in "
+        "src/routes/modules/orders.routes.ts is mounted twice (at src/routes/index.ts:16 and src/routes/index.ts:17);"
+        " remove one of the mounts",
+        "src/routes/modules/orders.routes.ts:10:1 RT003 PATCH /api/orders/:id is registered twice because router in "
+        "src/routes/modules/orders.routes.ts is mounted twice (at src/routes/index.ts:16 and src/routes/index.ts:17);"
+        " remove one of the mounts",
+        "src/routes/modules/orders.routes.ts:11:1 RT003 DELETE /api/orders/:id is registered twice because router in "
+        "src/routes/modules/orders.routes.ts is mounted twice (at src/routes/index.ts:16 and src/routes/index.ts:17);"
+        " remove one of the mounts",
         "src/routes/modules/orders.routes.ts:11:1 RT004 DELETE /api/orders/:id has no authentication guard on the "
-        "route, its router or its mounts, while 18 routes of this app use one (authenticate); add a guard or list "
-        "the path in routes.public",
+        "route, its router or its mounts, while 18 routes of this app use one (authenticate); add a guard or list the"
+        " path in routes.public",
         "src/routes/modules/orders.routes.ts:12:1 RT003 GET /api/orders/:orderId is already handled by orders.get at "
         "src/routes/modules/orders.routes.ts:9, which is registered first, so this route never runs; remove it or "
         "change its path",
@@ -46,18 +64,18 @@ def test_fastapi_findings(run):
     `dependencies=[Depends(...)]`; `APIRouter(prefix=, dependencies=)`; `Annotated` aliases
     (`CurrentUser`) and dependencies of dependencies; `Security(...)`; routers included in
     a loop over a list; `/users/me` next to `/users/{user_id}`; GET and POST on `/items/`;
-    routers that differ only by their own prefix; a public health and login routes (one
+    routers that differ only by their own prefix; billing and payments routers both at
+    /billing (FastAPI copies routes into the parent: no fall-through, no RT002); a public health and login routes (one
     configured in prodlint.toml); an app and router in tests/. The API prefix is
     `settings.API_V1_STR`, computed at run time: routes below it are still compared with
     each other and checked for guards."""
     assert run("routes/fastapi_app", select="RT") == [
-        "app/api/main.py:12:1 RT002 router in app/api/routes/payments.py is mounted at /billing on api_router, "
-        "where router in app/api/routes/billing.py is already mounted; give each router its own prefix or merge them",
         "app/api/routes/invoices.py:13:1 RT004 GET {settings.API_V1_STR}/invoices/{invoice_id}/pdf has no "
         "authentication guard on the route, its router or its mounts, while 12 routes of this app use one "
         "(get_current_active_superuser); add a guard or list the path in routes.public",
         "app/api/routes/items.py:23:1 RT003 GET {settings.API_V1_STR}/items/{id} is already handled by read_item at "
-        "app/api/routes/items.py:18, which is registered first, so this route never runs; remove it or change its path",
+        "app/api/routes/items.py:18, which is registered first, so this route never runs; remove it or change its "
+        "path",
         "app/api/routes/legacy.py:3:1 RT001 APIRouter router defines 1 route but is never imported anywhere, so it "
         "answers 404; import it and mount it with include_router()",
         "app/api/routes/reports.py:5:1 RT001 APIRouter router defines 1 route and is imported in app/api/main.py but "
@@ -70,21 +88,20 @@ def test_fastapi_findings(run):
 
 def test_flask_findings(run):
     """Near misses: blueprints imported inside the `create_app` factory; `url_prefix=` at
-    registration replacing the blueprint's own; `<int:order_id>` under GET and POST;
+    registration replacing the blueprint's own; two blueprints at /orders with different
+    paths (Flask has no fall-through: no RT002); `<int:order_id>` under GET and POST;
     a blueprint guarded by `before_request` + `login_required`; `add_url_rule` on the app and
     on a blueprint; the public login and health routes; a blueprint registered in tests/."""
     assert run("routes/flask_app", select="RT") == [
-        "shop/__init__.py:18:5 RT002 shipping_bp is mounted at /orders on app, where orders_bp is already mounted; "
-        "give each router its own prefix or merge them",
-        "shop/legacy.py:3:1 RT001 blueprint legacy defines 1 route but is never imported anywhere, so it answers 404; "
-        "import it and mount it with register_blueprint()",
-        "shop/orders.py:25:1 RT003 GET /orders/<order_id> is already handled by get_order at shop/orders.py:13, "
-        "which is registered first, so this route never runs; remove it or change its path",
-        "shop/orders.py:31:1 RT004 DELETE /orders/<int:order_id> has no authentication guard on the route, its router "
-        "or its mounts, while 8 routes of this app use one (login_required); add a guard or list the path in "
+        "shop/legacy.py:3:1 RT001 blueprint legacy defines 1 route but is never imported anywhere, so it answers 404;"
+        " import it and mount it with register_blueprint()",
+        "shop/orders.py:25:1 RT003 GET /orders/<order_id> is already handled by get_order at shop/orders.py:13, which"
+        " is registered first, so this route never runs; remove it or change its path",
+        "shop/orders.py:31:1 RT004 DELETE /orders/<int:order_id> has no authentication guard on the route, its router"
+        " or its mounts, while 8 routes of this app use one (login_required); add a guard or list the path in "
         "routes.public",
-        "shop/reports.py:4:1 RT001 blueprint bp defines 1 route and is imported in shop/__init__.py but never mounted, "
-        "so it answers 404; mount it with register_blueprint()",
+        "shop/reports.py:4:1 RT001 blueprint bp defines 1 route and is imported in shop/__init__.py but never "
+        "mounted, so it answers 404; mount it with register_blueprint()",
     ]
 
 
@@ -109,6 +126,10 @@ def test_related_locations_point_at_the_winner(lint):
     mount = results["src/routes/index.ts:29"].finding.related
     assert [(r.at.path, r.at.line, r.message) for r in mount] == [
         ("src/routes/index.ts", 28, "customerEngagementRouter is first mounted at /customer-engagement here"),
+    ]
+    twice = results["src/routes/modules/orders.routes.ts:7"].finding.related
+    assert [(r.at.path, r.at.line, r.message) for r in twice] == [
+        ("src/routes/index.ts", 17, "router in src/routes/modules/orders.routes.ts is mounted again here"),
     ]
     shadow = results["src/routes/modules/orders.routes.ts:12"].finding.related
     assert [(r.at.path, r.at.line, r.message) for r in shadow] == [

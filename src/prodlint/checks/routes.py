@@ -58,12 +58,13 @@ def unmounted_router(project: Project) -> Iterator[Finding]:
 @rule("RT002")
 def duplicate_mount_path(project: Project) -> Iterator[Finding]:
     graph = project.view(route_graph)
-    for later, first in graph.duplicate_mounts():
+    for later, first, shadowed, answering in graph.duplicate_mounts():
         prefix = "".join(str(piece) for piece in later.prefix)
         yield Finding(
             "RT002",
-            f"{_label(later.child)} is mounted at {prefix} on {later.parent.name}, where {_label(first.child)} is already "
-            f"mounted; give each router its own prefix or merge them",
+            f"{_label(later.child)} is mounted at {prefix} on {later.parent.name} after {_label(first.child)}, whose route "
+            f"at {answering.route.at.path}:{answering.route.at.line} answers {_methods(shadowed)} {shadowed.path} first, "
+            f"so the route at {shadowed.route.at.path}:{shadowed.route.at.line} never runs; give each router its own prefix or merge them",
             later.mount.at,
             related=(Related(first.mount.at, f"{_label(first.child)} is first mounted at {prefix} here"),),
         )
@@ -74,6 +75,16 @@ def duplicate_route(project: Project) -> Iterator[Finding]:
     graph = project.view(route_graph)
     for shadowed, winner in graph.shadowed_routes():
         method = next(m for m in shadowed.methods if m in winner.methods)
+        if shadowed.route == winner.route:
+            first, again = winner.chain[-1].mount.at if winner.chain else winner.app.at, shadowed.chain[-1].mount.at
+            yield Finding(
+                "RT003",
+                f"{method} {shadowed.path} is registered twice because {_label(shadowed.router)} is mounted twice "
+                f"(at {first.path}:{first.line} and {again.path}:{again.line}); remove one of the mounts",
+                shadowed.route.at,
+                related=(Related(again, f"{_label(shadowed.router)} is mounted again here"),),
+            )
+            continue
         yield Finding(
             "RT003",
             f"{method} {shadowed.path} is already handled {_where(winner)}, which is registered first, "

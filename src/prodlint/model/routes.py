@@ -177,18 +177,36 @@ class RouteGraph:
                 continue  # modules loaded by computed name may be any file
             yield router, count, importers
 
-    def duplicate_mounts(self) -> Iterator[tuple[MountEdge, MountEdge]]:
-        """(later, first): different routers mounted at the same literal prefix on the same parent."""
-        first_at: dict[tuple[Router, tuple[object, ...]], MountEdge] = {}
+    def duplicate_mounts(self) -> Iterator[tuple[MountEdge, MountEdge, ResolvedRoute, ResolvedRoute]]:
+        """(later, first, shadowed, answering): Express routers at one literal prefix of one parent where a
+        request for a route of the later one is answered by a route of the first (same path, a parameter
+        or a catch-all). FastAPI and Flask copy routes into the parent: nothing falls through there.
+        """
+        earlier: dict[tuple[Router, tuple[object, ...]], list[MountEdge]] = defaultdict(list)
         for edge in self.edges:
-            if any(isinstance(piece, Opaque) for piece in edge.prefix):
+            if edge.parent.framework != EXPRESS or any(isinstance(piece, Opaque) for piece in edge.prefix):
                 continue
             key = _key(edge.prefix, edge.parent.framework)
             if key in ((), ("",), ("/",)):
                 continue  # several routers at the root of a parent is how apps are assembled
-            first = first_at.setdefault((edge.parent, key), edge)
-            if first.child != edge.child:
-                yield edge, first
+            for first in earlier[(edge.parent, key)]:
+                if first.child == edge.child:
+                    continue
+                shadow = self._shadow(first, edge)
+                if shadow is not None:
+                    yield edge, first, *shadow
+                    break
+            earlier[(edge.parent, key)].append(edge)
+
+    def _shadow(self, first: MountEdge, later: MountEdge) -> tuple[ResolvedRoute, ResolvedRoute] | None:
+        answering = [r for r in self.routes if first in r.chain and r.known_path is not None]
+        for route in self.routes:
+            if later not in route.chain or route.known_path is None:
+                continue
+            for candidate in answering:
+                if candidate.app == route.app and _answers(candidate, route):
+                    return route, candidate
+        return None
 
     def shadowed_routes(self) -> Iterator[tuple[ResolvedRoute, ResolvedRoute]]:
         """(shadowed, winner): the same method and full path handled twice in one application."""
@@ -202,7 +220,9 @@ class RouteGraph:
             group.sort(key=lambda r: r.order)
             winner = group[0]
             for later in group[1:]:
-                if later.route != winner.route and later.route not in reported:
+                if later.route in reported:
+                    continue
+                if later.route != winner.route or later.chain != winner.chain:  # the same router mounted twice
                     reported.add(later.route)
                     yield later, winner
 
@@ -227,7 +247,7 @@ class RouteGraph:
                     continue  # placed before the router's guard, or commented as public: public on purpose
                 if resolved.methods and set(resolved.methods) <= {"OPTIONS", "HEAD"}:
                     continue  # CORS preflight and HEAD carry no credentials
-                if could_be_public(resolved, public):
+                if could_be_public(resolved, public) and not creates_elevated_account(resolved):
                     continue
                 seen.add(resolved.route)
                 yield resolved, guarded
@@ -294,6 +314,23 @@ def _key(pieces: tuple[Piece, ...], framework: str) -> tuple[object, ...]:
                 text = text.rstrip("/")
             key.append(text)
     return tuple(key) if key != [""] else ("/",)
+
+
+def _answers(earlier: ResolvedRoute, later: ResolvedRoute) -> bool:
+    """Does Express hand a request for `later` to `earlier` first? Same method, and its path matches."""
+    if not (set(earlier.methods) & set(later.methods) or "ALL" in earlier.methods):
+        return False
+    pattern = [s for s in (earlier.known_path or "").split("/") if s]
+    path = [s for s in (later.known_path or "").split("/") if s]
+    for position, segment in enumerate(pattern):
+        if segment in ("*", "(.*)") or segment.endswith(("*", "(.*)")):
+            return True
+        if position >= len(path):
+            return False
+        if segment.startswith(":") or segment == path[position]:
+            continue
+        return False
+    return len(pattern) == len(path)
 
 
 def _applies(prefix: str | None, below: tuple[Piece, ...]) -> bool:
@@ -508,7 +545,23 @@ def could_be_public(route: ResolvedRoute, patterns: tuple[str, ...]) -> bool:
     text = "".join(RUNTIME_SEGMENT if isinstance(p, Opaque) else p for p in _join(route.pieces))
     text = re.sub(r"/{2,}", "/", text)
     text = text.rstrip("/") or "/"
-    return any(fnmatch.fnmatchcase(text, pattern) or fnmatch.fnmatchcase(text + "/", pattern) for pattern in patterns)
+    if any(fnmatch.fnmatchcase(text, pattern) or fnmatch.fnmatchcase(text + "/", pattern) for pattern in patterns):
+        return True
+    last = text.rsplit("/", 1)[-1]
+    return bool(AUTH_FLOW.intersection(re.split(r"[-_.]", last.lower()))) and not PARAMETER.search(last)
+
+
+# The last path segment of a sign-in flow: `/auth/refresh-access-token`, `/facebook-login`, `/verify-token`.
+AUTH_FLOW = frozenset({"login", "logout", "signin", "signout", "register", "signup", "refresh", "token",
+                       "forgot", "reset", "verify", "callback", "oauth"})
 
 
 RUNTIME_SEGMENT = "/\0"
+ELEVATED = re.compile(r"admin|superuser|staff", re.IGNORECASE)
+CREATES = re.compile(r"regist|create|signup|sign-up|sign_up", re.IGNORECASE)
+
+
+def creates_elevated_account(route: ResolvedRoute) -> bool:
+    """`POST /auth/register-super-admin`: a public path pattern never makes creating an admin public."""
+    words = f"{route.path} {route.route.handler or ''}"
+    return bool(ELEVATED.search(words) and CREATES.search(words))

@@ -67,7 +67,7 @@ class FileRoutes:
         self.facts: list[object] = []
         self.framework = ""
         self.lines = module.text.splitlines()
-        self.classes = {s.name for s in module.tree.body if isinstance(s, ast.ClassDef)}
+        self.classes = {s.name: s for s in module.tree.body if isinstance(s, ast.ClassDef)}
 
     # --- names -----------------------------------------------------------------------------
 
@@ -243,6 +243,8 @@ class FileRoutes:
             path_node = decorator.args[0] if decorator.args else self.keyword(decorator, "path") or self.keyword(decorator, "rule")
             others = tuple(name for name, d in zip(decorators, function.decorator_list) if name and d is not decorator)
             dependencies = self.dependency_list(self.keyword(decorator, "dependencies")) + parameter_dependencies(function)
+            if scope in self.classes:
+                dependencies += (scope,)  # a route method of a class-based view gets the class's dependencies
             self.handled.add(id(decorator))
             self.facts.append(Route(
                 router=RouterRef(self.module.path, receiver, scope),
@@ -254,7 +256,7 @@ class FileRoutes:
                 at=self.decorator_at(decorator),
                 framework=self.route_framework(receiver, scope),
                 path_source=ast.unparse(path_node) if path_node is not None and self.string(path_node) is None else None,
-                declared_public=commented_public(self.lines, function.decorator_list[0].lineno, "#"),
+                declared_public=commented_public(self.lines, function.decorator_list[0].lineno, "#") or self.public_view(scope),
             ))
         if not scope or scope in self.classes:
             self.facts.append(self.request_check(function, scope))
@@ -408,7 +410,10 @@ class FileRoutes:
         """A class used as a dependency runs its `__call__` (an instance) or is a security scheme (a subclass)."""
         bases = tuple(name for base in definition.bases if (name := dotted_name(base)))
         methods = {s.name for s in definition.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
-        uses = bases + ((f"{definition.name}.__call__",) if "__call__" in methods else ())
+        # Class-based views (`@cbv(router)`, `@controller(router)`): `user = Depends(...)` attributes run for every route.
+        attributes = tuple(name for s in definition.body if isinstance(s, ast.AnnAssign) and s.value is not None
+                           and (name := depends_target(s.value)))
+        uses = attributes + bases + ((f"{definition.name}.__call__",) if "__call__" in methods else ())
         if uses:
             self.facts.append(Check(definition.name, self.module.at(definition), uses=uses))
 
@@ -416,6 +421,14 @@ class FileRoutes:
         if not isinstance(node, (ast.List, ast.Tuple)):
             return ()
         return tuple(name for element in node.elts if (name := depends_target(element)))
+
+    def public_view(self, scope: str) -> bool:
+        """A class-based view that says it is public (`class Feed(BasePublicController)`)."""
+        definition = self.classes.get(scope)
+        if definition is None:
+            return False
+        names = [definition.name, *(dotted_name(base) or "" for base in definition.bases)]
+        return any(PUBLIC_WORD.search(_last(name)) for name in names)
 
     def request_check(self, function: ast.FunctionDef | ast.AsyncFunctionDef, scope: str) -> Check:
         """What this function does with the request: reads and rejects, what it depends on and calls."""
@@ -539,6 +552,7 @@ def parameter_dependencies(function: ast.FunctionDef | ast.AsyncFunctionDef) -> 
 
 
 PUBLIC_COMMENT = re.compile(r"\bpublic(ly)?\b", re.IGNORECASE)
+PUBLIC_WORD = re.compile(r"(?<![a-z])Public(?![a-z])")
 NOT_PUBLIC = re.compile(r"\b(not|non)[- ]public\b", re.IGNORECASE)
 COMMENT_REACH = 8  # how far up a block of routes its heading comment may be
 
