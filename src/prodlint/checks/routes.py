@@ -42,6 +42,14 @@ def _where(route: ResolvedRoute) -> str:
     return f"{handler}{at.path}:{at.line}"
 
 
+def _looked_at(route: ResolvedRoute) -> str:
+    names = route.not_guards
+    if not names:
+        return ""
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    return f" (looked at {shown}: no check that reads a credential and rejects)"
+
+
 @rule("RT001")
 def unmounted_router(project: Project) -> Iterator[Finding]:
     graph = project.view(route_graph)
@@ -102,7 +110,8 @@ def unguarded_route(project: Project) -> Iterator[Finding]:
         count = len({r.route for r in guarded})
         yield Finding(
             "RT004",
-            f"{_methods(route)} {route.path} has no authentication guard on the route, its router or its mounts, "
+            f"{_methods(route)} {route.path} has no authentication guard on the route, its router or its mounts"
+            f"{_looked_at(route)}, "
             f"while {_routes(count)} of this app use one ({common}); add a guard or list the path in routes.public",
             route.route.at,
         )

@@ -89,6 +89,12 @@ class ResolvedRoute:
     order: tuple[tuple[str, int, int], ...]
     uncertain: bool = False  # a name on its chain is defined in a file that could not be read
     before_guard: Location | None = None  # Express: registered just before its router's `use(guard)`
+    looked_at: tuple[str, ...] = ()  # the middleware and dependencies in effect, guards or not
+
+    @property
+    def not_guards(self) -> tuple[str, ...]:
+        """What was looked at and found not to authenticate (for the RT004 message)."""
+        return tuple(dict.fromkeys(name for name in self.looked_at if name != self.route.handler))
 
     @property
     def methods(self) -> tuple[str, ...]:
@@ -487,7 +493,7 @@ def _guards(guards: Guards, path: str, scope: str, names: tuple[str, ...], at: L
 
 def _walk(graph: RouteGraph, guards: Guards, app: Router, router: Router, chain: tuple[MountEdge, ...],
           pieces: tuple[Piece, ...], inherited: tuple[Guard, ...], order: tuple[tuple[str, int, int], ...],
-          depth: int, uncertain: bool = False) -> Iterator[ResolvedRoute]:
+          depth: int, uncertain: bool = False, seen: tuple[str, ...] = ()) -> Iterator[ResolvedRoute]:
     """Every route below `router`, depth first; `inherited` holds the guards in effect where it is mounted."""
     if depth > MAX_DEPTH or router in {edge.parent for edge in chain}:
         return
@@ -509,6 +515,7 @@ def _walk(graph: RouteGraph, guards: Guards, app: Router, router: Router, chain:
                 effective.extend(found)
         return tuple(effective), later
 
+    looked = seen + router.middleware + tuple(n for m in graph.middleware_of.get(router, ()) for n in m.names)
     for route in graph.routes_of.get(router, ()):
         below = (_piece(route.path, route.path_source, route.at),)
         effective, later = in_effect(route.at, below)
@@ -526,6 +533,7 @@ def _walk(graph: RouteGraph, guards: Guards, app: Router, router: Router, chain:
             order=order + ((route.at.path, route.at.line, route.at.column),),
             uncertain=uncertain or guards.unknown(route.at.path, route.router.scope, route.middleware),
             before_guard=later,
+            looked_at=looked + route.middleware,
         )
     for edge in graph.mounts_on(router):
         at = edge.mount.at
@@ -533,7 +541,8 @@ def _walk(graph: RouteGraph, guards: Guards, app: Router, router: Router, chain:
         doubt = uncertain or guards.unknown(at.path, edge.mount.parent.scope, edge.mount.middleware + edge.child.middleware)
         effective, _ = in_effect(at, edge.prefix)
         yield from _walk(graph, guards, app, edge.child, chain + (edge,), pieces + edge.prefix,
-                         effective + mount_guards, order + ((at.path, at.line, at.column),), depth + 1, doubt)
+                         effective + mount_guards, order + ((at.path, at.line, at.column),), depth + 1, doubt,
+                         looked + edge.mount.middleware)
 
 
 def could_be_public(route: ResolvedRoute, patterns: tuple[str, ...]) -> bool:

@@ -251,6 +251,8 @@ class ExpressFile:
             return []
         if node.type == "array":
             return [n for element in node.named_children for n in self.names(element)]
+        if node.type == "spread_element":  # `...adminOnly`
+            return [n for element in node.named_children for n in self.names(element)]
         if node.type == "call_expression":
             name = dotted(node.child_by_field_name("function"))
             return [name] if name else []
