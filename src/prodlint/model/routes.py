@@ -463,6 +463,16 @@ class Guards:
                 return found
         return None
 
+    def close_calls(self, path: str, scope: str, names: tuple[str, ...]) -> tuple[str, ...]:
+        """Those of `names` that read from the request but are no guard: what an RT004 message names."""
+        found = []
+        for name in names:
+            symbol = self.index.resolve(path, name, scope, self._defined)
+            check = self.checks.get((symbol.path, symbol.name)) if symbol is not None else None
+            if check is not None and check.reads and self.guard(path, scope, name) is None:
+                found.append(name)
+        return tuple(found)
+
     def opening(self, path: str, scope: str, handler: str | None) -> GuardEvidence | None:
         """Does the handler itself check the caller in its first statements?"""
         if not handler:
@@ -515,7 +525,8 @@ def _walk(graph: RouteGraph, guards: Guards, app: Router, router: Router, chain:
                 effective.extend(found)
         return tuple(effective), later
 
-    looked = seen + router.middleware + tuple(n for m in graph.middleware_of.get(router, ()) for n in m.names)
+    looked = seen + guards.close_calls(router.at.path, router.scope, router.middleware) + tuple(
+        n for m in graph.middleware_of.get(router, ()) for n in guards.close_calls(m.router.path, m.router.scope, m.names))
     for route in graph.routes_of.get(router, ()):
         below = (_piece(route.path, route.path_source, route.at),)
         effective, later = in_effect(route.at, below)
@@ -533,7 +544,7 @@ def _walk(graph: RouteGraph, guards: Guards, app: Router, router: Router, chain:
             order=order + ((route.at.path, route.at.line, route.at.column),),
             uncertain=uncertain or guards.unknown(route.at.path, route.router.scope, route.middleware),
             before_guard=later,
-            looked_at=looked + route.middleware,
+            looked_at=looked + guards.close_calls(route.router.path, route.router.scope, route.middleware),
         )
     for edge in graph.mounts_on(router):
         at = edge.mount.at
@@ -542,7 +553,7 @@ def _walk(graph: RouteGraph, guards: Guards, app: Router, router: Router, chain:
         effective, _ = in_effect(at, edge.prefix)
         yield from _walk(graph, guards, app, edge.child, chain + (edge,), pieces + edge.prefix,
                          effective + mount_guards, order + ((at.path, at.line, at.column),), depth + 1, doubt,
-                         looked + edge.mount.middleware)
+                         looked + guards.close_calls(edge.mount.parent.path, edge.mount.parent.scope, edge.mount.middleware))
 
 
 def could_be_public(route: ResolvedRoute, patterns: tuple[str, ...]) -> bool:
