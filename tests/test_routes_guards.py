@@ -38,3 +38,14 @@ def test_fastapi_guards_by_their_code(run):
         "on the route, its router or its mounts, while 3 routes of this app use one (user_service.get_current_admin);"
         " add a guard or list the path in routes.public",
     ]
+
+
+def test_app_factory_shapes(run):
+    """The app is built by `create_application(router=api_router)`, which includes its `router`
+    parameter, and by `register_extra(application)`, which includes `build_router()`, a function
+    returning a router it imports. Every route is reached: `/api/orders` is guarded by the router's
+    `require_key` dependency; `/extra/health` is public; `/extra/stats` is reported."""
+    assert run("routes/app_shapes", select="RT") == [
+        "app/api/extra.py:6:1 RT004 GET /extra/stats has no authentication guard on the route, its router or its "
+        "mounts, while 1 route of this app uses one (require_key); add a guard or list the path in routes.public",
+    ]

@@ -112,6 +112,6 @@ def unguarded_route(project: Project) -> Iterator[Finding]:
             "RT004",
             f"{_methods(route)} {route.path} has no authentication guard on the route, its router or its mounts"
             f"{_looked_at(route)}, "
-            f"while {_routes(count)} of this app use one ({common}); add a guard or list the path in routes.public",
+            f"while {_routes(count)} of this app {'uses' if count == 1 else 'use'} one ({common}); add a guard or list the path in routes.public",
             route.route.at,
         )

@@ -37,6 +37,7 @@ class RouterRef:
     scope: str = ""
     module: str | None = None
     called: bool = False
+    parameter: int | None = None  # the name is this parameter of the function `scope`: bound by its callers
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +126,18 @@ class Escape:
     It may be mounted there, so it is never reported as unmounted.
     """
 
+    ref: RouterRef
+    at: Location
+    callee: str | None = None  # `create_application(router=api_router)`: the function it is handed to,
+    position: int | None = None  # as its positional argument number,
+    keyword: str | None = None  # or its keyword argument
+
+
+@dataclass(frozen=True, slots=True)
+class FactoryReturn:
+    """`def build_router(): ...; return main_router`: calling `function` gives the router `ref` names."""
+
+    function: str
     ref: RouterRef
     at: Location
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from prodlint.facts import Location
 from prodlint.facts.modules import DynamicImport, Import
-from prodlint.facts.routes import EXPRESS, SECURITY_SCHEMES, Check, Escape, Middleware, Mount, Route, Router, RouterRef
+from prodlint.facts.routes import EXPRESS, SECURITY_SCHEMES, Check, Escape, FactoryReturn, Middleware, Mount, Route, Router, RouterRef
 from prodlint.model.modules import ModuleIndex, Symbol, module_index
 from prodlint.project import Project
 
@@ -129,6 +129,8 @@ class RouteGraph:
     routes: list[ResolvedRoute] = field(default_factory=list)
     dynamic_imports: list[DynamicImport] = field(default_factory=list)
     by_name: dict[tuple[str, str, str], Router] = field(default_factory=dict)
+    handoffs: list[Escape] = field(default_factory=list)  # routers passed to a named function
+    factory_returns: list[FactoryReturn] = field(default_factory=list)
 
     @property
     def entries(self) -> list[Router]:
@@ -263,7 +265,11 @@ class RouteGraph:
     def _defined(self, path: str, name: str, scope: str) -> bool:
         return (path, name, scope) in self.by_name
 
-    def resolve(self, ref: RouterRef) -> Router | None:
+    def resolve(self, ref: RouterRef, depth: int = 0) -> Router | None:
+        if depth > MAX_DEPTH:
+            return None
+        if ref.parameter is not None:
+            return self._argument(ref, depth)
         if ref.module is not None:
             symbol = self.index.resolve_required(ref.path, ref.module, ref.name, self._defined)
         else:
@@ -271,13 +277,27 @@ class RouteGraph:
         if symbol is None:
             return None
         if ref.called or symbol.called:
-            return self._factory_router(symbol)
+            return self._factory_router(symbol, depth)
         return self.by_name.get((symbol.path, symbol.name, symbol.scope))
 
-    def _factory_router(self, symbol: Symbol) -> Router | None:
-        """The router a function returns: `makeRouter()`, `create_router()`."""
+    def _factory_router(self, symbol: Symbol, depth: int) -> Router | None:
+        """The router a function returns: `makeRouter()`, `create_router()`, or one it imports and returns."""
         made = [r for r in self.routers if r.at.path == symbol.path and r.returned and r.scope == symbol.name]
+        if not made:
+            found = {self.resolve(f.ref, depth + 1) for f in self.factory_returns if f.at.path == symbol.path and f.function == symbol.name}
+            made = [r for r in found if r is not None]
         return made[0] if len(made) == 1 else None
+
+    def _argument(self, ref: RouterRef, depth: int) -> Router | None:
+        """A router parameter (`def create_application(router)`): the one router every caller passes."""
+        found = set()
+        for handoff in self.handoffs:
+            if handoff.position != ref.parameter and handoff.keyword != ref.name:
+                continue
+            callee = self.index.resolve(handoff.at.path, handoff.callee or "", handoff.ref.scope)
+            if callee is not None and callee.path == ref.path and callee.name == ref.scope:
+                found.add(self.resolve(handoff.ref, depth + 1))
+        return found.pop() if len(found) == 1 else None
 
 
 def _piece(value: str | None, source: str | None, at: Location) -> Piece:
@@ -367,6 +387,8 @@ def route_graph(project: Project) -> RouteGraph:
     graph.by_name = {(r.at.path, r.name, r.scope): r for r in graph.routers if r.name}
     graph.apps = [r for r in graph.routers if r.kind == "app"]
     graph.dynamic_imports = list(facts(DynamicImport))
+    graph.handoffs = [e for e in facts(Escape) if e.callee is not None]
+    graph.factory_returns = list(facts(FactoryReturn))
     for route in facts(Route):
         router = graph.resolve(route.router)
         if router is not None:

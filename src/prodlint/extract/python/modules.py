@@ -68,6 +68,9 @@ def python_imports(module: PyModule) -> Iterator[object]:
                 called = dotted_name(statement.value.func)
                 if called and called.rsplit(".", 1)[-1][:1].isupper() and called != target.id:
                     yield Alias(target.id, called, module.at(statement), scope, instance=True)
+                elif called and called != target.id:
+                    # `router = build_router()`: what the function returns.
+                    yield Alias(target.id, called, module.at(statement), scope, called=True)
 
 
 @collector

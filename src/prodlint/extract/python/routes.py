@@ -20,6 +20,7 @@ from prodlint.facts.routes import (
     FLASK,
     Check,
     Escape,
+    FactoryReturn,
     Middleware,
     Mount,
     Route,
@@ -67,6 +68,7 @@ class FileRoutes:
         self.facts: list[object] = []
         self.framework = ""
         self.lines = module.text.splitlines()
+        self.parameters = function_parameters(module.tree)
         self.classes = {s.name: s for s in module.tree.body if isinstance(s, ast.ClassDef)}
 
     # --- names -----------------------------------------------------------------------------
@@ -120,17 +122,26 @@ class FileRoutes:
         return next((self.routers[(s, name)] for s in scope_chain(scope) if (s, name) in self.routers), None)
 
     def known(self, name: str, scope: str, bindings: dict[str, ast.expr]) -> bool:
-        """Could this dotted name be a router? Local routers, imported names and loop bindings."""
+        """Could this dotted name be a router? Local routers, imported names, loop bindings, parameters."""
         head = name.split(".")[0]
-        return head in self.imported or head in bindings or self.local_router(head, scope) is not None
+        return (head in self.imported or head in bindings or self.local_router(head, scope) is not None
+                or head in self.parameters.get(scope, ()))
+
+    def router_ref(self, name: str, scope: str, called: bool = False) -> RouterRef:
+        """A reference as written; a parameter of the enclosing function is bound by that function's callers."""
+        head = name.split(".")[0]
+        parameters = self.parameters.get(scope, ())
+        if head == name and head in parameters and self.local_router(head, scope) is None and not called:
+            return RouterRef(self.module.path, name, scope, parameter=parameters.index(head))
+        return RouterRef(self.module.path, name, scope, called=called)
 
     def ref(self, node: ast.expr, scope: str, bindings: dict[str, ast.expr]) -> RouterRef | None:
         node = self.substitute(node, bindings)
         if isinstance(node, ast.Call):
             callee = dotted_name(node.func)
-            return RouterRef(self.module.path, callee, scope, called=True) if callee else None
+            return self.router_ref(callee, scope, called=True) if callee else None
         name = dotted_name(node)
-        return RouterRef(self.module.path, name, scope) if name else None
+        return self.router_ref(name, scope) if name else None
 
     def substitute(self, node: ast.expr, bindings: dict[str, ast.expr]) -> ast.expr:
         """Replace a loop variable (or `item.router` / `item["router"]` of one) by the element it stands for."""
@@ -247,7 +258,7 @@ class FileRoutes:
                 dependencies += (scope,)  # a route method of a class-based view gets the class's dependencies
             self.handled.add(id(decorator))
             self.facts.append(Route(
-                router=RouterRef(self.module.path, receiver, scope),
+                router=self.router_ref(receiver, scope),
                 methods=methods,
                 path=self.string(path_node),
                 handler=function.name,
@@ -279,7 +290,7 @@ class FileRoutes:
         receiver = dotted_name(receiver_node)
         if receiver is None or not self.known(receiver, scope, bindings):
             return
-        parent = RouterRef(self.module.path, receiver, scope)
+        parent = self.router_ref(receiver, scope)
         framework = self.route_framework(receiver, scope)
         if verb in ("include_router", "register_blueprint", "mount"):
             self.read_mount(scope, call, verb, parent, framework, bindings)
@@ -389,7 +400,15 @@ class FileRoutes:
             for candidate in candidates:
                 name = dotted_name(candidate)
                 if name and self.known(name, scope, {}):
-                    self.facts.append(Escape(RouterRef(self.module.path, name, scope), self.module.at(candidate)))
+                    callee = dotted_name(node.func) if isinstance(node, ast.Call) else None
+                    position = node.args.index(candidate) if isinstance(node, ast.Call) and candidate in node.args else None
+                    keyword = next((k.arg for k in node.keywords if k.value is candidate), None) if isinstance(node, ast.Call) else None
+                    self.facts.append(Escape(self.router_ref(name, scope), self.module.at(candidate), callee, position, keyword))
+        if isinstance(statement, ast.Return) and isinstance(statement.value, ast.Name) and scope:
+            name = statement.value.id
+            local = self.local_router(name, scope)
+            if (local is None or local.scope != scope) and self.known(name, scope, {}):
+                self.facts.append(FactoryReturn(scope, self.router_ref(name, scope), self.module.at(statement)))
 
     # --- FastAPI dependencies --------------------------------------------------------------
 
@@ -489,6 +508,27 @@ class FileRoutes:
         # The `@` sits one column before the decorator expression.
         at = self.module.at(decorator)
         return Location(at.path, at.line, max(1, at.column - 1), at.end_line, at.end_column)
+
+
+def function_parameters(tree: ast.Module) -> dict[str, tuple[str, ...]]:
+    """The parameter names of every function, by its dotted scope name (as `scoped_statements` names it)."""
+    found: dict[str, tuple[str, ...]] = {}
+    stack: list[tuple[str, list[ast.stmt]]] = [("", list(tree.body))]
+    while stack:
+        scope, body = stack.pop()
+        for statement in body:
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                inner = f"{scope}.{statement.name}" if scope else statement.name
+                if not isinstance(statement, ast.ClassDef):
+                    arguments = statement.args
+                    found[inner] = tuple(a.arg for a in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs])
+                stack.append((inner, statement.body))
+            else:
+                for field in ("body", "orelse", "finalbody"):
+                    block = getattr(statement, field, None)
+                    if isinstance(block, list):
+                        stack.append((scope, [s for s in block if isinstance(s, ast.stmt)]))
+    return found
 
 
 def own_expressions(statement: ast.stmt) -> Iterator[ast.AST]:
