@@ -163,3 +163,5 @@ class Check:
     uses: tuple[str, ...] = ()
     opening: Location | None = None
     scope: str = ""  # where `uses` are looked up
+    opening_rejection: Location | None = None  # its first statements reject, after calling `opening_uses`
+    opening_uses: tuple[str, ...] = ()

@@ -461,12 +461,20 @@ class Guards:
                 return True
         return False
 
-    def guard(self, path: str, scope: str, name: str, depth: int = 0) -> GuardEvidence | None:
-        """Is `name`, as written in `path` within `scope`, a guard? Its evidence, or None."""
+    def _check(self, path: str, scope: str, name: str) -> Check | None:
         symbol = self.index.resolve(path, name, scope, self._defined)
         check = self.checks.get((symbol.path, symbol.name)) if symbol is not None else None
-        if check is None and symbol is not None and symbol.name:
-            check = self.checks.get((symbol.path, f"{symbol.name}.__call__")) if symbol.called else None
+        if check is None and symbol is not None and symbol.name and symbol.called:
+            check = self.checks.get((symbol.path, f"{symbol.name}.__call__"))
+        return check
+
+    def guard(self, path: str, scope: str, name: str, depth: int = 0, delegated: bool = False) -> GuardEvidence | None:
+        """Is `name`, as written in `path` within `scope`, a guard? Its evidence, or None.
+
+        `delegated`: the name is called or depended on by another check, so only its whole name
+        or last part may match a guard name (`current_user.get_ip()` is no guard).
+        """
+        check = self._check(path, scope, name)
         if check is not None and depth < MAX_DEPTH:
             key = (check.at.path, check.name)
             if key not in self._cache:
@@ -474,15 +482,30 @@ class Guards:
                 self._cache[key] = self._judge(check, depth)
             if self._cache[key] is not None:
                 return self._cache[key]
-        return GuardEvidence(f"{name} is a known guard") if self._named(name) else None
+        return GuardEvidence(f"{name} is a known guard") if self._named(name, delegated) else None
 
     def _judge(self, check: Check, depth: int) -> GuardEvidence | None:
         if check.reads and check.rejects:
             return GuardEvidence(f"{check.name} reads {check.reads} and rejects with {check.rejects}", check.evidence)
         for use in check.uses:
-            found = self.guard(check.at.path, check.scope or check.name, use, depth + 1)
+            found = self.guard(check.at.path, check.scope or check.name, use, depth + 1, delegated=True)
             if found is not None:
                 return found
+        if check.rejects and not check.reads:
+            reader = self._reader(check, depth)
+            if reader is not None:  # `if is_admin(): ... else: abort(403)`, is_admin reading the session
+                return GuardEvidence(f"{check.name} rejects with {check.rejects} after {reader}, which reads the credential",
+                                     check.evidence)
+        return None
+
+    def _reader(self, check: Check, depth: int) -> str | None:
+        """A function this check calls that reads a credential, itself or through its own calls."""
+        if depth >= MAX_DEPTH // 3:
+            return None
+        for use in check.uses:
+            used = self._check(check.at.path, check.scope or check.name, use)
+            if used is not None and used is not check and (used.reads or self._reader(used, depth + 1)):
+                return use
         return None
 
     def close_calls(self, path: str, scope: str, names: tuple[str, ...]) -> tuple[str, ...]:
@@ -501,13 +524,20 @@ class Guards:
             return None
         symbol = self.index.resolve(path, handler, scope, self._defined)
         check = self.checks.get((symbol.path, symbol.name)) if symbol is not None else None
-        if check is not None and check.opening is not None:
+        if check is None:
+            return None
+        if check.opening is not None:
             return GuardEvidence(f"{check.name} checks the caller first", check.opening)
+        if check.opening_rejection is not None:  # `if not is_admin(): abort(403)`, is_admin reading the session
+            for use in check.opening_uses:
+                used = self._check(check.at.path, check.name, use)
+                if used is not None and used is not check and (used.reads or self._reader(used, 0)):
+                    return GuardEvidence(f"{check.name} rejects first unless {use}, which reads the credential", check.opening_rejection)
         return None
 
-    def _named(self, name: str) -> bool:
+    def _named(self, name: str, delegated: bool = False) -> bool:
         parts = name.split(".")
-        return name in self.names or parts[-1] in self.names or parts[0] in self.names
+        return name in self.names or parts[-1] in self.names or (not delegated and parts[0] in self.names)
 
 
 def _last(name: str) -> str:

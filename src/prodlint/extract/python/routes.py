@@ -198,7 +198,7 @@ class FileRoutes:
             return
         if not isinstance(target, ast.Name) or not isinstance(value, ast.Call):
             return
-        factory = FACTORIES.get(self.origin(value.func) or "")
+        factory = FACTORIES.get(self.origin(value.func) or "") or self.subclassed_factory(value.func)
         if factory is None:
             return
         kind, framework = factory
@@ -216,6 +216,17 @@ class FileRoutes:
             middleware=self.dependency_list(self.keyword(value, "dependencies")),
             returned=self.is_returned(target.id, scope),
         )
+
+    def subclassed_factory(self, func: ast.expr) -> tuple[str, str] | None:
+        """`app = CTFdFlask(__name__)` where `class CTFdFlask(Flask)` is in this module."""
+        definition = self.classes.get(dotted_name(func) or "")
+        if definition is None:
+            return None
+        for base in definition.bases:
+            found = FACTORIES.get(self.origin(base) or "")
+            if found is not None:
+                return found
+        return None
 
     def is_returned(self, name: str, scope: str) -> bool:
         for inner_scope, statement in scoped_statements(self.module.tree):
@@ -471,9 +482,12 @@ class FileRoutes:
             at=self.module.at(function),
             reads=reads,
             rejects=rejects,
-            evidence=self.module.at(where) if reads and where is not None else None,
+            evidence=self.module.at(where) if where is not None else None,
             uses=tuple(dict.fromkeys([*parameter_dependencies(function), *decorators, *calls])),
             opening=self.module.at(opening_where) if opening_reads and opening_rejects and opening_where is not None else None,
+            opening_rejection=self.module.at(opening_where) if opening_rejects and opening_where is not None else None,
+            opening_uses=tuple(dict.fromkeys(name for node in _walk_all(_opening(function.body))
+                                             if isinstance(node, ast.Call) and (name := dotted_name(node.func)))),
         )
 
     # --- small readers ---------------------------------------------------------------------
