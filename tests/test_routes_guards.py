@@ -49,3 +49,15 @@ def test_app_factory_shapes(run):
         "app/api/extra.py:6:1 RT004 GET /extra/stats has no authentication guard on the route, its router or its "
         "mounts, while 1 route of this app uses one (require_key); add a guard or list the path in routes.public",
     ]
+
+
+def test_flask_guards_by_their_code(run):
+    """The app is an instance of `ShopFlask(Flask)`. Guards: the project decorator `admins_only`,
+    which aborts 403 unless `is_admin()` (reading the session through `authed()`); a handler whose
+    first statement redirects to the login page unless `is_admin()`; a blueprint `before_request`
+    hook that aborts 401 on a wrong `X-Token` header. Near misses: `audited` reads the request but
+    never rejects (reported); `/terms` is commented public."""
+    assert run("routes/guards_flask", select="RT", route_guards=()) == [
+        "shop/admin.py:21:1 RT004 GET /admin/export has no authentication guard on the route, its router or its mounts, "
+        "while 3 routes of this app use one (admins_only); add a guard or list the path in routes.public",
+    ]
