@@ -171,3 +171,18 @@ def test_raw_facts_for_other_families(lint):
         ("read_items", "app/api/routes/items.py:9:1"),
     ]
     assert {type(f) for f in project.facts_of(Router, Mount, Escape)} == {Router, Mount, Escape}
+
+
+def test_dynamic_loads_are_scoped(run, lint):
+    """`require(`./locales/${lang}.json`)` loads data, never a router; `require('./plugins/' + name)`
+    may load only what is below plugins/ (extra.routes.ts: silent). Routers elsewhere that nothing
+    imports are still reported. `require('./billing').default`, mounted inside `if (billingRouter)`,
+    is mounted."""
+    assert run("routes/dynamic_loads", select="RT") == [
+        "api/src/orphan.routes.ts:3:14 RT001 router orphanRouter defines 1 route but is never imported anywhere, so "
+        "it answers 404; import it and mount it with use()",
+        "web/src/pages.ts:4:7 RT001 router previewRouter defines 1 route but is never imported anywhere, so it "
+        "answers 404; import it and mount it with use()",
+    ]
+    graph = lint("routes/dynamic_loads", select="RT001").project.view(route_graph)
+    assert [(r.methods, r.path) for r in graph.routes] == [(("GET",), "/billing/invoices")]

@@ -16,6 +16,7 @@ Use `project.view(route_graph)`.
 from __future__ import annotations
 
 import fnmatch
+import posixpath
 import re
 from collections import defaultdict
 from collections.abc import Iterator
@@ -24,13 +25,14 @@ from dataclasses import dataclass, field
 from prodlint.facts import Location
 from prodlint.facts.modules import DynamicImport, Import
 from prodlint.facts.routes import EXPRESS, SECURITY_SCHEMES, Check, Escape, FactoryReturn, Middleware, Mount, Route, Router, RouterRef
-from prodlint.model.modules import ModuleIndex, Symbol, module_index
+from prodlint.model.modules import ModuleIndex, Symbol, is_python, module_index
 from prodlint.project import Project
 
 TEST_DIRECTORIES = frozenset({"test", "tests", "__tests__", "spec", "specs", "e2e", "__mocks__", "cypress", "playwright"})
 TEST_FILES = ("*.test.*", "*.spec.*", "*.e2e.*", "test_*.py", "*_test.py", "conftest.py", "tests.py")
 PARAMETER = re.compile(r":[A-Za-z_$][\w$]*\??(\([^)]*\))?|\{[^}/]*\}|<[^>/]*>")
 MAX_DEPTH = 24  # mount chains deeper than this are cycles
+CODE_EXTENSIONS = frozenset({".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts", ".py"})
 
 
 def is_test_file(path: str) -> bool:
@@ -181,8 +183,8 @@ class RouteGraph:
             if not count:
                 continue
             importers = self.importers(router)
-            if not importers and self.dynamic_imports:
-                continue  # modules loaded by computed name may be any file
+            if not importers and any(self._may_load(d, router.at.path) for d in self.dynamic_imports):
+                continue  # a module loaded by computed name may be this one
             yield router, count, importers
 
     def duplicate_mounts(self) -> Iterator[tuple[MountEdge, MountEdge, ResolvedRoute, ResolvedRoute]]:
@@ -259,6 +261,46 @@ class RouteGraph:
                     continue
                 seen.add(resolved.route)
                 yield resolved, guarded
+
+    def _may_load(self, dynamic: DynamicImport, path: str) -> bool:
+        """Can this `require(x)` / `import_module(x)` load the file at `path`?
+
+        Only a module of its own language, under the directory its literal part names
+        (`./plugins/${name}` loads below plugins/), never a data file (`./${locale}.json`), and
+        for a fully computed name only within the TypeScript project (nearest tsconfig) it is in.
+        """
+        importer = dynamic.at.path
+        if is_python(importer) != is_python(path):
+            return False
+        pattern = dynamic.pattern
+        if pattern is not None:
+            tail = pattern.rsplit("*", 1)[-1]
+            extension = posixpath.splitext(tail.rsplit("/", 1)[-1])[1]
+            if extension and extension not in CODE_EXTENSIONS:
+                return False
+            literal = pattern.split("*", 1)[0]
+            if is_python(importer):
+                package = literal.rstrip(".").replace(".", "/")
+                return not package or f"/{package}/" in f"/{path}" or f"/{package}." in f"/{path}"
+            if literal.startswith("."):
+                base = posixpath.normpath(posixpath.join(posixpath.dirname(importer), literal.rsplit("/", 1)[0] or "."))
+                return base in (".", "") or path.startswith(base + "/") or path.startswith(base)
+            return True
+        root = self._project_root(importer)
+        return not root or path.startswith(root + "/")
+
+    def _project_root(self, path: str) -> str | None:
+        """The directory of the nearest tsconfig.json / jsconfig.json above a TS/JS file ("" at the root)."""
+        if is_python(path):
+            return None
+        directory = posixpath.dirname(path)
+        while True:
+            for name in ("tsconfig.json", "jsconfig.json"):
+                if posixpath.join(directory, name) in self.index.tsconfigs or (not directory and name in self.index.tsconfigs):
+                    return directory
+            if not directory:
+                return None
+            directory = posixpath.dirname(directory)
 
     # --- resolution -----------------------------------------------------------------------------
 
