@@ -108,9 +108,14 @@ def test_flask_findings(run):
 def test_public_api_without_auth_and_dynamic_requires(run):
     """No guard anywhere: RT004 stays silent. Plugins are loaded with a computed `require()`,
     so the never-imported orphan router may be one of them (no RT001); a router imported
-    but never mounted is still reported. `/featured` after `/:sku` is not a duplicate.
-    A chained, anonymous router is followed through `module.exports`."""
+    but never mounted is still reported. `/featured` after `/:sku` never runs: Express answers it
+    with the parameter route (RT003); after a parameter with a pattern (`/brands/:id(\\d+)`), or
+    registered first, a literal is fine. A chained, anonymous router is followed through
+    `module.exports`."""
     assert run("routes/public_api", select="RT") == [
+        "routes/catalog.js:5:1 RT003 GET /catalog/featured is registered after GET /catalog/:sku at routes/catalog.js:4, "
+        "which matches it first (sku = \"featured\"), so this route never runs unless that handler calls next(); "
+        "register it before the parameter route",
         "routes/catalog.js:6:1 RT003 GET /catalog/:productId is already handled at routes/catalog.js:4, which is "
         "registered first, so this route never runs; remove it or change its path",
         "routes/search.js:3:7 RT001 router searchRouter defines 1 route and is imported in server.js but never "

@@ -102,6 +102,21 @@ def duplicate_route(project: Project) -> Iterator[Finding]:
         )
 
 
+    exact = {shadowed.route for shadowed, _ in graph.shadowed_routes()}
+    for shadowed, winner, parameter, literal in graph.parameter_shadows():
+        if shadowed.route in exact:
+            continue
+        method = next(m for m in shadowed.methods if m in winner.methods)
+        yield Finding(
+            "RT003",
+            f"{method} {shadowed.path} is registered after {method} {winner.path} {_where(winner)}, which matches it "
+            f"first ({parameter.lstrip(':')} = \"{literal}\"), so this route never runs unless that handler calls next(); "
+            f"register it before the parameter route",
+            shadowed.route.at,
+            related=(Related(winner.route.at, f"{method} {winner.path} matches {literal} here first"),),
+        )
+
+
 @rule("RT004")
 def unguarded_route(project: Project) -> Iterator[Finding]:
     graph = project.view(route_graph)

@@ -236,6 +236,24 @@ class RouteGraph:
                     reported.add(later.route)
                     yield later, winner
 
+    def parameter_shadows(self) -> Iterator[tuple[ResolvedRoute, ResolvedRoute, str, str]]:
+        """(shadowed, winner, parameter, literal): Express tries a router's routes in order, so
+        `GET /:tenantId` registered before `GET /admin` on the same router answers `/admin` itself.
+        A parameter with a pattern (`/:id(\\d+)`) may not match: left alone.
+        """
+        by_router: dict[tuple[Router, tuple[MountEdge, ...]], list[ResolvedRoute]] = defaultdict(list)
+        for resolved in self.routes:
+            if resolved.router.framework == EXPRESS and resolved.route.path is not None:
+                by_router[(resolved.router, resolved.chain)].append(resolved)
+        for routes in by_router.values():
+            routes.sort(key=lambda r: r.order)
+            for position, later in enumerate(routes):
+                for earlier in routes[:position]:
+                    found = _parameter_match(earlier, later)
+                    if found is not None:
+                        yield later, earlier, *found
+                        break
+
     def unguarded_routes(self, public: tuple[str, ...]) -> Iterator[tuple[ResolvedRoute, list[ResolvedRoute]]]:
         """(route, guarded routes of its application) for routes with no guard on their chain.
 
@@ -382,6 +400,25 @@ def _key(pieces: tuple[Piece, ...], framework: str) -> tuple[object, ...]:
                 text = text.rstrip("/")
             key.append(text)
     return tuple(key) if key != [""] else ("/",)
+
+
+def _parameter_match(earlier: ResolvedRoute, later: ResolvedRoute) -> tuple[str, str] | None:
+    """(parameter, literal) when `earlier`'s path matches `later`'s only through a bare parameter."""
+    if not set(earlier.methods) & set(later.methods) or "ALL" in earlier.methods or "ALL" in later.methods:
+        return None
+    pattern = [s for s in (earlier.route.path or "").split("/") if s]
+    path = [s for s in (later.route.path or "").split("/") if s]
+    if len(pattern) != len(path):
+        return None
+    found = None
+    for segment, written in zip(pattern, path):
+        if segment == written:
+            continue
+        if re.fullmatch(r":[A-Za-z_$][\w$]*", segment) and not written.startswith(":") and "*" not in written:
+            found = found or (segment, written)
+            continue
+        return None
+    return found
 
 
 def _answers(earlier: ResolvedRoute, later: ResolvedRoute) -> bool:
