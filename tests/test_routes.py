@@ -191,3 +191,16 @@ def test_dynamic_loads_are_scoped(run, lint):
     ]
     graph = lint("routes/dynamic_loads", select="RT001").project.view(route_graph)
     assert [(r.methods, r.path) for r in graph.routes] == [(("GET",), "/billing/invoices")]
+
+
+def test_graph_not_built_is_said_once_per_app(lint):
+    """An app whose only include names a router through a dict lookup, and blueprints with no
+    Flask app anywhere: no finding can be made about their routes, and a note says why."""
+    analysis = lint("routes/graph_not_built", select="RT")
+    assert analysis.reported == []
+    assert [(n.path, n.line, n.level, n.message) for n in analysis.notifications] == [
+        ("api/main.py", 5, "note", "routes: no route is reached from application app (no router prodlint can follow "
+                                   "is mounted on it), so RT003 and RT004 checked none of its 1 route"),
+        ("worker/views.py", 3, "note", "routes: 1 Flask route on 1 router but no application (Flask() or a subclass "
+                                       "of it) was found, so RT003 and RT004 checked none of them"),
+    ]

@@ -253,6 +253,7 @@ def analyse(paths: list[Path], config: Config, options: Options = Options(), roo
         analysis.notifications.extend(file.notifications)
 
     findings = _run_rules(project, codes, analysis)
+    analysis.notifications.extend(project.notes)
     results = _results(findings, project, texts, config)
     used = {(r.suppression.at, r.code) for r in results if r.suppression is not None}
     results += _results(_suppression_findings(project.files, used, codes), project, texts, config)

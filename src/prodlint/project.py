@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from prodlint.config import Config
-from prodlint.facts import FileFacts
+from prodlint.facts import FileFacts, Notification
 
 T = TypeVar("T")
 
@@ -38,6 +38,7 @@ class Project:
     files: tuple[FileFacts, ...]
     config: Config
     _views: dict[Any, Any] = field(default_factory=dict, repr=False)
+    notes: list[Notification] = field(default_factory=list, repr=False)  # views' notifications (a graph not built)
 
     def __post_init__(self) -> None:
         self.files = tuple(sorted(self.files, key=lambda f: f.path))

@@ -22,7 +22,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from prodlint.facts import Location
+from prodlint.facts import Location, Notification
 from prodlint.facts.modules import DynamicImport, Import
 from prodlint.facts.routes import EXPRESS, SECURITY_SCHEMES, Check, Escape, FactoryReturn, Middleware, Mount, Route, Router, RouterRef
 from prodlint.model.modules import ModuleIndex, Symbol, is_python, module_index
@@ -472,11 +472,14 @@ def route_graph(project: Project) -> RouteGraph:
         router = graph.resolve(route.router)
         if router is not None:
             graph.routes_of[router].append(route)
+    unresolved: list[Mount] = []
     for mount in facts(Mount):
         child = graph.resolve(mount.child)
         if child is None:
             if mount.framework == EXPRESS:
                 _express_middleware(graph, mount)
+            else:
+                unresolved.append(mount)
             continue
         graph.incoming[child].append(mount)
         parent = graph.resolve(mount.parent)
@@ -494,7 +497,42 @@ def route_graph(project: Project) -> RouteGraph:
     guards = Guards(project, index)
     for app in graph.entries:
         graph.routes.extend(_walk(graph, guards, app, app, (), (), (), (), 0))
+    project.notes.extend(_not_built(graph, unresolved))
     return graph
+
+
+FRAMEWORK_APP = {EXPRESS: "express()", "fastapi": "FastAPI()", "flask": "Flask()"}
+FRAMEWORK_NAME = {EXPRESS: "Express", "fastapi": "FastAPI", "flask": "Flask"}
+
+
+def _count(count: int, what: str) -> str:
+    return f"{count} {what}{'' if count == 1 else 's'}"
+
+
+def _not_built(graph: RouteGraph, unresolved: list[Mount]) -> Iterator[Notification]:
+    """Say so, once per application, when routes exist that the graph could not connect to it."""
+    reached = {resolved.route for resolved in graph.routes}
+    for framework in sorted({r.framework for r in graph.routers}):
+        waiting = [r for r in graph.routers if r.framework == framework and r.kind != "app"
+                   and graph.routes_of.get(r) and not any(route in reached for route in graph.routes_of[r])]
+        if not waiting:
+            continue
+        count = sum(len(graph.routes_of[r]) for r in waiting)
+        apps = [app for app in graph.entries if app.framework == framework]
+        if not apps:
+            first = min(waiting, key=lambda r: r.at)
+            yield Notification(first.at.path, f"routes: {_count(count, FRAMEWORK_NAME[framework] + ' route')} on {_count(len(waiting), 'router')} but no "
+                               f"application ({FRAMEWORK_APP[framework]} or a subclass of it) was found, so RT003 and "
+                               f"RT004 checked none of them", first.at.line, level="note")
+            continue
+        for app in apps:
+            if any(resolved.app == app for resolved in graph.routes):
+                continue
+            mounts = [m for m in unresolved if graph.resolve(m.parent) == app]
+            why = (f"its mount of {mounts[0].child.name or 'a router'} at {mounts[0].at.path}:{mounts[0].at.line} names a "
+                   f"router prodlint cannot follow") if mounts else "no router prodlint can follow is mounted on it"
+            yield Notification(app.at.path, f"routes: no route is reached from application {app.name} ({why}), so "
+                               f"RT003 and RT004 checked none of its {_count(count, 'route')}", app.at.line, level="note")
 
 
 def _express_middleware(graph: RouteGraph, mount: Mount) -> None:
