@@ -204,3 +204,16 @@ def test_graph_not_built_is_said_once_per_app(lint):
         ("worker/views.py", 3, "note", "routes: 1 Flask route on 1 router but no application (Flask() or a subclass "
                                        "of it) was found, so RT003 and RT004 checked none of them"),
     ]
+
+
+def test_exclusive_branches_are_alternatives(run):
+    """Routes registered in different arms of one `if`/`elif`/`else`, and routers mounted at one
+    prefix in the two arms of an `if`, never exist together: no RT002, no RT003 between them. A
+    route registered after the whole `if` still duplicates the one that wins."""
+    assert run("routes/alternatives", select="RT") == [
+        "api/main.py:22:1 RT003 GET /items is already handled by legacy_items at api/main.py:9, which is registered "
+        "first, so this route never runs; remove it or change its path",
+        "web/v2.js:4:1 RT003 GET /api/search is registered after GET /api/:id at web/v2.js:3, which matches it first "
+        "(id = \"search\"), so this route never runs unless that handler calls next(); register it before the "
+        "parameter route",
+    ]

@@ -81,6 +81,7 @@ class Route:
     framework: str
     path_source: str | None = None
     declared_public: bool = False  # the comment just above says the route is public on purpose
+    branch: tuple[tuple[int, int, int], ...] = ()  # (line, column, arm) of each enclosing `if`: exclusive arms never both run
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +103,7 @@ class Mount:
     framework: str
     prefix_source: str | None = None
     overrides_prefix: bool = False
+    branch: tuple[tuple[int, int, int], ...] = ()  # as `Route.branch`
 
 
 @dataclass(frozen=True, slots=True)

@@ -200,7 +200,7 @@ class RouteGraph:
             if key in ((), ("",), ("/",)):
                 continue  # several routers at the root of a parent is how apps are assembled
             for first in earlier[(edge.parent, key)]:
-                if first.child == edge.child:
+                if first.child == edge.child or _exclusive_facts(first.mount, edge.mount):
                     continue
                 shadow = self._shadow(first, edge)
                 if shadow is not None:
@@ -233,6 +233,8 @@ class RouteGraph:
                 if later.route in reported:
                     continue
                 if later.route != winner.route or later.chain != winner.chain:  # the same router mounted twice
+                    if _exclusive(later, winner):
+                        continue  # `if (legacy) app.use(a) else app.use(b)`: alternatives
                     reported.add(later.route)
                     yield later, winner
 
@@ -250,7 +252,7 @@ class RouteGraph:
             for position, later in enumerate(routes):
                 for earlier in routes[:position]:
                     found = _parameter_match(earlier, later)
-                    if found is not None:
+                    if found is not None and not _exclusive(later, earlier):
                         yield later, earlier, *found
                         break
 
@@ -400,6 +402,25 @@ def _key(pieces: tuple[Piece, ...], framework: str) -> tuple[object, ...]:
                 text = text.rstrip("/")
             key.append(text)
     return tuple(key) if key != [""] else ("/",)
+
+
+def _arms(route: ResolvedRoute) -> dict[tuple[str, int, int], int]:
+    arms = {}
+    for fact in (route.route, *(edge.mount for edge in route.chain)):
+        for line, column, arm in fact.branch:
+            arms[(fact.at.path, line, column)] = arm
+    return arms
+
+
+def _exclusive_facts(a: Mount, b: Mount) -> bool:
+    second = {(b.at.path, line, column): arm for line, column, arm in b.branch}
+    return any(second.get((a.at.path, line, column), arm) != arm for line, column, arm in a.branch)
+
+
+def _exclusive(a: ResolvedRoute, b: ResolvedRoute) -> bool:
+    """Are the two registered in different arms of one `if`, so that only one of them ever exists?"""
+    first, second = _arms(a), _arms(b)
+    return any(key in second and second[key] != arm for key, arm in first.items())
 
 
 def _parameter_match(earlier: ResolvedRoute, later: ResolvedRoute) -> tuple[str, str] | None:

@@ -279,6 +279,7 @@ class FileRoutes:
                 framework=self.route_framework(receiver, scope),
                 path_source=ast.unparse(path_node) if path_node is not None and self.string(path_node) is None else None,
                 declared_public=commented_public(self.lines, function.decorator_list[0].lineno, "#") or self.public_view(scope),
+                branch=self.branch(function),
             ))
         if not scope or scope in self.classes:
             self.facts.append(self.request_check(function, scope))
@@ -337,6 +338,7 @@ class FileRoutes:
             framework=framework,
             prefix_source=ast.unparse(prefix_node) if prefix is None and prefix_node is not None else None,
             overrides_prefix=verb == "register_blueprint" and prefix_node is not None,
+            branch=self.branch(call),
         ))
 
     def read_route_call(self, scope: str, call: ast.Call, verb: str, parent: RouterRef, framework: str) -> None:
@@ -360,6 +362,7 @@ class FileRoutes:
             at=self.module.at(call),
             framework=framework,
             path_source=ast.unparse(path_node) if path is None and path_node is not None else None,
+            branch=self.branch(call),
         ))
 
     def loop_bindings(self, loop: ast.For) -> Iterator[dict[str, ast.expr]]:
@@ -451,6 +454,17 @@ class FileRoutes:
         if not isinstance(node, (ast.List, ast.Tuple)):
             return ()
         return tuple(name for element in node.elts if (name := depends_target(element)))
+
+    def branch(self, node: ast.AST) -> tuple[tuple[int, int, int], ...]:
+        """The `if` arms this node sits in, outermost first: (line, column, 0 for the body, 1 for else)."""
+        arms = []
+        parents = self.module.parents
+        child, current = node, parents.get(node)
+        while current is not None:
+            if isinstance(current, ast.If) and child is not current.test:
+                arms.append((current.lineno, current.col_offset + 1, 0 if child in current.body else 1))
+            child, current = current, parents.get(current)
+        return tuple(reversed(arms))
 
     def public_view(self, scope: str) -> bool:
         """A class-based view that says it is public (`class Feed(BasePublicController)`)."""

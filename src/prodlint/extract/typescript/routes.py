@@ -216,6 +216,7 @@ class ExpressFile:
             framework=EXPRESS,
             path_source=self.module.text(path_node) if path is None and path_node is not None else None,
             declared_public=commented_public(self.lines, self.statement_line(call), "//"),
+            branch=branch(call),
         ))
 
     @staticmethod
@@ -279,6 +280,7 @@ class ExpressFile:
                         at=self.module.at(call),
                         framework=EXPRESS,
                         prefix_source=prefix_source,
+                        branch=branch(call),
                     ))
 
     def split_prefix(self, arguments: list[Node], scope: str) -> tuple[str | None, str | None, list[Node]]:
@@ -683,6 +685,22 @@ def _negated(name: str, condition: str) -> bool:
         or re.search(rf"(?<![\w.$]){escaped}\s*(!==?|===?\s*(undefined|null)\b)", condition)
         or re.search(rf"!==?\s*{escaped}(?![\w.$])", condition)
     )
+
+
+def branch(node: Node) -> tuple[tuple[int, int, int], ...]:
+    """The `if` arms this node sits in, outermost first: (line, column, 0 consequence, 1 else)."""
+    arms = []
+    child, current = node, node.parent
+    while current is not None:
+        if current.type == "if_statement":
+            alternative = current.child_by_field_name("alternative")
+            consequence = current.child_by_field_name("consequence")
+            if consequence is not None and consequence.start_byte <= child.start_byte < consequence.end_byte:
+                arms.append((current.start_point[0] + 1, current.start_point[1] + 1, 0))
+            elif alternative is not None and alternative.start_byte <= child.start_byte < alternative.end_byte:
+                arms.append((current.start_point[0] + 1, current.start_point[1] + 1, 1))
+        child, current = current, current.parent
+    return tuple(reversed(arms))
 
 
 def _callee(node: Node) -> str | None:
