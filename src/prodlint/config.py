@@ -30,12 +30,13 @@ DEFAULT_GUARDS = (
 )
 DEFAULT_PUBLIC = (
     "/", "/health", "/healthz", "/health/*", "/healthcheck", "/ready", "/readyz", "/live", "/livez",
-    "/ping", "/status", "/metrics", "/version", "/favicon.ico", "/robots.txt",
+    "/ping", "/status", "/metrics", "/version", "/favicon.ico", "/robots.txt", "/api", "/api/v[0-9]",
     "/docs", "/docs/*", "/redoc", "/openapi.json", "/swagger", "/swagger/*", "/api-docs", "/api-docs/*",
+    "*/docs.json", "*/openapi.json", "*/swagger.json", "/public/*", "*/public/*",
     "*/login", "*/logout", "*/signin", "*/signup", "*/register", "*/refresh", "*/token",
-    "*/forgot-password", "*/reset-password", "*/verify-email", "*/callback", "*/oauth/*",
-    "*/webhook", "*/webhooks", "*/webhooks/*", "*/health", "*/healthz",
-    "*/docs", "*/docs/*", "*/auth/*", "*/login/*", "*/health-check", "*/health-check/*",
+    "*/forgot-password", "*/reset-password", "*/verify-email", "*/verify", "*/callback", "*/callback/*",
+    "*/oauth", "*/oauth/*", "*/webhook", "*/webhook/*", "*/webhooks", "*/webhooks/*", "*/health", "*/healthz",
+    "*/ready", "*/live", "*/metrics", "*/docs", "*/docs/*", "*/login/*", "*/health-check", "*/health-check/*",
     "*/password-recovery/*", "*/reset-password/*", "*/reset_password*", "*/forgot-password/*",
     "*/refresh-token", "*/refresh-tokens", "*/forgot", "*/forgot/*", "*/reset/*", "*/contact",
 )

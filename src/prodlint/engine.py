@@ -269,6 +269,7 @@ def analyse(paths: list[Path], config: Config, options: Options = Options(), roo
                               "or an application module): every application file is treated as request code")
 
     findings = [f for f in _run_rules(project, codes, analysis) if roles.allowed(f.code, f.at)]
+    analysis.notifications.extend(project.notes)
     results = _results(findings, project, texts, config)
     used = {(r.suppression.at, r.code) for r in results if r.suppression is not None}
     results += _results(_suppression_findings(project.files, used, codes), project, texts, config)

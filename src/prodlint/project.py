@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from prodlint.config import Config
-from prodlint.facts import FileFacts
+from prodlint.facts import FileFacts, Notification
 
 T = TypeVar("T")
 
@@ -39,6 +39,7 @@ class Project:
     config: Config
     skipped: dict[str, tuple[str, str]] = field(default_factory=dict)  # path -> (role, reason): bundles, generated code
     _views: dict[Any, Any] = field(default_factory=dict, repr=False)
+    notes: list[Notification] = field(default_factory=list, repr=False)  # views' notifications (a graph not built)
 
     def __post_init__(self) -> None:
         self.files = tuple(sorted(self.files, key=lambda f: f.path))
