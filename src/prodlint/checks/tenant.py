@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from prodlint.facts.data import PRISMA, READ, WRITE
-from prodlint.model.data import UNSCOPED, TenantQuery, TenantRawSql, data_model
+from prodlint.model.data import UNSCOPED, RequestTenantKey, TenantQuery, TenantRawSql, data_model
 from prodlint.project import Project
 from prodlint.rules import Finding, Related, rule
 
@@ -32,6 +32,25 @@ def unscoped_raw_sql(project: Project) -> Iterator[Finding]:
             continue
         reported.add((access.raw.at, access.table.name))
         yield _raw_finding(access)
+
+
+@rule("TN004")
+def tenant_key_from_request(project: Project) -> Iterator[Finding]:
+    for found in project.view(data_model).request_tenant_keys():
+        yield _request_finding(found)
+
+
+def _request_finding(found: RequestTenantKey) -> Finding:
+    query, source = found.query, found.source
+    where = f"the {source.source} read at line {source.at.line}"
+    if found.forwarded is not None:
+        where = f"the {source.source} {source.name} that {found.forwarded} forwards"
+    message = (
+        f"{query.operation} on {query.model} is scoped by {found.key} = {found.value}, taken from {where}, "
+        "and never compared with the caller's identity, so any user can reach another tenant's rows; "
+        f"take {found.key} from the authenticated session or check the caller's membership first"
+    )
+    return Finding("TN004", message, query.at, (Related(source.at, f"{source.name} read from the {source.source}"),))
 
 
 def _finding(code: str, tenant_query: TenantQuery, consequence: str) -> Finding:

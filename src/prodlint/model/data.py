@@ -7,6 +7,14 @@ inherit them. A query on a tenant-scoped model is, in order of precedence:
 scoped by row-level security on its table, scoped by its client (a `$extends`
 client that injects the key, or one named in `tenant.scoped-clients`), scoped by
 its filter, unknown (part of the filter cannot be seen), or unscoped.
+
+A query without the key is still scoped when its function shows why, read in line
+order (intra-procedural): the fetched row's tenant key is compared with the
+caller's and the function leaves on mismatch (check); it filters by a row, or an
+id, that a scoped query of the same function returned or pinned (parent); it
+filters by the verified identity, a `tenant.sub-keys` column, or is the user
+lookup of an auth flow (identity); or a project function that takes the tenant
+key returned the row, or verified the id (helper).
 """
 
 from __future__ import annotations
@@ -14,19 +22,42 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
-from prodlint.facts.data import PRISMA, SQLALCHEMY, Field, IndexDef, Model, Query, RawSql, ScopedClient, SqlTable
+from prodlint.facts import Location
+from prodlint.facts.data import (
+    PRISMA, SQLALCHEMY, ClientInput, Field, IndexDef, Model, Query, RawSql, RowCheck, ScopedCall, ScopedClient, SqlTable,
+)
 from prodlint.model.modules import module_index
 from prodlint.project import Project
 
 SCOPED_BY_FILTER = "scoped-by-filter"
 SCOPED_BY_EXTENSION = "scoped-by-extension"
 SCOPED_BY_RLS = "scoped-by-rls"
+SCOPED_BY_CHECK = "scoped-by-check"
+SCOPED_BY_PARENT = "scoped-by-parent"
+SCOPED_BY_IDENTITY = "scoped-by-identity"
+SCOPED_BY_HELPER = "scoped-by-helper"
 UNSCOPED = "unscoped"
 UNKNOWN = "unknown"
-STATUSES = (SCOPED_BY_FILTER, SCOPED_BY_EXTENSION, SCOPED_BY_RLS, UNSCOPED, UNKNOWN)
+STATUSES = (
+    SCOPED_BY_FILTER, SCOPED_BY_EXTENSION, SCOPED_BY_RLS, SCOPED_BY_CHECK, SCOPED_BY_PARENT, SCOPED_BY_IDENTITY,
+    SCOPED_BY_HELPER, UNSCOPED, UNKNOWN,
+)
+BASE_SCOPED = frozenset({SCOPED_BY_FILTER, SCOPED_BY_EXTENSION, SCOPED_BY_RLS})
+
+# The caller's verified identity as a filter value: the session's user, a decoded token.
+VERIFIED_IDENTITY = re.compile(
+    r"^(?:req(?:uest)?\.(?:user|auth|session|currentUser|userId)|currentUser|current_user|g\.user|payload|decoded\w*|"
+    r"token_?[dD]ata|claims|principal|jwt\w*|res\.locals\.(?:user|auth)|ctx\.state\.user|session\.user)\b"
+)
+# A column that can only hold an id: a row fetched by it is the row the id names.
+ID_KEY = re.compile(r"(?:^id|Id|_id|^pk|^uuid)$")
+PASSWORD_FIELD = re.compile(r"^(?:password|passwordHash|password_hash|hashed_password|hashedPassword|passwordDigest|pwd_hash)$")
+CREDENTIAL_KEY = re.compile(r"^(?:email|username|user_name|userName|login|phone|phoneNumber|phone_number)$|[tT]oken|[cC]ode$")
+# Fallback when the id's source cannot be seen: functions of an account flow read the caller's own user.
+ACCOUNT_FLOW = re.compile(r"auth|login|logout|sign_?in|sign_?up|register|refresh|password|reset|verif|profile|permission|current|\bme\b|session|account", re.IGNORECASE)
 
 # Inserts cannot reach another tenant's rows; they are not tenant reads or writes.
 CREATES = frozenset({"create", "createMany", "createManyAndReturn"})
@@ -51,10 +82,23 @@ class TenantQuery:
     status: str
     why: str | None = None
     extension: ScopedClient | None = None  # a tenant client that does not cover this operation
+    evidence: Location | None = None  # check, parent, helper: the line that makes it scoped
+    how: str | None = None  # and what that line does
 
     @property
     def key(self) -> str:
         return self.tenant.key.name
+
+
+@dataclass(frozen=True, slots=True)
+class RequestTenantKey:
+    """TN004: a query whose tenant key comes from client input that nothing compares with the caller."""
+
+    query: Query
+    key: str
+    value: str
+    source: ClientInput
+    forwarded: str | None = None  # the call that hands the value to the query's function
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +155,7 @@ class DataModel:
         self.tenant_models = {id(m): t for m in self.models if (t := self._tenant_model(m)) is not None}
         self.rls_tables = rls_tables(project)
         self._scoped_clients = list(project.facts_of(ScopedClient))
+        self._tenant_queries: list[TenantQuery] | None = None
         # module-level bindings, which other files can import: (path, name) -> (is a function, client)
         self._scoped_keys = {
             (c.at.path, c.name): (c.called, c) for c in self._scoped_clients if not c.scope and not c.name.startswith("this.")
@@ -194,26 +239,153 @@ class DataModel:
 
     def tenant_queries(self) -> Iterator[TenantQuery]:
         """Every read and write on a tenant-scoped model outside `tenant.exempt`, in path order."""
-        checked: dict[tuple[str, str, str], list[Query]] = defaultdict(list)
-        for query in self.project.facts_of(Query):
-            if query.operation in CREATES or self.exempt(query.at.path):
-                continue
-            tenant = self.tenant_model(self.model_of(query))
-            if tenant is None:
-                continue
-            status = self._status(query, tenant)
-            group = (query.at.path, query.function, tenant.name)
-            if status.status == SCOPED_BY_FILTER and query.function:
-                checked[group].append(query)
-            elif status.status == UNSCOPED and status.why is None and self._checked_before(query, checked[group]):
-                status = replace(status, status=SCOPED_BY_FILTER)
-            yield status
+        if self._tenant_queries is None:
+            self._tenant_queries = sorted(self._scope_queries(), key=lambda t: (t.query.at.path, t.query.at.line, t.query.at.column))
+        return iter(self._tenant_queries)
 
-    def _checked_before(self, query: Query, earlier: list[Query]) -> bool:
-        """`findFirst({ where: { id, tenantId } })` then `update({ where: { id } })` in one function:
-        the row was verified to be the tenant's before it is touched by id."""
+    def _scope_queries(self) -> Iterator[TenantQuery]:
+        queries = [q for q in self.project.facts_of(Query) if q.operation not in CREATES and not self.exempt(q.at.path)]
+        base: dict[int, TenantQuery | None] = {}
+        for query in queries:
+            tenant = self.tenant_model(self.model_of(query))
+            base[id(query)] = self._status(query, tenant) if tenant is not None else None
+        helpers = {
+            q.function.rsplit(".", 1)[-1] for q in queries
+            if q.function and _single_row(q) and (t := base[id(q)]) is not None and t.status in BASE_SCOPED
+        }
+        checks: dict[tuple[str, str], list[RowCheck]] = defaultdict(list)
+        for check in self.project.facts_of(RowCheck):
+            checks[(check.at.path, check.function)].append(check)
+        calls: dict[tuple[str, str], list[ScopedCall]] = defaultdict(list)
+        for call in self.project.facts_of(ScopedCall):
+            if call.callee in helpers and call.callee != call.function.rsplit(".", 1)[-1]:
+                calls[(call.at.path, call.function)].append(call)
+        functions: dict[tuple[str, str], list[Query]] = defaultdict(list)
+        for query in queries:
+            functions[(query.at.path, query.function)].append(query)
+        for group, members in functions.items():
+            if not group[1]:
+                yield from (t for q in members if (t := base[id(q)]) is not None)
+                continue
+            yield from self._scope_function(members, base, checks[group], calls[group])
+
+    def _scope_function(
+        self, queries: list[Query], base: dict[int, TenantQuery | None], checks: list[RowCheck], calls: list[ScopedCall],
+    ) -> Iterator[TenantQuery]:
+        """Reads one function in line order: rows and ids proven the tenant's make later queries scoped."""
+        checked = {c.variable: c for c in checks}
+        rows: dict[str, list[Proof]] = defaultdict(list)  # a local name holding the tenant's row
+        ids: dict[str, list[Proof]] = defaultdict(list)  # a value proven to be an id of the tenant's
+        for check in checks:
+            rows[check.variable].append(Proof(check.at.line, SCOPED_BY_CHECK, check.at, check.how))
+        for call in calls:
+            how = f"{call.callee}() takes the tenant key and returns the row or throws"
+            if call.binds:
+                rows[call.binds].append(Proof(call.at.line, SCOPED_BY_HELPER, call.at, how))
+            for argument in call.arguments:
+                if argument.rsplit(".", 1)[-1] not in self.config.tenant_keys:
+                    ids[argument].append(Proof(call.at.line, SCOPED_BY_HELPER, call.at, f"{call.callee}() verifies {argument} with the tenant key"))
+        scoped_before: list[Query] = []
+        for query in sorted(queries, key=lambda q: (q.at.line, q.at.column)):
+            tenant_query = base[id(query)]
+            if tenant_query is not None and tenant_query.status == UNSCOPED and tenant_query.why is None:
+                tenant_query = self._scope_in_function(query, tenant_query, checked, rows, ids, scoped_before) or tenant_query
+            if tenant_query is not None and tenant_query.status == SCOPED_BY_FILTER:
+                scoped_before.append(query)
+            scoped = tenant_query.status not in (UNSCOPED, UNKNOWN) if tenant_query is not None else self._pins_tenant(query, rows, ids)
+            if scoped and _single_row(query):  # an empty list proves nothing about the ids it was asked for
+                how = f"{query.operation} on {query.model} at line {query.at.line} is scoped"
+                if query.binds:
+                    rows[query.binds].append(Proof(query.at.line, SCOPED_BY_PARENT, query.at, how))
+                for key, value in query.filter.values:
+                    if ID_KEY.search(key.rsplit(".", 1)[-1]):
+                        ids[value].append(Proof(query.at.line, SCOPED_BY_PARENT, query.at, how))
+            if tenant_query is not None:
+                yield tenant_query
+
+    def _scope_in_function(
+        self, query: Query, tenant_query: TenantQuery, checked: dict[str, RowCheck],
+        rows: dict[str, list[Proof]], ids: dict[str, list[Proof]], scoped_before: list[Query],
+    ) -> TenantQuery | None:
+        if query.binds in checked:
+            check = checked[query.binds]
+            return replace(tenant_query, status=SCOPED_BY_CHECK, evidence=check.at, how=check.how)
+        for key, value in query.filter.values:
+            if value == "self":
+                return replace(tenant_query, status=SCOPED_BY_PARENT, how=f"{key} = self: the row that owns it")
+            found = _earlier(ids.get(value, ()), query) or _earlier(rows.get(_root(value), ()) if _root(value) != value else (), query)
+            if found is not None:
+                status = SCOPED_BY_HELPER if found.status == SCOPED_BY_HELPER else SCOPED_BY_PARENT
+                return replace(tenant_query, status=status, evidence=found.at, how=f"{key} = {value}: {found.how}")
+        how = self._identity(query, tenant_query.tenant)
+        if how is not None:
+            return replace(tenant_query, status=SCOPED_BY_IDENTITY, how=how)
         keys = set(query.filter.keys)
-        return bool(keys) and any(keys <= set(e.filter.keys) and e.at.line < query.at.line for e in earlier)
+        for earlier in scoped_before:
+            # `findFirst({ where: { id, tenantId } })` then `update({ where: { id } })`: the same lookup, verified first
+            if keys and earlier.model == query.model and keys <= set(earlier.filter.keys) and earlier.at.line < query.at.line:
+                return replace(tenant_query, status=SCOPED_BY_PARENT, evidence=earlier.at, how=f"the same {', '.join(sorted(keys))} lookup was scoped at line {earlier.at.line}")
+        return None
+
+    def _pins_tenant(self, query: Query, rows: dict[str, list[Proof]], ids: dict[str, list[Proof]]) -> bool:
+        """A query on a model without a tenant key returns the tenant's row when it pins a tenant value,
+        a verified id or row (`prisma.tenant.findUnique({ where: { id: tenantId } })`)."""
+        for _, value in query.filter.values:
+            if value.rsplit(".", 1)[-1] in self.config.tenant_keys or _earlier(ids.get(value, ()), query):
+                return True
+            if _root(value) != value and _earlier(rows.get(_root(value), ()), query):
+                return True
+        return False
+
+    def _identity(self, query: Query, tenant: TenantModel) -> str | None:
+        """Why the filter pins the caller's own rows, or None."""
+        keys = set(query.filter.keys)
+        for key in sorted(keys):
+            if key.rsplit(".", 1)[-1] in self.config.tenant_sub_keys:
+                return f"filters by the sub-tenant key {key}"
+        for key, value in query.filter.values:
+            if VERIFIED_IDENTITY.search(value):
+                return f"filters {key} by the verified identity {value}"
+        model = tenant.model
+        if not keys or not any(PASSWORD_FIELD.match(f.name) or PASSWORD_FIELD.match(f.column or "") for f in model.fields):
+            return None
+        if all(CREDENTIAL_KEY.search(k) for k in keys):
+            return f"looks the user up by {', '.join(sorted(keys))} (sign-in, sign-up, reset)"
+        primary = {f.name for f in model.fields if f.primary} | {"id"}
+        if keys <= primary and (ACCOUNT_FLOW.search(query.function) or ACCOUNT_FLOW.search(query.at.path.rsplit("/", 1)[-1])):
+            return f"reads the caller's own user in an account flow ({query.function})"
+        return None
+
+    def request_tenant_keys(self) -> Iterator[RequestTenantKey]:
+        """TN004: queries pinning a tenant key to client input that the function (or the route
+        handler that forwards it) never compares with the caller's identity."""
+        inputs: dict[tuple[str, str], dict[str, ClientInput]] = defaultdict(dict)
+        forwarded: dict[tuple[str, str], list[ClientInput]] = defaultdict(list)
+        for found in self.project.facts_of(ClientInput):
+            if found.compared:
+                continue
+            inputs[(found.at.path, found.function)].setdefault(found.name, found)
+            for callee, position in found.passed_to:
+                forwarded[(callee, position)].append(found)
+        for query in self.project.facts_of(Query):
+            if query.operation in CREATES or self.exempt(query.at.path) or self.scoped_client(query):
+                continue
+            model = self.model_of(query)
+            if model is not None and model.table and model.table.lower() in self.rls_tables:
+                continue
+            for key, value in query.filter.values:
+                if key.rsplit(".", 1)[-1] not in self.config.tenant_keys:
+                    continue
+                source = inputs[(query.at.path, query.function)].get(value)
+                if source is not None:
+                    yield RequestTenantKey(query, key, value, source)
+                    break
+                if value in query.parameters and value not in query.compared and query.function:
+                    position = str(query.parameters.index(value))
+                    callers = forwarded.get((query.function.rsplit(".", 1)[-1], position), []) + forwarded.get((query.function.rsplit(".", 1)[-1], value), [])
+                    if callers:
+                        yield RequestTenantKey(query, key, value, callers[0], callers[0].function)
+                        break
 
     def _status(self, query: Query, tenant: TenantModel) -> TenantQuery:
         if tenant.model.table and tenant.model.table.lower() in self.rls_tables:
@@ -338,6 +510,36 @@ class DataModel:
         for raw in self.tenant_raw_sql():
             counts[raw.status] += 1
         return counts
+
+
+@dataclass(frozen=True, slots=True)
+class Proof:
+    """Why a row or an id in a function is the tenant's, from which line on."""
+
+    line: int
+    status: str
+    at: Location
+    how: str
+
+
+def _earlier(proofs: Iterable[Proof], query: Query) -> Proof | None:
+    return next((p for p in proofs if p.line < query.at.line), None)
+
+
+PRISMA_SINGLE_ROW = frozenset({"findFirst", "findFirstOrThrow", "findUnique", "findUniqueOrThrow", "update", "delete", "upsert"})
+SQLALCHEMY_SINGLE_ROW = frozenset({"first", "one", "one_or_none", "scalar", "scalar_one", "scalar_one_or_none", "get", "first_or_404", "one_or_404", "get_or_404"})
+
+
+def _single_row(query: Query) -> bool:
+    """Returns one row (or fails): finding it proves the ids it was asked for."""
+    if query.orm == PRISMA:
+        return query.operation in PRISMA_SINGLE_ROW
+    return query.operation == "get" or query.terminal in SQLALCHEMY_SINGLE_ROW
+
+
+def _root(value: str) -> str:
+    """`order.customer.id` -> `order`."""
+    return re.split(r"[.\[]", value, maxsplit=1)[0]
 
 
 def _shared_prefix(a: str, b: str) -> int:

@@ -17,7 +17,7 @@ from tree_sitter import Node
 
 from prodlint.extract.typescript import TsModule, collector
 from prodlint.facts import Location
-from prodlint.facts.data import PRISMA, READ, WRITE, FilterParts, Query, RawSql, ScopedClient
+from prodlint.facts.data import PRISMA, READ, WRITE, ClientInput, FilterParts, Query, RawSql, RowCheck, ScopedCall, ScopedClient
 from prodlint.sqltext import join_interpolated, tables_touched
 
 READ_OPERATIONS = frozenset(
@@ -50,6 +50,18 @@ TRANSPARENT = frozenset({"await_expression", "parenthesized_expression", "as_exp
 INLINE_CALLBACKS = frozenset({"$transaction", "map", "flatMap", "forEach", "filter", "reduce", "then", "catch", "finally", "all", "allSettled"})
 SQL_START = re.compile(r"^\s*(?:\(\s*)?(select|with|update|delete|insert)\b", re.IGNORECASE)
 
+# Client-controlled request input (the verified session is not: `req.session`, `req.user`).
+CLIENT_INPUT = re.compile(r"^(?:req|request|ctx\.request|ctx)\.(params|query|body|headers|cookies)\b")
+INPUT_SOURCES = {"params": "path parameter", "query": "query string", "body": "body", "headers": "header", "cookies": "cookie"}
+# What the caller's verified identity looks like in a comparison or a membership call.
+IDENTITY = re.compile(r"\b(?:req(?:uest)?\.(?:user|auth|session)|currentUser|current_user|user|auth|session|payload|decoded|claims|member\w*|res\.locals)\b", re.IGNORECASE)
+ANY_CALL = """
+(call_expression function: (_) @function arguments: (arguments) @arguments) @call
+"""
+IF_STATEMENTS = """
+(if_statement condition: (_) @condition consequence: (_) @consequence) @if
+"""
+
 CALLS = """
 (call_expression
   function: (member_expression
@@ -70,6 +82,7 @@ class QueryReader:
     def __init__(self, module: TsModule) -> None:
         self.module = module
         self.text = module.text
+        self._inline_inputs: list[Node] = []  # filter values, read for client input
 
     # --- scopes -------------------------------------------------------------
 
@@ -253,10 +266,15 @@ class QueryReader:
                 parts.unknown = True
         elif key == "NOT":
             return
-        elif value is not None and value.type == "object":
-            self._nested(parts, key, value)
+        elif value is not None and self._unwrapped(value).type == "object":
+            self._nested(parts, key, self._unwrapped(value))  # `{ tenantId_id: {...} as any }` too
         else:
             self._equality(parts, key, value)
+
+    def _unwrapped(self, node: Node) -> Node:
+        while node.type in TRANSPARENT and node.named_children:
+            node = node.named_children[0]
+        return node
 
     def _items(self, value: Node) -> list[Node] | None:
         if value.type == "array":
@@ -293,7 +311,13 @@ class QueryReader:
         if why is not None:
             parts.undefined[key] = why
         else:
-            parts.keys.add(key)
+            parts.pin(key, self.value_text(value) if value is not None else None)
+            if value is not None:
+                self._inline_inputs.append(value)
+
+    def value_text(self, node: Node) -> str:
+        """`await this.x` -> `this.x`, `req.user?.tenantId!` -> `req.user.tenantId`."""
+        return re.sub(r"\s+", "", self.text(node).replace("await ", "")).replace("?.", ".").replace("!", "")
 
     def undefined_reason(self, value: Node) -> str | None:
         """Why a filter value is or may be `undefined` (Prisma then ignores the condition), or None."""
@@ -397,6 +421,7 @@ class QueryReader:
             take = self.property(arguments, "take") if isinstance(arguments, Node) else None
             order_by = self.property(arguments, "orderBy") if isinstance(arguments, Node) else None
             function, function_at = self.qualname(call)
+            enclosing = self.enclosing_function(call)
             yield Query(
                 orm=PRISMA,
                 model=delegate,
@@ -411,7 +436,86 @@ class QueryReader:
                 has_limit=operation in SINGLE_ROW or isinstance(take, Node) or (not args_known),
                 returns_many=operation in ("findMany", "groupBy", "createManyAndReturn", "updateManyAndReturn"),
                 client_source=self.client_source(client),
+                binds=self.bound_name(call),
+                parameters=self.parameters(enclosing) if enclosing is not None else (),
             )
+
+    def bound_name(self, call: Node) -> str:
+        """`const order = await prisma.order.findFirst(...)` -> "order"."""
+        node = call
+        while node.parent is not None and node.parent.type in TRANSPARENT:
+            node = node.parent
+        parent = node.parent
+        if parent is not None and parent.type == "variable_declarator" and parent.child_by_field_name("name").type == "identifier":
+            return self.text(parent.child_by_field_name("name"))
+        return ""
+
+    def parameters(self, function: Node) -> tuple[str, ...]:
+        single = function.child_by_field_name("parameter")
+        if single is not None:
+            return (self.text(single),)
+        parameters = function.child_by_field_name("parameters")
+        names = []
+        for parameter in parameters.named_children if parameters is not None else ():
+            pattern = parameter.child_by_field_name("pattern") or parameter
+            names.append(self.text(pattern) if pattern.type == "identifier" else "")
+        return tuple(names)
+
+    # --- ownership checks, scoped helpers, client input --------------------
+
+    def row_checks(self, keys: tuple[str, ...]) -> Iterator[RowCheck]:
+        """`if (!order || order.tenantId !== tenantId) throw ...`: the function leaves on a foreign row."""
+        alternatives = "|".join(re.escape(k) for k in keys)
+        mismatch = re.compile(rf"([A-Za-z_$][\w$]*)\??\.({alternatives})\s*!==?|!==?\s*([A-Za-z_$][\w$]*)\??\.({alternatives})\b")
+        for _, match in self.module.matches(IF_STATEMENTS):
+            condition, consequence = self.text(match["condition"][0]), match["consequence"][0]
+            if not re.search(r"\b(?:throw|return)\b|\bnext\(", self.text(consequence)):
+                continue
+            function, _ = self.qualname(match["if"][0])
+            for found in mismatch.finditer(condition):
+                variable, key = (found.group(1), found.group(2)) if found.group(1) else (found.group(3), found.group(4))
+                yield RowCheck(variable, key, function, self.module.at(match["condition"][0]), f"leaves when {variable}.{key} differs: if {condition}")
+
+    def scoped_calls(self, keys: tuple[str, ...]) -> Iterator[ScopedCall]:
+        """Calls handing a tenant key (`tenantId`, `req.user.tenantId`) to another function."""
+        for _, match in self.module.matches(ANY_CALL):
+            arguments = [self.value_text(a) for a in match["arguments"][0].named_children if a.type != "comment"]
+            if not any(a.rsplit(".", 1)[-1] in keys for a in arguments):
+                continue
+            callee = match["function"][0]
+            name = self.text(callee.child_by_field_name("property")) if callee.type == "member_expression" else self.text(callee)
+            function, _ = self.qualname(match["call"][0])
+            yield ScopedCall(name, tuple(arguments), function, self.module.at(match["call"][0]), self.bound_name(match["call"][0]))
+
+    def client_inputs(self) -> Iterator[ClientInput]:
+        """`const { tenantId } = req.params`, `const org = req.query.orgId ?? ...`, `where: { tenantId: req.params.tenantId }`."""
+        for _, match in self.module.matches("(variable_declarator name: (_) @name value: (_) @value) @declarator"):
+            value = self._unwrapped(match["value"][0])
+            if value.type == "binary_expression" and self.text(value.child_by_field_name("operator")) in ("??", "||"):
+                value = self._unwrapped(value.child_by_field_name("left"))  # the client's value wins when present
+            found = CLIENT_INPUT.match(self.value_text(value))
+            if found is None:
+                continue
+            name = match["name"][0]
+            if name.type == "identifier":
+                names = [(self.text(name), name)]
+            elif name.type == "object_pattern":
+                names = [(self.text(m), m) for m in name.named_children if m.type == "shorthand_property_identifier_pattern"]
+                names += [(self.text(m.child_by_field_name("value")), m) for m in name.named_children if m.type == "pair_pattern"]
+            else:
+                continue
+            for local, node in names:
+                yield self._input(local, INPUT_SOURCES[found.group(1)], node)
+        for value in self._inline_inputs:
+            found = CLIENT_INPUT.match(self.value_text(value))
+            if found is not None:
+                yield self._input(self.value_text(value), INPUT_SOURCES[found.group(1)], value)
+
+    def _input(self, name: str, source: str, node: Node) -> ClientInput:
+        function_node = self.enclosing_function(node)
+        body = self.text(function_node) if function_node is not None else ""
+        function, _ = self.qualname(node)
+        return ClientInput(name, source, function, self.module.at(node), _compared(name, body))
 
     # --- raw SQL ------------------------------------------------------------
 
@@ -570,6 +674,16 @@ class QueryReader:
         return "", False
 
 
+def _compared(name: str, body: str) -> bool:
+    """The function compares `name` with something (not a null check), tests membership, or hands
+    it to one call together with the caller's identity: then it is checked, not trusted."""
+    escaped = re.escape(name)
+    if re.search(rf"(?<![\w.$]){escaped}\s*[!=]==?\s*(?!\s*(?:undefined|null)\b)[\w$'\"]|[\w$)\]]\s*[!=]==?\s*{escaped}(?![\w$])|\.includes\(\s*{escaped}\s*\)", body):
+        return True
+    return any(IDENTITY.search(arguments) for arguments in re.findall(rf"\(([^()]*(?<![\w.$]){escaped}(?![\w$])[^()]*)\)", body)
+               if IDENTITY.search(re.sub(rf"(?<![\w.$]){escaped}(?![\w$])", "", arguments)))
+
+
 @collector
 def collect_prisma_queries(module: TsModule) -> Iterable[object]:
     reader = QueryReader(module)
@@ -577,6 +691,10 @@ def collect_prisma_queries(module: TsModule) -> Iterable[object]:
         facts: list[object] = list(reader.queries())
         facts.extend(reader.raw_sql())
         facts.extend(reader.scoped_clients(module.config.tenant_keys))
+        keys = module.config.tenant_keys + module.config.tenant_sub_keys
+        facts.extend(reader.row_checks(keys))
+        facts.extend(reader.scoped_calls(keys))
+        facts.extend(reader.client_inputs())
     except RecursionError:
         return []  # a filter nested thousands deep: unknown, not a crash
     return facts
