@@ -255,6 +255,8 @@ class RowCheck:
     function: str
     at: Location
     how: str
+    function_at: Location | None = None  # tells apart anonymous handlers of one file
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +274,24 @@ class ScopedCall:
     function: str
     at: Location
     binds: str = ""
+    function_at: Location | None = None  # tells apart anonymous handlers of one file
+
+
+
+@dataclass(frozen=True, slots=True)
+class NewRow:
+    """A row the function builds and adds itself: `schedule = PMSchedule(...); db.add(schedule)`.
+
+    Re-reading it by its id (`select(PMSchedule).filter(PMSchedule.id == schedule.id)`) reads
+    the caller's own row. (Prisma `create` results are the `binds` of their `Query`.)
+    """
+
+    variable: str
+    model: str
+    function: str
+    at: Location
+    function_at: Location | None = None  # tells apart anonymous handlers of one file
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,6 +312,8 @@ class ClientInput:
     at: Location
     compared: bool = False
     passed_to: tuple[tuple[str, str], ...] = ()
+    function_at: Location | None = None  # tells apart anonymous handlers of one file
+
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 
 from prodlint.facts import Location
 from prodlint.facts.data import (
-    PRISMA, SQLALCHEMY, ClientInput, Field, IndexDef, Model, Query, RawSql, RowCheck, ScopedCall, ScopedClient, SqlTable,
+    PRISMA, SQLALCHEMY, ClientInput, Field, IndexDef, Model, NewRow, Query, RawSql, RowCheck, ScopedCall, ScopedClient, SqlTable,
 )
 from prodlint.model.modules import module_index
 from prodlint.project import Project
@@ -52,6 +52,8 @@ VERIFIED_IDENTITY = re.compile(
     r"^(?:req(?:uest)?\.(?:user|auth|session|currentUser|userId)|currentUser|current_user|g\.user|payload|decoded\w*|"
     r"token_?[dD]ata|claims|principal|jwt\w*|res\.locals\.(?:user|auth)|ctx\.state\.user|session\.user)\b"
 )
+# An optional read of the auth object a guard sets: `req.auth?.tenantId`, `req.user?.orgId`.
+AUTH_OBJECT = re.compile(r"\breq\.(?:auth|user|session)\?\.")
 # A column that can only hold an id: a row fetched by it is the row the id names.
 ID_KEY = re.compile(r"(?:^id|Id|_id|^pk|^uuid)$")
 PASSWORD_FIELD = re.compile(r"^(?:password|passwordHash|password_hash|hashed_password|hashedPassword|passwordDigest|pwd_hash)$")
@@ -95,10 +97,11 @@ class RequestTenantKey:
     """TN004: a query whose tenant key comes from client input that nothing compares with the caller."""
 
     query: Query
+    model: str
     key: str
     value: str
     source: ClientInput
-    forwarded: str | None = None  # the call that hands the value to the query's function
+    forwarded: str | None = None  # the route handler that hands the value to the query's function
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,44 +247,58 @@ class DataModel:
         return iter(self._tenant_queries)
 
     def _scope_queries(self) -> Iterator[TenantQuery]:
-        queries = [q for q in self.project.facts_of(Query) if q.operation not in CREATES and not self.exempt(q.at.path)]
+        every = [q for q in self.project.facts_of(Query) if not self.exempt(q.at.path)]
+        queries = [q for q in every if q.operation not in CREATES]
         base: dict[int, TenantQuery | None] = {}
         for query in queries:
             tenant = self.tenant_model(self.model_of(query))
             base[id(query)] = self._status(query, tenant) if tenant is not None else None
-        helpers = {
-            q.function.rsplit(".", 1)[-1] for q in queries
-            if q.function and _single_row(q) and (t := base[id(q)]) is not None and t.status in BASE_SCOPED
-        }
-        checks: dict[tuple[str, str], list[RowCheck]] = defaultdict(list)
+        # A function that reads a tenant model scoped returns the tenant's rows; when it reads one row
+        # (and returns it or throws) the ids it was handed are the tenant's too.
+        helpers: dict[str, bool] = {}
+        for q in queries:
+            if q.function and (t := base[id(q)]) is not None and t.status in BASE_SCOPED:
+                name = q.function.rsplit(".", 1)[-1]
+                helpers[name] = helpers.get(name, False) or _single_row(q)
+        checks: dict[tuple[str, str, int], list[RowCheck]] = defaultdict(list)
         for check in self.project.facts_of(RowCheck):
-            checks[(check.at.path, check.function)].append(check)
-        calls: dict[tuple[str, str], list[ScopedCall]] = defaultdict(list)
+            checks[_function_key(check)].append(check)
+        calls: dict[tuple[str, str, int], list[ScopedCall]] = defaultdict(list)
         for call in self.project.facts_of(ScopedCall):
             if call.callee in helpers and call.callee != call.function.rsplit(".", 1)[-1]:
-                calls[(call.at.path, call.function)].append(call)
-        functions: dict[tuple[str, str], list[Query]] = defaultdict(list)
-        for query in queries:
-            functions[(query.at.path, query.function)].append(query)
+                calls[_function_key(call)].append(call)
+        for row in self.project.facts_of(NewRow):
+            checks[_function_key(row)].append(RowCheck(row.variable, "", row.function, row.at, f"{row.variable} is a {row.model} this function builds"))
+        functions: dict[tuple[str, str, int], list[Query]] = defaultdict(list)
+        for query in every:
+            if query.operation in CREATES:
+                if query.binds and query.function:  # the row this function creates is its caller's own
+                    checks[_function_key(query)].append(
+                        RowCheck(query.binds, "", query.function, query.at, f"{query.binds} is the {query.model} this function creates"))
+                continue
+            functions[_function_key(query)].append(query)
         for group, members in functions.items():
             if not group[1]:
                 yield from (t for q in members if (t := base[id(q)]) is not None)
                 continue
-            yield from self._scope_function(members, base, checks[group], calls[group])
+            yield from self._scope_function(members, base, checks[group], calls[group], helpers)
 
     def _scope_function(
         self, queries: list[Query], base: dict[int, TenantQuery | None], checks: list[RowCheck], calls: list[ScopedCall],
+        helpers: dict[str, bool],
     ) -> Iterator[TenantQuery]:
         """Reads one function in line order: rows and ids proven the tenant's make later queries scoped."""
-        checked = {c.variable: c for c in checks}
+        checked = {c.variable: c for c in checks if c.key}
         rows: dict[str, list[Proof]] = defaultdict(list)  # a local name holding the tenant's row
         ids: dict[str, list[Proof]] = defaultdict(list)  # a value proven to be an id of the tenant's
         for check in checks:
             rows[check.variable].append(Proof(check.at.line, SCOPED_BY_CHECK, check.at, check.how))
         for call in calls:
-            how = f"{call.callee}() takes the tenant key and returns the row or throws"
+            how = f"{call.callee}() takes the tenant key and returns the tenant's rows"
             if call.binds:
                 rows[call.binds].append(Proof(call.at.line, SCOPED_BY_HELPER, call.at, how))
+            if not helpers.get(call.callee):
+                continue
             for argument in call.arguments:
                 if argument.rsplit(".", 1)[-1] not in self.config.tenant_keys:
                     ids[argument].append(Proof(call.at.line, SCOPED_BY_HELPER, call.at, f"{call.callee}() verifies {argument} with the tenant key"))
@@ -293,11 +310,12 @@ class DataModel:
             if tenant_query is not None and tenant_query.status == SCOPED_BY_FILTER:
                 scoped_before.append(query)
             scoped = tenant_query.status not in (UNSCOPED, UNKNOWN) if tenant_query is not None else self._pins_tenant(query, rows, ids)
-            if scoped and _single_row(query):  # an empty list proves nothing about the ids it was asked for
+            if scoped:
                 how = f"{query.operation} on {query.model} at line {query.at.line} is scoped"
                 if query.binds:
                     rows[query.binds].append(Proof(query.at.line, SCOPED_BY_PARENT, query.at, how))
-                for key, value in query.filter.values:
+                # an empty list proves nothing about the ids it was asked for
+                for key, value in query.filter.values if _single_row(query) else ():
                     if ID_KEY.search(key.rsplit(".", 1)[-1]):
                         ids[value].append(Proof(query.at.line, SCOPED_BY_PARENT, query.at, how))
             if tenant_query is not None:
@@ -313,7 +331,7 @@ class DataModel:
         for key, value in query.filter.values:
             if value == "self":
                 return replace(tenant_query, status=SCOPED_BY_PARENT, how=f"{key} = self: the row that owns it")
-            found = _earlier(ids.get(value, ()), query) or _earlier(rows.get(_root(value), ()) if _root(value) != value else (), query)
+            found = _earlier(ids.get(value, ()), query) or _earlier(rows.get(_root(value), ()), query)
             if found is not None:
                 status = SCOPED_BY_HELPER if found.status == SCOPED_BY_HELPER else SCOPED_BY_PARENT
                 return replace(tenant_query, status=status, evidence=found.at, how=f"{key} = {value}: {found.how}")
@@ -359,12 +377,12 @@ class DataModel:
     def request_tenant_keys(self) -> Iterator[RequestTenantKey]:
         """TN004: queries pinning a tenant key to client input that the function (or the route
         handler that forwards it) never compares with the caller's identity."""
-        inputs: dict[tuple[str, str], dict[str, ClientInput]] = defaultdict(dict)
+        inputs: dict[tuple[str, str, int], dict[str, ClientInput]] = defaultdict(dict)
         forwarded: dict[tuple[str, str], list[ClientInput]] = defaultdict(list)
         for found in self.project.facts_of(ClientInput):
             if found.compared:
                 continue
-            inputs[(found.at.path, found.function)].setdefault(found.name, found)
+            inputs[_function_key(found)].setdefault(found.name, found)
             for callee, position in found.passed_to:
                 forwarded[(callee, position)].append(found)
         for query in self.project.facts_of(Query):
@@ -376,15 +394,16 @@ class DataModel:
             for key, value in query.filter.values:
                 if key.rsplit(".", 1)[-1] not in self.config.tenant_keys:
                     continue
-                source = inputs[(query.at.path, query.function)].get(value)
+                source = inputs[_function_key(query)].get(value)
+                name = model.name if model is not None else query.model
                 if source is not None:
-                    yield RequestTenantKey(query, key, value, source)
+                    yield RequestTenantKey(query, name, key, value, source)
                     break
                 if value in query.parameters and value not in query.compared and query.function:
                     position = str(query.parameters.index(value))
                     callers = forwarded.get((query.function.rsplit(".", 1)[-1], position), []) + forwarded.get((query.function.rsplit(".", 1)[-1], value), [])
                     if callers:
-                        yield RequestTenantKey(query, key, value, callers[0], callers[0].function)
+                        yield RequestTenantKey(query, name, key, value, callers[0], callers[0].function)
                         break
 
     def _status(self, query: Query, tenant: TenantModel) -> TenantQuery:
@@ -397,12 +416,32 @@ class DataModel:
         keys = query.filter.keys
         if key in keys or any(k.rsplit(".", 1)[-1] in self.config.tenant_keys for k in keys if "." in k):
             return TenantQuery(query, tenant, SCOPED_BY_FILTER)
+        # the relationship behind the key: SQLAlchemy `Dashboard.org == current_org`, Prisma `tenant: { id }`
+        relation = {k.removesuffix(".id") for k in keys}
+        if any(key in (f"{r}_id", f"{r}Id") for r in relation):
+            return TenantQuery(query, tenant, SCOPED_BY_FILTER)
         why = dict(query.filter.undefined).get(key)
         if why is not None:
+            guards = self._auth_guards(query) if AUTH_OBJECT.search(why) else ()
+            if guards:
+                how = f"{why.removeprefix('may be undefined ')}, but {', '.join(guards)} on the route rejects requests without it"
+                return TenantQuery(query, tenant, SCOPED_BY_FILTER, how=how)
             return TenantQuery(query, tenant, UNSCOPED, why, extension)
         if query.filter.unknown:
             return TenantQuery(query, tenant, UNKNOWN)
         return TenantQuery(query, tenant, UNSCOPED, None, extension)
+
+    def _auth_guards(self, query: Query) -> tuple[str, ...]:
+        """Guards in effect on the route whose handler runs the query (they set the auth object or reject)."""
+        if query.function_at is None:
+            return ()
+        from prodlint.model.routes import route_graph  # routes are read only for this question
+
+        for route in self.project.view(route_graph).routes:
+            handler = route.route.handler_at
+            if handler is not None and handler.path == query.at.path and handler.line == query.function_at.line and route.guards:
+                return tuple(dict.fromkeys(g.name for g in route.guards))
+        return ()
 
     def scoped_client(self, query: Query | RawSql) -> bool:
         """Does the query's client scope it to a tenant (configured, or an extension that covers it)?"""
@@ -535,6 +574,11 @@ def _single_row(query: Query) -> bool:
     if query.orm == PRISMA:
         return query.operation in PRISMA_SINGLE_ROW
     return query.operation == "get" or query.terminal in SQLALCHEMY_SINGLE_ROW
+
+
+def _function_key(fact: Query | RowCheck | ScopedCall | NewRow | ClientInput) -> tuple[str, str, int]:
+    """Which function a fact is in: its file, qualname, and first line (anonymous handlers share a name)."""
+    return fact.at.path, fact.function, fact.function_at.line if fact.function_at is not None else 0
 
 
 def _root(value: str) -> str:

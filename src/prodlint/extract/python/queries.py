@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from prodlint.extract.python import PyModule, collector
 from prodlint.extract.python.models import call_name, dotted, string
 from prodlint.facts import Location
-from prodlint.facts.data import READ, SQLALCHEMY, WRITE, ClientInput, FilterParts, Query, RawSql, RowCheck, ScopedCall
+from prodlint.facts.data import READ, SQLALCHEMY, WRITE, ClientInput, FilterParts, NewRow, Query, RawSql, RowCheck, ScopedCall
 from prodlint.sqltext import join_interpolated, tables_touched
 
 FILTERS = frozenset({"filter", "where", "filter_by"})
@@ -223,7 +223,8 @@ class QueryReader(ast.NodeVisitor):
                 self.follow_result(chain, parent, name)  # `result = await db.execute(stmt)` then `row = result.scalars().first()`
             else:
                 chain.binds = chain.binds or name
-                self.follow_statement(chain, parent, name)
+                if chain.terminal is None:  # a statement or builder; an executed row handed on is no filter
+                    self.follow_statement(chain, parent, name)
 
     def follow_result(self, chain: Chain, assignment: ast.Assign, name: str) -> None:
         block = self._block_of(assignment)
@@ -511,8 +512,10 @@ def _names(node: ast.AST) -> set[str]:
 def _compared(name: str, function: ast.AST) -> bool:
     """The function compares `name` (not with None), or hands it to one call with the caller's identity."""
     for node in ast.walk(function):
-        if isinstance(node, ast.Compare) and name in _names(node) and not any(_is_none(c) for c in node.comparators):
-            return True
+        if isinstance(node, (ast.If, ast.Assert, ast.IfExp, ast.While)):  # a decision, not a query filter
+            for compare in ast.walk(node.test):
+                if isinstance(compare, ast.Compare) and name in _names(compare) and not any(_is_none(c) for c in compare.comparators):
+                    return True
         if isinstance(node, ast.Call):
             arguments = list(node.args) + [k.value for k in node.keywords]
             if any(isinstance(a, ast.Name) and a.id == name for a in arguments) and any(
@@ -529,14 +532,30 @@ class FunctionEvidence:
         self.reader = reader
         self.module = reader.module
         self.keys = keys
+        self.function_at: Location | None = None
 
     def facts(self) -> Iterable[object]:
         for node in self.module.nodes:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 name = self._qualname(node)
+                self.function_at = self.module.at(node)
                 yield from self.row_checks(node, name)
                 yield from self.scoped_calls(node, name)
                 yield from self.client_inputs(node, name)
+                yield from self.new_rows(node, name)
+
+    def new_rows(self, function: ast.AST, name: str) -> Iterable[NewRow]:
+        nodes = list(self._own(function))
+        added = {
+            a.id for n in nodes
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "add"
+            for a in n.args if isinstance(a, ast.Name)
+        }
+        for node in nodes:
+            if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                    and node.targets[0].id in added and isinstance(node.value, ast.Call) and dotted(node.value.func)
+                    and dotted(node.value.func).rsplit(".", 1)[-1][:1].isupper()):
+                yield NewRow(node.targets[0].id, dotted(node.value.func), name, self.module.at(node), self.function_at)
 
     def _qualname(self, function: ast.AST) -> str:
         names = []
@@ -571,7 +590,7 @@ class FunctionEvidence:
                         for side in (compare.left, *compare.comparators):
                             found = self._tenant_attribute(side)
                             if found is not None:
-                                yield RowCheck(found[0], found[1], name, self.module.at(node.test), f"leaves when {found[0]}.{found[1]} differs: if {ast.unparse(node.test)}")
+                                yield RowCheck(found[0], found[1], name, self.module.at(node.test), f"leaves when {found[0]}.{found[1]} differs: if {ast.unparse(node.test)}", self.function_at)
             elif isinstance(node, ast.Expr) and isinstance(node.value, (ast.Call, ast.Await)):
                 call = node.value.value if isinstance(node.value, ast.Await) else node.value
                 if not isinstance(call, ast.Call):
@@ -579,7 +598,7 @@ class FunctionEvidence:
                 for argument in list(call.args) + [k.value for k in call.keywords]:
                     found = self._tenant_attribute(argument)
                     if found is not None:
-                        yield RowCheck(found[0], found[1], name, self.module.at(call), f"hands {found[0]}.{found[1]} to {call_name(call)}() to verify")
+                        yield RowCheck(found[0], found[1], name, self.module.at(call), f"hands {found[0]}.{found[1]} to {call_name(call)}() to verify", self.function_at)
 
     def scoped_calls(self, function: ast.AST, name: str) -> Iterable[ScopedCall]:
         for node in self._own(function):
@@ -592,7 +611,7 @@ class FunctionEvidence:
             if isinstance(parent, ast.Await):
                 parent = self.module.parents.get(parent)
             binds = parent.targets[0].id if isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name) else ""
-            yield ScopedCall(call_name(node), tuple(arguments), name, self.module.at(node), binds)
+            yield ScopedCall(call_name(node), tuple(arguments), name, self.module.at(node), binds, self.function_at)
 
     def client_inputs(self, function: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> Iterable[ClientInput]:
         found: list[tuple[str, str, ast.AST]] = list(self._route_parameters(function))
@@ -602,7 +621,7 @@ class FunctionEvidence:
                 if source is not None:
                     found.append((node.targets[0].id, source, node.value))
         for local, source, node in found:
-            yield ClientInput(local, source, name, self.module.at(node), _compared(local, function), self._passed_to(function, local))
+            yield ClientInput(local, source, name, self.module.at(node), _compared(local, function), self._passed_to(function, local), self.function_at)
 
     def _route_parameters(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterable[tuple[str, str, ast.AST]]:
         """FastAPI / Flask handler parameters the URL fills: `{org_id}` / `<org_id>`, and FastAPI scalar query parameters."""

@@ -315,9 +315,44 @@ class QueryReader:
             if value is not None:
                 self._inline_inputs.append(value)
 
-    def value_text(self, node: Node) -> str:
-        """`await this.x` -> `this.x`, `req.user?.tenantId!` -> `req.user.tenantId`."""
-        return re.sub(r"\s+", "", self.text(node).replace("await ", "")).replace("?.", ".").replace("!", "")
+    def value_text(self, node: Node, resolve: bool = True) -> str:
+        """`await this.x` -> `this.x`, `req.user?.tenantId!` -> `req.user.tenantId`.
+
+        The root name is replaced by what it stands for when that tells where the value
+        comes from: a loop over rows (`for (const s of sessions)` gives `sessions[].id`,
+        `items.map((item) => ...)` gives `items[].productId`) or a local bound to the
+        verified session (`const user = req.session.user` gives `req.session.user.id`).
+        """
+        text = _normalised(self.text(node))
+        if not resolve:
+            return text
+        root = node
+        while root.type in ("member_expression", "subscript_expression", "non_null_expression", "parenthesized_expression") and root.named_children:
+            root = root.child_by_field_name("object") or root.named_children[0]
+        if root.type != "identifier" or root == node and node.type != "identifier":
+            return text
+        name = self.text(root)
+        source = self._row_source(root, name)
+        return source + text[len(name):] if source is not None and text.startswith(name) else text
+
+    def _row_source(self, identifier: Node, name: str) -> str | None:
+        current = identifier.parent
+        while current is not None:
+            if current.type == "for_in_statement" and self.text(current.child_by_field_name("left")) == name and current.child_by_field_name("right") is not None:
+                return self.value_text(current.child_by_field_name("right"), resolve=False) + "[]"
+            if current.type in FUNCTIONS and self._parameter(current, name) is not None:
+                call = current.parent.parent if current.parent is not None and current.parent.type == "arguments" else None
+                callee = call.child_by_field_name("function") if call is not None else None
+                if callee is not None and callee.type == "member_expression" and self.text(callee.child_by_field_name("property")) in ("map", "forEach", "flatMap", "filter", "some", "every"):
+                    return self.value_text(callee.child_by_field_name("object"), resolve=False) + "[]"
+                return None
+            current = current.parent
+        value = self.const_value(identifier)
+        if value is not None:
+            bound = _normalised(self.text(value))
+            if re.match(r"^(?:req|request)\.(?:user|auth|session)\b", bound):
+                return bound
+        return None
 
     def undefined_reason(self, value: Node) -> str | None:
         """Why a filter value is or may be `undefined` (Prisma then ignores the condition), or None."""
@@ -471,10 +506,10 @@ class QueryReader:
             condition, consequence = self.text(match["condition"][0]), match["consequence"][0]
             if not re.search(r"\b(?:throw|return)\b|\bnext\(", self.text(consequence)):
                 continue
-            function, _ = self.qualname(match["if"][0])
+            function, function_at = self.qualname(match["if"][0])
             for found in mismatch.finditer(condition):
                 variable, key = (found.group(1), found.group(2)) if found.group(1) else (found.group(3), found.group(4))
-                yield RowCheck(variable, key, function, self.module.at(match["condition"][0]), f"leaves when {variable}.{key} differs: if {condition}")
+                yield RowCheck(variable, key, function, self.module.at(match["condition"][0]), f"leaves when {variable}.{key} differs: if {condition}", function_at)
 
     def scoped_calls(self, keys: tuple[str, ...]) -> Iterator[ScopedCall]:
         """Calls handing a tenant key (`tenantId`, `req.user.tenantId`) to another function."""
@@ -484,8 +519,8 @@ class QueryReader:
                 continue
             callee = match["function"][0]
             name = self.text(callee.child_by_field_name("property")) if callee.type == "member_expression" else self.text(callee)
-            function, _ = self.qualname(match["call"][0])
-            yield ScopedCall(name, tuple(arguments), function, self.module.at(match["call"][0]), self.bound_name(match["call"][0]))
+            function, function_at = self.qualname(match["call"][0])
+            yield ScopedCall(name, tuple(arguments), function, self.module.at(match["call"][0]), self.bound_name(match["call"][0]), function_at)
 
     def client_inputs(self) -> Iterator[ClientInput]:
         """`const { tenantId } = req.params`, `const org = req.query.orgId ?? ...`, `where: { tenantId: req.params.tenantId }`."""
@@ -514,8 +549,8 @@ class QueryReader:
     def _input(self, name: str, source: str, node: Node) -> ClientInput:
         function_node = self.enclosing_function(node)
         body = self.text(function_node) if function_node is not None else ""
-        function, _ = self.qualname(node)
-        return ClientInput(name, source, function, self.module.at(node), _compared(name, body))
+        function, function_at = self.qualname(node)
+        return ClientInput(name, source, function, self.module.at(node), _compared(name, body), function_at=function_at)
 
     # --- raw SQL ------------------------------------------------------------
 
@@ -672,6 +707,13 @@ class QueryReader:
                 name = self.function_name(function)
                 return (name, True) if name != "<anonymous>" else ("", False)
         return "", False
+
+
+def _normalised(text: str) -> str:
+    """`(req.session as any)?.user!` -> `req.session.user`."""
+    text = re.sub(r"\s+as\s+[\w$.<>\[\]]+", "", text.replace("await ", ""))
+    text = re.sub(r"\s+", "", text).replace("?.", ".").replace("!", "")
+    return re.sub(r"\(([\w$.]+)\)", r"\1", text)
 
 
 def _compared(name: str, body: str) -> bool:
