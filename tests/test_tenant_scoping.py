@@ -59,8 +59,8 @@ PRISMA_STATUSES = [
 
 # SQLAlchemy ORM, Flask-SQLAlchemy and FastAPI/Flask routes (tenant key org_id, sub-key household_id).
 SQLALCHEMY_FINDINGS = [
-    "app/routes.py:25:12 TN004 query on Favorite is scoped by org_id = org_id, taken from the path parameter (line 24), and never compared with the caller's identity, so any user can reach another tenant's rows; take org_id from the authenticated session or check the caller's membership first",
-    "app/routes.py:36:12 TN004 filter_by on Widget is scoped by org_id = org_id, taken from the query string (line 35), and never compared with the caller's identity, so any user can reach another tenant's rows; take org_id from the authenticated session or check the caller's membership first",
+    "app/routes.py:30:12 TN004 query on Favorite is scoped by org_id = org_id, taken from the path parameter (line 29), and never compared with the caller's identity, so any user can reach another tenant's rows; take org_id from the authenticated session or check the caller's membership first",
+    "app/routes.py:41:12 TN004 filter_by on Widget is scoped by org_id = org_id, taken from the query string (line 40), and never compared with the caller's identity, so any user can reach another tenant's rows; take org_id from the authenticated session or check the caller's membership first",
     "app/services.py:15:17 TN001 get on tenant-scoped model Dashboard does not filter by org_id; look it up with a filter on Dashboard.org_id instead of get",
     "app/services.py:27:12 TN001 filter on tenant-scoped model Widget does not filter by org_id; filter on Widget.org_id",
     "app/services.py:39:16 TN001 get on tenant-scoped model Favorite does not filter by org_id; look it up with a filter on Favorite.org_id instead of get",
@@ -72,9 +72,9 @@ SQLALCHEMY_FINDINGS = [
 ]
 
 SQLALCHEMY_STATUSES = [
-    ("app/routes.py", 25, "scoped-by-filter"),
     ("app/routes.py", 30, "scoped-by-filter"),
-    ("app/routes.py", 36, "scoped-by-filter"),
+    ("app/routes.py", 35, "scoped-by-filter"),
+    ("app/routes.py", 41, "scoped-by-filter"),
     ("app/services.py", 8, "scoped-by-check"),
     ("app/services.py", 15, "unscoped"),
     ("app/services.py", 22, "scoped-by-filter"),
@@ -137,7 +137,27 @@ def test_evidence_names_the_line(lint):
 def test_tn004_points_at_the_read(lint):
     analysis = lint("tenant/scoping_sqlalchemy", select="TN004")
     assert [(f.at.path, f.at.line, [(r.at.path, r.at.line, r.message) for r in f.finding.related]) for f in analysis.reported] == [
-        ("app/routes.py", 25, [("app/routes.py", 24, "org_id read from the path parameter")]),
-        ("app/routes.py", 36, [("app/routes.py", 35, "org_id read from the query string")]),
+        ("app/routes.py", 30, [("app/routes.py", 29, "org_id read from the path parameter")]),
+        ("app/routes.py", 41, [("app/routes.py", 40, "org_id read from the query string")]),
         ("app/widget_service.py", 6, [("app/routes.py", 13, "org_id read from the path parameter")]),
+    ]
+
+
+def test_core_tables_are_models(run, lint):
+    # SQLAlchemy Core: `Table(...)` columns, foreign keys and indexes feed the data model under the
+    # variable's name, so `select(tasks)`, `tasks.c.x` and `projects.update()` are tenant queries
+    # and the index rules see the missing tenant-key index; the loose `Index(..., tasks.c.project_id)`
+    # serves the foreign key.
+    assert run("tenant/scoping_core", select=("TN", "IX")) == [
+        "app/queries.py:11:25 TN001 select on tenant-scoped model tasks does not filter by tenant_id; filter on tasks.tenant_id",
+        "app/queries.py:19:18 TN002 update on tenant-scoped model projects does not filter by tenant_id, so it can change another tenant's rows; filter on projects.tenant_id",
+        'app/tables.py:24:5 IX002 tenant-scoped model tasks has no index that leads with tenant_id, so every tenant\'s query scans all tenants\' rows; add Index("ix_tasks_tenant_id", "tenant_id") to tasks.__table_args__',
+    ]
+    model = lint("tenant/scoping_core", select="TN").project.view(data_model)
+    assert [(q.query.at.line, q.query.model, q.query.operation, q.status) for q in model.tenant_queries()] == [
+        (7, "tasks", "select", "scoped-by-filter"),
+        (11, "tasks", "select", "unscoped"),
+        (15, "tasks", "select", "scoped-by-filter"),
+        (19, "projects", "update", "unscoped"),
+        (23, "tasks", "delete", "scoped-by-filter"),
     ]

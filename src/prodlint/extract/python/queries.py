@@ -36,6 +36,7 @@ SCALAR_ANNOTATIONS = frozenset({"str", "int", "UUID", "uuid.UUID", "UUID4", "Opt
 # The caller's identity in a comparison or a membership call.
 IDENTITY = re.compile(r"\b(?:current_?\w*|user|auth\w*|session|payload|claims|token_data|member\w*|g\.user|request\.user)\b", re.IGNORECASE)
 EXITS = (ast.Raise, ast.Return, ast.Continue)
+PLATFORM_ADMIN = re.compile(r"super_?admin|superuser|platform_?admin|staff", re.IGNORECASE)
 
 
 @dataclass(slots=True)
@@ -64,6 +65,17 @@ class QueryReader(ast.NodeVisitor):
         self.scope: list[ast.AST] = []
         self.facts: list[object] = []
         self.strings: dict[str, ast.expr] = {}
+        self.core_tables = self._core_tables()
+
+    def _core_tables(self) -> frozenset[str]:
+        """Names this module uses as SQLAlchemy Core tables: bound to `Table(...)`, or read as `orders.c.x`."""
+        names = {
+            n.targets[0].id for n in self.module.nodes
+            if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name)
+            and isinstance(n.value, ast.Call) and call_name(n.value) == "Table"
+        }
+        names |= {dotted(n.value) for n in self.module.nodes if isinstance(n, ast.Attribute) and n.attr == "c" and dotted(n.value)}
+        return frozenset(names)
 
     def _orm_imports(self) -> dict[str, str]:
         """Local names bound to SQLAlchemy helpers: `select`, `sa` -> `sa.select`, ..."""
@@ -155,6 +167,8 @@ class QueryReader(ast.NodeVisitor):
         if not isinstance(func, ast.Attribute):
             return None
         client = dotted(func.value)
+        if func.attr in ("select", "update", "delete") and client in self.core_tables:
+            return Chain(client, func.attr, READ if func.attr == "select" else WRITE, "", call)  # `orders.select()`
         if func.attr == "query" and call.args and not call.keywords:
             model = self.entity(call.args[0])
             if model and not self._is_model_query(func.value):
@@ -187,6 +201,12 @@ class QueryReader(ast.NodeVisitor):
     def entity(self, node: ast.expr) -> str | None:
         """The model a query selects: `Order`, `models.Order`, `Order.id` -> `Order`."""
         name = dotted(node)
+        if name in self.core_tables:
+            return name
+        if name.endswith(".c") or ".c." in name:  # `orders.c.id`
+            table = name[: name.rindex(".c")] if name.endswith(".c") else name.split(".c.", 1)[0]
+            if table in self.core_tables:
+                return table
         if not name:
             if isinstance(node, ast.Call) and call_name(node) in ("count", "sum", "max", "min", "avg") and node.args:
                 return self.entity(node.args[0])
@@ -383,6 +403,9 @@ class QueryReader(ast.NodeVisitor):
         if not isinstance(node, ast.Attribute):
             return None
         owner = dotted(node.value)
+        if owner.endswith(".c") and owner[:-2] in self.core_tables:  # Core: `orders.c.tenant_id`
+            table = owner[:-2]
+            return node.attr if table == model else f"{table}.{node.attr}"
         if not owner or not owner.rsplit(".", 1)[-1][:1].isupper():
             return None
         if owner.rsplit(".", 1)[-1] == model.rsplit(".", 1)[-1]:
@@ -620,8 +643,18 @@ class FunctionEvidence:
                 source = self._flask_input(node.value)
                 if source is not None:
                     found.append((node.targets[0].id, source, node.value))
+        elevated = self._platform_admin(function)
         for local, source, node in found:
-            yield ClientInput(local, source, name, self.module.at(node), _compared(local, function), self._passed_to(function, local), self.function_at)
+            compared = elevated or _compared(local, function)
+            yield ClientInput(local, source, name, self.module.at(node), compared, self._passed_to(function, local), self.function_at)
+
+    def _platform_admin(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+        """A handler behind a platform-admin dependency (`Depends(get_current_super_admin)`) may pick any tenant."""
+        defaults = function.args.defaults + [d for d in function.args.kw_defaults if d is not None]
+        return any(
+            isinstance(d, ast.Call) and call_name(d) in ("Depends", "Security") and d.args and PLATFORM_ADMIN.search(dotted(d.args[0]))
+            for d in defaults
+        )
 
     def _route_parameters(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterable[tuple[str, str, ast.AST]]:
         """FastAPI / Flask handler parameters the URL fills: `{org_id}` / `<org_id>`, and FastAPI scalar query parameters."""
