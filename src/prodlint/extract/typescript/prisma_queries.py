@@ -572,6 +572,17 @@ class QueryReader:
                 if first is not None and first.type in ("string", "template_string") and SQL_START.match(self._literal(first)[0]):
                     yield self._raw(call, "query", first, self.text(match["object"][0]))
 
+    def typed_raw_sql(self) -> Iterator[RawSql]:
+        """`prisma.$queryRaw<Row[]>`...``: the type argument wraps the tag (`instantiation_expression`)."""
+        for _, match in self.module.matches("(call_expression function: (_) @function arguments: (template_string) @template) @call"):
+            tag = match["function"][0]
+            if tag.type not in ("instantiation_expression", "non_null_expression"):
+                continue  # a plain tag is read by raw_sql
+            while tag.type in ("instantiation_expression", "non_null_expression") and tag.named_children:
+                tag = tag.named_children[0]
+            if tag.type == "member_expression" and self.text(tag.child_by_field_name("property")) in RAW_OPERATIONS:
+                yield self._raw(match["call"][0], self.text(tag.child_by_field_name("property")), match["template"][0], self.text(tag.child_by_field_name("object")))
+
     def _raw_argument(self, arguments: Node, inside_raw: set[tuple[int, int]]) -> Node | None:
         first = next(iter(arguments.named_children), None) if arguments.type == "arguments" else None
         if first is None:
@@ -732,6 +743,7 @@ def collect_prisma_queries(module: TsModule) -> Iterable[object]:
     try:
         facts: list[object] = list(reader.queries())
         facts.extend(reader.raw_sql())
+        facts.extend(reader.typed_raw_sql())
         facts.extend(reader.scoped_clients(module.config.tenant_keys))
         keys = module.config.tenant_keys + module.config.tenant_sub_keys
         facts.extend(reader.row_checks(keys))
