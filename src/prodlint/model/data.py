@@ -49,8 +49,8 @@ BASE_SCOPED = frozenset({SCOPED_BY_FILTER, SCOPED_BY_EXTENSION, SCOPED_BY_RLS})
 
 # The caller's verified identity as a filter value: the session's user, a decoded token.
 VERIFIED_IDENTITY = re.compile(
-    r"^(?:req(?:uest)?\.(?:user|auth|session|currentUser|userId)|currentUser|current_user|g\.user|payload|decoded\w*|"
-    r"token_?[dD]ata|claims|principal|jwt\w*|res\.locals\.(?:user|auth)|ctx\.state\.user|session\.user)\b"
+    r"^(?:req(?:uest)?\.(?:user|auth|session|currentUser|userId)|currentUser|current_user|g\.user|verified-token|"
+    r"token_?[dD]ata|principal|res\.locals\.(?:user|auth)|ctx\.state\.user|session\.user)\b"
 )
 # An optional read of the auth object a guard sets: `req.auth?.tenantId`, `req.user?.orgId`.
 AUTH_OBJECT = re.compile(r"\breq\.(?:auth|user|session)\?\.")
@@ -365,14 +365,22 @@ class DataModel:
             if VERIFIED_IDENTITY.search(value):
                 return f"filters {key} by the verified identity {value}"
         model = tenant.model
-        if not keys or not any(PASSWORD_FIELD.match(f.name) or PASSWORD_FIELD.match(f.column or "") for f in model.fields):
+        if not keys or not _has_password(model):
             return None
-        if all(CREDENTIAL_KEY.search(k) for k in keys):
-            return f"looks the user up by {', '.join(sorted(keys))} (sign-in, sign-up, reset)"
+        credentials = self._credential_lookup(query, tenant)
+        if credentials:
+            return f"looks the user up by {', '.join(credentials)} (sign-in, sign-up, reset)"
         primary = {f.name for f in model.fields if f.primary} | {"id"}
         if keys <= primary and (ACCOUNT_FLOW.search(query.function) or ACCOUNT_FLOW.search(query.at.path.rsplit("/", 1)[-1])):
             return f"reads the caller's own user in an account flow ({query.function})"
         return None
+
+    def _credential_lookup(self, query: Query, tenant: TenantModel) -> list[str]:
+        """The credential keys (email, username, a token) a user lookup pins, or [] when it is no such lookup."""
+        keys = {k for k in query.filter.keys if k not in self.config.tenant_keys}
+        if not keys or not _has_password(tenant.model) or not all(CREDENTIAL_KEY.search(k) for k in keys):
+            return []
+        return sorted(keys)
 
     def request_tenant_keys(self) -> Iterator[RequestTenantKey]:
         """TN004: queries pinning a tenant key to client input that the function (or the route
@@ -380,8 +388,9 @@ class DataModel:
         inputs: dict[tuple[str, str, int], dict[str, ClientInput]] = defaultdict(dict)
         forwarded: dict[tuple[str, str], list[ClientInput]] = defaultdict(list)
         for found in self.project.facts_of(ClientInput):
-            if found.compared:
-                continue
+            routes = self._handled_routes(found.function_at)
+            if found.compared or (routes and not any(r.guards for r in routes)):
+                continue  # checked, or a public route: what it serves is public by design
             inputs[_function_key(found)].setdefault(found.name, found)
             for callee, position in found.passed_to:
                 forwarded[(callee, position)].append(found)
@@ -391,6 +400,9 @@ class DataModel:
             model = self.model_of(query)
             if model is not None and model.table and model.table.lower() in self.rls_tables:
                 continue
+            tenant = self.tenant_model(model)
+            if tenant is not None and self._credential_lookup(query, tenant):
+                continue  # signing in to the tenant the client names is how login works
             for key, value in query.filter.values:
                 if key.rsplit(".", 1)[-1] not in self.config.tenant_keys:
                     continue
@@ -433,15 +445,19 @@ class DataModel:
 
     def _auth_guards(self, query: Query) -> tuple[str, ...]:
         """Guards in effect on the route whose handler runs the query (they set the auth object or reject)."""
-        if query.function_at is None:
-            return ()
-        from prodlint.model.routes import route_graph  # routes are read only for this question
+        routes = self._handled_routes(query.function_at)
+        return tuple(dict.fromkeys(g.name for r in routes for g in r.guards)) if routes and all(r.guards for r in routes) else ()
 
-        for route in self.project.view(route_graph).routes:
-            handler = route.route.handler_at
-            if handler is not None and handler.path == query.at.path and handler.line == query.function_at.line and route.guards:
-                return tuple(dict.fromkeys(g.name for g in route.guards))
-        return ()
+    def _handled_routes(self, function_at: Location | None) -> list:
+        """The resolved routes whose handler is the function starting at `function_at`."""
+        if function_at is None:
+            return []
+        from prodlint.model.routes import route_graph  # routes are read only for these questions
+
+        return [
+            r for r in self.project.view(route_graph).routes
+            if r.route.handler_at is not None and r.route.handler_at.path == function_at.path and r.route.handler_at.line == function_at.line
+        ]
 
     def scoped_client(self, query: Query | RawSql) -> bool:
         """Does the query's client scope it to a tenant (configured, or an extension that covers it)?"""
@@ -559,6 +575,11 @@ class Proof:
     status: str
     at: Location
     how: str
+
+
+def _has_password(model: Model) -> bool:
+    """A user model: it stores a password (hash)."""
+    return any(PASSWORD_FIELD.match(f.name) or PASSWORD_FIELD.match(f.column or "") for f in model.fields)
 
 
 def _earlier(proofs: Iterable[Proof], query: Query) -> Proof | None:

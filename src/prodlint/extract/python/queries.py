@@ -36,6 +36,8 @@ SCALAR_ANNOTATIONS = frozenset({"str", "int", "UUID", "uuid.UUID", "UUID4", "Opt
 # The caller's identity in a comparison or a membership call.
 IDENTITY = re.compile(r"\b(?:current_?\w*|user|auth\w*|session|payload|claims|token_data|member\w*|g\.user|request\.user)\b", re.IGNORECASE)
 EXITS = (ast.Raise, ast.Return, ast.Continue)
+# A call made only for its check: `check_admin_access(db, user.id, row.org_id)`.
+VERIFIER = re.compile(r"check|verify|ensure|assert|require|authori[sz]e|permission|guard|validate|can_|must", re.IGNORECASE)
 PLATFORM_ADMIN = re.compile(r"super_?admin|superuser|platform_?admin|staff", re.IGNORECASE)
 
 
@@ -616,7 +618,7 @@ class FunctionEvidence:
                                 yield RowCheck(found[0], found[1], name, self.module.at(node.test), f"leaves when {found[0]}.{found[1]} differs: if {ast.unparse(node.test)}", self.function_at)
             elif isinstance(node, ast.Expr) and isinstance(node.value, (ast.Call, ast.Await)):
                 call = node.value.value if isinstance(node.value, ast.Await) else node.value
-                if not isinstance(call, ast.Call):
+                if not isinstance(call, ast.Call) or not VERIFIER.search(call_name(call)):
                     continue
                 for argument in list(call.args) + [k.value for k in call.keywords]:
                     found = self._tenant_attribute(argument)

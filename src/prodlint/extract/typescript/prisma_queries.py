@@ -352,6 +352,8 @@ class QueryReader:
             bound = _normalised(self.text(value))
             if re.match(r"^(?:req|request)\.(?:user|auth|session)\b", bound):
                 return bound
+            if re.match(r"^(?:jwt\.)?(?:verify|decode)\w*\(", bound):
+                return "verified-token"  # `const payload = jwt.verify(token, secret)`
         return None
 
     def undefined_reason(self, value: Node) -> str | None:
