@@ -8,7 +8,7 @@ from prodlint.model.data import STATUSES, data_model
 # row with the tenant key, a parent fetched scoped, a list from a scoped helper, a created row,
 # a cast compound unique, shared rows (`OR: [{ tenantId: null }, { tenantId }]`), the login
 # lookup by email, the password change, `req.user.id`, `req.auth?.tenantId` behind a mount guard,
-# and a path parameter compared with the session. The findings are the near misses: a comparison
+# and a path parameter compared with the session or handed to a check with it. The findings are the near misses: a comparison
 # that does not leave, an unverified parent id, the id a list helper was handed, an OR with an
 # unscoped branch, a user by id outside an account flow, an unguarded optional tenant, and
 # tenant keys from the path, a header and the query string (a public route and a sign-in to the
@@ -41,6 +41,7 @@ PRISMA_STATUSES = [
     ("src/routes/tenants.ts", 33, "scoped-by-identity"),
     ("src/routes/tenants.ts", 37, "unscoped"),
     ("src/routes/tenants.ts", 42, "scoped-by-filter"),
+    ("src/routes/tenants.ts", 48, "scoped-by-filter"),
     ("src/services/admin.service.ts", 4, "unscoped"),
     ("src/services/auth.service.ts", 5, "scoped-by-identity"),
     ("src/services/auth.service.ts", 7, "scoped-by-parent"),
@@ -128,7 +129,7 @@ def test_census_counts_every_status(lint):
     counts = lint("tenant/scoping_prisma", select="TN").project.view(data_model).status_counts()
     assert list(counts) == list(STATUSES)
     assert counts == {
-        "scoped-by-filter": 14, "scoped-by-extension": 0, "scoped-by-rls": 0, "scoped-by-check": 1, "scoped-by-parent": 4,
+        "scoped-by-filter": 15, "scoped-by-extension": 0, "scoped-by-rls": 0, "scoped-by-check": 1, "scoped-by-parent": 4,
         "scoped-by-identity": 4, "scoped-by-helper": 2, "unscoped": 10, "unknown": 0,
     }
 

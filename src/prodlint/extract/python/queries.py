@@ -34,7 +34,8 @@ FLASK_INPUT = {"args": "query string", "view_args": "path parameter", "json": "b
 ROUTE_METHODS = frozenset({"get", "post", "put", "patch", "delete", "api_route", "route"})
 SCALAR_ANNOTATIONS = frozenset({"str", "int", "UUID", "uuid.UUID", "UUID4", "Optional[str]", "Optional[int]", "str | None", "int | None"})
 # The caller's identity in a comparison or a membership call.
-IDENTITY = re.compile(r"\b(?:current_?\w*|user|auth\w*|session|payload|claims|token_data|member\w*|g\.user|request\.user)\b", re.IGNORECASE)
+# Any part of a name will do (`userTenantId`, `current_org`): reading more as a check only silences TN004.
+IDENTITY = re.compile(r"user|auth|session|payload|decoded|claims|token|member|current|principal|locals", re.IGNORECASE)
 EXITS = (ast.Raise, ast.Return, ast.Continue)
 # A call made only for its check: `check_admin_access(db, user.id, row.org_id)`.
 VERIFIER = re.compile(r"check|verify|ensure|assert|require|authori[sz]e|permission|guard|validate|can_|must", re.IGNORECASE)

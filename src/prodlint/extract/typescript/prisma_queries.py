@@ -54,7 +54,8 @@ SQL_START = re.compile(r"^\s*(?:\(\s*)?(select|with|update|delete|insert)\b", re
 CLIENT_INPUT = re.compile(r"^(?:req|request|ctx\.request|ctx)\.(params|query|body|headers|cookies)\b")
 INPUT_SOURCES = {"params": "path parameter", "query": "query string", "body": "body", "headers": "header", "cookies": "cookie"}
 # What the caller's verified identity looks like in a comparison or a membership call.
-IDENTITY = re.compile(r"\b(?:req(?:uest)?\.(?:user|auth|session)|currentUser|current_user|user|auth|session|payload|decoded|claims|member\w*|res\.locals)\b", re.IGNORECASE)
+# Any part of a name will do (`userTenantId`, `current_org`): reading more as a check only silences TN004.
+IDENTITY = re.compile(r"user|auth|session|payload|decoded|claims|token|member|current|principal|locals", re.IGNORECASE)
 ANY_CALL = """
 (call_expression function: (_) @function arguments: (arguments) @arguments) @call
 """
