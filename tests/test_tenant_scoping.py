@@ -77,6 +77,7 @@ SQLALCHEMY_FINDINGS = [
     "app/services.py:82:37 TN001 select on tenant-scoped model Meal does not filter by org_id; filter on Meal.org_id",
     "app/services.py:86:17 TN001 get on tenant-scoped model Dashboard does not filter by org_id; look it up with a filter on Dashboard.org_id instead of get",
     "app/widget_service.py:6:16 TN004 query on Widget is scoped by org_id = org_id, taken from the path parameter org_id that list_org_widgets forwards, and never compared with the caller's identity, so any user can reach another tenant's rows; take org_id from the authenticated session or check the caller's membership first",
+    "app/widget_service.py:12:16 TN004 query on Dashboard is scoped by org_id = org_id, taken from the path parameter org_id that assign_role forwards, and never compared with the caller's identity, so any user can reach another tenant's rows; take org_id from the authenticated session or check the caller's membership first",
 ]
 
 SQLALCHEMY_STATUSES = [
@@ -104,6 +105,7 @@ SQLALCHEMY_STATUSES = [
     ("app/services.py", 86, "unscoped"),
     ("app/widget_service.py", 6, "scoped-by-filter"),
     ("app/widget_service.py", 9, "scoped-by-filter"),
+    ("app/widget_service.py", 12, "scoped-by-filter"),
 ]
 
 
@@ -149,6 +151,7 @@ def test_tn004_points_at_the_read(lint):
         ("app/routes.py", 30, [("app/routes.py", 29, "org_id read from the path parameter")]),
         ("app/routes.py", 41, [("app/routes.py", 40, "org_id read from the query string")]),
         ("app/widget_service.py", 6, [("app/routes.py", 13, "org_id read from the path parameter")]),
+        ("app/widget_service.py", 12, [("app/routes.py", 45, "org_id read from the path parameter")]),
     ]
 
 

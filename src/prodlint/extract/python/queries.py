@@ -535,8 +535,10 @@ def _names(node: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
 
 
-def _compared(name: str, function: ast.AST) -> bool:
-    """The function compares `name` (not with None), or hands it to one call with the caller's identity."""
+def _compared(name: str, function: ast.AST, others: frozenset[str] = frozenset()) -> bool:
+    """The function compares `name` (not with None), or hands it to one call with the caller's identity.
+
+    `others` are the function's other client inputs (`user_id` from the path is no identity)."""
     for node in ast.walk(function):
         if isinstance(node, (ast.If, ast.Assert, ast.IfExp, ast.While)):  # a decision, not a query filter
             for compare in ast.walk(node.test):
@@ -545,7 +547,7 @@ def _compared(name: str, function: ast.AST) -> bool:
         if isinstance(node, ast.Call):
             arguments = list(node.args) + [k.value for k in node.keywords]
             if any(isinstance(a, ast.Name) and a.id == name for a in arguments) and any(
-                IDENTITY.search(ast.unparse(a)) for a in arguments if not (isinstance(a, ast.Name) and a.id == name)
+                IDENTITY.search(ast.unparse(a)) for a in arguments if not (isinstance(a, ast.Name) and a.id in others | {name})
             ):
                 return True
     return False
@@ -648,7 +650,7 @@ class FunctionEvidence:
                     found.append((node.targets[0].id, source, node.value))
         elevated = self._platform_admin(function)
         for local, source, node in found:
-            compared = elevated or _compared(local, function)
+            compared = elevated or _compared(local, function, frozenset(n for n, _, _ in found))
             yield ClientInput(local, source, name, self.module.at(node), compared, self._passed_to(function, local), self.function_at)
 
     def _platform_admin(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
