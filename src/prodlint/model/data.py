@@ -24,12 +24,16 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from prodlint.facts import Location
 from prodlint.facts.data import (
     PRISMA, SQLALCHEMY, ClientInput, Field, IndexDef, Model, NewRow, Query, RawSql, RowCheck, ScopedCall, ScopedClient, SqlTable,
 )
 from prodlint.model.modules import module_index
+
+if TYPE_CHECKING:
+    from prodlint.model.routes import ResolvedRoute
 from prodlint.project import Project
 
 SCOPED_BY_FILTER = "scoped-by-filter"
@@ -159,6 +163,7 @@ class DataModel:
         self.rls_tables = rls_tables(project)
         self._scoped_clients = list(project.facts_of(ScopedClient))
         self._tenant_queries: list[TenantQuery] | None = None
+        self._routes_by_handler: dict[tuple[str, int], list[ResolvedRoute]] | None = None
         # module-level bindings, which other files can import: (path, name) -> (is a function, client)
         self._scoped_keys = {
             (c.at.path, c.name): (c.called, c) for c in self._scoped_clients if not c.scope and not c.name.startswith("this.")
@@ -253,35 +258,33 @@ class DataModel:
         for query in queries:
             tenant = self.tenant_model(self.model_of(query))
             base[id(query)] = self._status(query, tenant) if tenant is not None else None
-        # A function that reads a tenant model scoped returns the tenant's rows; when it reads one row
-        # (and returns it or throws) the ids it was handed are the tenant's too.
-        helpers: dict[str, bool] = {}
-        for q in queries:
-            if q.function and (t := base[id(q)]) is not None and t.status in BASE_SCOPED:
-                name = q.function.rsplit(".", 1)[-1]
-                helpers[name] = helpers.get(name, False) or _single_row(q)
-        checks: dict[tuple[str, str, int], list[RowCheck]] = defaultdict(list)
-        for check in self.project.facts_of(RowCheck):
-            checks[_function_key(check)].append(check)
+        helpers = _helpers(queries, base)
+        checks = self._owned_rows(every)
         calls: dict[tuple[str, str, int], list[ScopedCall]] = defaultdict(list)
         for call in self.project.facts_of(ScopedCall):
             if call.callee in helpers and call.callee != call.function.rsplit(".", 1)[-1]:
                 calls[_function_key(call)].append(call)
-        for row in self.project.facts_of(NewRow):
-            checks[_function_key(row)].append(RowCheck(row.variable, "", row.function, row.at, f"{row.variable} is a {row.model} this function builds"))
         functions: dict[tuple[str, str, int], list[Query]] = defaultdict(list)
-        for query in every:
-            if query.operation in CREATES:
-                if query.binds and query.function:  # the row this function creates is its caller's own
-                    checks[_function_key(query)].append(
-                        RowCheck(query.binds, "", query.function, query.at, f"{query.binds} is the {query.model} this function creates"))
-                continue
+        for query in queries:
             functions[_function_key(query)].append(query)
         for group, members in functions.items():
             if not group[1]:
                 yield from (t for q in members if (t := base[id(q)]) is not None)
                 continue
             yield from self._scope_function(members, base, checks[group], calls[group], helpers)
+
+    def _owned_rows(self, queries: list[Query]) -> dict[tuple[str, str, int], list[RowCheck]]:
+        """Per function, the rows it may use: ownership checks, and rows it builds or creates itself."""
+        checks: dict[tuple[str, str, int], list[RowCheck]] = defaultdict(list)
+        for check in self.project.facts_of(RowCheck):
+            checks[_function_key(check)].append(check)
+        for row in self.project.facts_of(NewRow):
+            checks[_function_key(row)].append(RowCheck(row.variable, "", row.function, row.at, f"{row.variable} is a {row.model} this function builds"))
+        for query in queries:
+            if query.operation in CREATES and query.binds and query.function:  # the row it creates is its caller's own
+                checks[_function_key(query)].append(
+                    RowCheck(query.binds, "", query.function, query.at, f"{query.binds} is the {query.model} this function creates"))
+        return checks
 
     def _scope_function(
         self, queries: list[Query], base: dict[int, TenantQuery | None], checks: list[RowCheck], calls: list[ScopedCall],
@@ -448,16 +451,18 @@ class DataModel:
         routes = self._handled_routes(query.function_at)
         return tuple(dict.fromkeys(g.name for r in routes for g in r.guards)) if routes and all(r.guards for r in routes) else ()
 
-    def _handled_routes(self, function_at: Location | None) -> list:
+    def _handled_routes(self, function_at: Location | None) -> list[ResolvedRoute]:
         """The resolved routes whose handler is the function starting at `function_at`."""
         if function_at is None:
             return []
-        from prodlint.model.routes import route_graph  # routes are read only for these questions
+        if self._routes_by_handler is None:
+            from prodlint.model.routes import route_graph  # routes are read only for these questions
 
-        return [
-            r for r in self.project.view(route_graph).routes
-            if r.route.handler_at is not None and r.route.handler_at.path == function_at.path and r.route.handler_at.line == function_at.line
-        ]
+            self._routes_by_handler = defaultdict(list)
+            for route in self.project.view(route_graph).routes:
+                if route.route.handler_at is not None:
+                    self._routes_by_handler[(route.route.handler_at.path, route.route.handler_at.line)].append(route)
+        return self._routes_by_handler.get((function_at.path, function_at.line), [])
 
     def scoped_client(self, query: Query | RawSql) -> bool:
         """Does the query's client scope it to a tenant (configured, or an extension that covers it)?"""
@@ -575,6 +580,17 @@ class Proof:
     status: str
     at: Location
     how: str
+
+
+def _helpers(queries: list[Query], base: dict[int, TenantQuery | None]) -> dict[str, bool]:
+    """Functions (by name) that read a tenant model scoped, so they return the tenant's rows; True when
+    they read one row (returned, or they throw), so the ids they were handed are the tenant's too."""
+    helpers: dict[str, bool] = {}
+    for query in queries:
+        if query.function and (found := base[id(query)]) is not None and found.status in BASE_SCOPED:
+            name = query.function.rsplit(".", 1)[-1]
+            helpers[name] = helpers.get(name, False) or _single_row(query)
+    return helpers
 
 
 def _has_password(model: Model) -> bool:
