@@ -11,7 +11,7 @@ from prodlint.model.data import STATUSES, data_model
 # and a path parameter compared with the session or handed to a check with it. The findings are the near misses: a comparison
 # that does not leave, an unverified parent id, the id a list helper was handed, an OR with an
 # unscoped branch, a user by id outside an account flow, an unguarded optional tenant, and
-# tenant keys from the path, a header and the query string (a public route and a sign-in to the
+# tenant keys from the path (also beside another path parameter), a header and the query string (a public route and a sign-in to the
 # tenant the path names stay silent). TN003 reports a raw statement once,
 # naming every table it leaves open (the join to a restricted table is scoped), also with a type
 # argument on the tag (`$queryRaw<Row[]>`).
@@ -23,6 +23,7 @@ PRISMA_FINDINGS = [
     "src/routes/tenants.ts:15:18 TN004 findMany on Order is scoped by tenantId = tenantId, taken from the header (line 14), and never compared with the caller's identity, so any user can reach another tenant's rows; take tenantId from the authenticated session or check the caller's membership first",
     "src/routes/tenants.ts:19:18 TN004 findMany on Customer is scoped by tenantId = req.query.tenantId, taken from the query string (line 19), and never compared with the caller's identity, so any user can reach another tenant's rows; take tenantId from the authenticated session or check the caller's membership first",
     "src/routes/tenants.ts:37:18 TN001 findUnique on tenant-scoped model User does not filter by tenantId; add tenantId to the where clause",
+    "src/routes/tenants.ts:54:18 TN004 findMany on Order is scoped by tenantId = tenantId, taken from the path parameter (line 52), and never compared with the caller's identity, so any user can reach another tenant's rows; take tenantId from the authenticated session or check the caller's membership first",
     "src/services/admin.service.ts:4:9 TN002 delete on tenant-scoped model User does not filter by tenantId, so it can change another tenant's rows; add tenantId to the where clause",
     "src/services/order.service.ts:11:25 TN001 findUnique on tenant-scoped model Order does not filter by tenantId; add tenantId to the where clause",
     "src/services/order.service.ts:34:12 TN001 findMany on tenant-scoped model Order does not filter by tenantId; add tenantId to the where clause",
@@ -42,6 +43,7 @@ PRISMA_STATUSES = [
     ("src/routes/tenants.ts", 37, "unscoped"),
     ("src/routes/tenants.ts", 42, "scoped-by-filter"),
     ("src/routes/tenants.ts", 48, "scoped-by-filter"),
+    ("src/routes/tenants.ts", 54, "scoped-by-filter"),
     ("src/services/admin.service.ts", 4, "unscoped"),
     ("src/services/auth.service.ts", 5, "scoped-by-identity"),
     ("src/services/auth.service.ts", 7, "scoped-by-parent"),
@@ -131,7 +133,7 @@ def test_census_counts_every_status(lint):
     counts = lint("tenant/scoping_prisma", select="TN").project.view(data_model).status_counts()
     assert list(counts) == list(STATUSES)
     assert counts == {
-        "scoped-by-filter": 15, "scoped-by-extension": 0, "scoped-by-rls": 0, "scoped-by-check": 1, "scoped-by-parent": 4,
+        "scoped-by-filter": 16, "scoped-by-extension": 0, "scoped-by-rls": 0, "scoped-by-check": 1, "scoped-by-parent": 4,
         "scoped-by-identity": 4, "scoped-by-helper": 2, "unscoped": 10, "unknown": 0,
     }
 

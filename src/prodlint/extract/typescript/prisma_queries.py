@@ -527,6 +527,7 @@ class QueryReader:
 
     def client_inputs(self) -> Iterator[ClientInput]:
         """`const { tenantId } = req.params`, `const org = req.query.orgId ?? ...`, `where: { tenantId: req.params.tenantId }`."""
+        inputs: list[tuple[str, str, Node]] = []
         for _, match in self.module.matches("(variable_declarator name: (_) @name value: (_) @value) @declarator"):
             value = self._unwrapped(match["value"][0])
             if value.type == "binary_expression" and self.text(value.child_by_field_name("operator")) in ("??", "||"):
@@ -542,18 +543,25 @@ class QueryReader:
                 names += [(self.text(m.child_by_field_name("value")), m) for m in name.named_children if m.type == "pair_pattern"]
             else:
                 continue
-            for local, node in names:
-                yield self._input(local, INPUT_SOURCES[found.group(1)], node)
+            inputs += [(local, INPUT_SOURCES[found.group(1)], node) for local, node in names]
         for value in self._inline_inputs:
             found = CLIENT_INPUT.match(self.value_text(value))
             if found is not None:
-                yield self._input(self.value_text(value), INPUT_SOURCES[found.group(1)], value)
+                inputs.append((self.value_text(value), INPUT_SOURCES[found.group(1)], value))
+        by_function: dict[int | None, set[str]] = {}
+        for local, _, node in inputs:
+            function_node = self.enclosing_function(node)
+            by_function.setdefault(function_node.id if function_node is not None else None, set()).add(local)
+        for local, source, node in inputs:
+            function_node = self.enclosing_function(node)
+            others = by_function[function_node.id if function_node is not None else None] - {local}
+            yield self._input(local, source, node, others)
 
-    def _input(self, name: str, source: str, node: Node) -> ClientInput:
+    def _input(self, name: str, source: str, node: Node, others: set[str]) -> ClientInput:
         function_node = self.enclosing_function(node)
         body = self.text(function_node) if function_node is not None else ""
         function, function_at = self.qualname(node)
-        return ClientInput(name, source, function, self.module.at(node), _compared(name, body), function_at=function_at)
+        return ClientInput(name, source, function, self.module.at(node), _compared(name, body, others), function_at=function_at)
 
     # --- raw SQL ------------------------------------------------------------
 
@@ -730,14 +738,19 @@ def _normalised(text: str) -> str:
     return re.sub(r"\(([\w$.]+)\)", r"\1", text)
 
 
-def _compared(name: str, body: str) -> bool:
+def _compared(name: str, body: str, others: set[str]) -> bool:
     """The function compares `name` with something (not a null check), tests membership, or hands
-    it to one call together with the caller's identity: then it is checked, not trusted."""
+    it to one call together with the caller's identity: then it is checked, not trusted. `others`
+    are the function's other client inputs (a `userId` from the path is no identity)."""
     escaped = re.escape(name)
     if re.search(rf"(?<![\w.$]){escaped}\s*[!=]==?\s*(?!\s*(?:undefined|null)\b)[\w$'\"]|[\w$)\]]\s*[!=]==?\s*{escaped}(?![\w$])|\.includes\(\s*{escaped}\s*\)", body):
         return True
-    return any(IDENTITY.search(arguments) for arguments in re.findall(rf"\(([^()]*(?<![\w.$]){escaped}(?![\w$])[^()]*)\)", body)
-               if IDENTITY.search(re.sub(rf"(?<![\w.$]){escaped}(?![\w$])", "", arguments)))
+    for arguments in re.findall(rf"\(([^()]*(?<![\w.$]){escaped}(?![\w$])[^()]*)\)", body):
+        for local in others | {name}:
+            arguments = re.sub(rf"(?<![\w.$]){re.escape(local)}(?![\w$])", "", arguments)
+        if IDENTITY.search(arguments):
+            return True
+    return False
 
 
 @collector
