@@ -65,6 +65,7 @@ class Config:
     tenant_keys: tuple[str, ...] = ("tenantId", "tenant_id")
     tenant_exempt: tuple[str, ...] = ()
     tenant_scoped_clients: tuple[str, ...] = ()
+    tenant_sub_keys: tuple[str, ...] = ()  # columns that narrow a tenant, derived from the verified identity
     route_guards: tuple[str, ...] = DEFAULT_GUARDS
     route_public: tuple[str, ...] = DEFAULT_PUBLIC
     page_params: tuple[str, ...] = DEFAULT_PAGE_PARAMS
@@ -140,6 +141,7 @@ _KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "tenant.keys": ("tenant_keys", _strings("tenant.keys")),
     "tenant.exempt": ("tenant_exempt", _strings("tenant.exempt")),
     "tenant.scoped-clients": ("tenant_scoped_clients", _strings("tenant.scoped-clients")),
+    "tenant.sub-keys": ("tenant_sub_keys", _strings("tenant.sub-keys")),
     "routes.guards": ("route_guards", _strings("routes.guards")),
     "routes.public": ("route_public", _strings("routes.public")),
     "pagination.params": ("page_params", _strings("pagination.params")),
