@@ -107,3 +107,23 @@ def test_readme_test_command_is_what_ci_runs() -> None:
     readme = (ROOT / "README.md").read_text()
     command = next(line for line in readme.splitlines() if 'pip install -e ".[test]"' in line)
     assert command in (ROOT / ".ci" / "run").read_text()
+
+
+def test_analysed_text_cannot_inject_commands_or_escapes(tmp_path: Path) -> None:
+    # A service name that tries to start a workflow command on its own line, and a file name
+    # that carries a terminal escape and a bidi override.
+    (tmp_path / "docker-compose.yml").write_text(
+        'services:\n  "db\\n::error file=x,line=1::FAKE\\u001b[2J":\n    image: postgres:16\n    ports: ["5432:5432"]\n')
+    (tmp_path / "evil\x1b[31m\u202e").mkdir()
+    (tmp_path / "evil\x1b[31m\u202e" / "docker-compose.yml").write_text("services:\n  api:\n    image: shop/api\n")
+    text = check(str(tmp_path), "--no-cache", "--select", "DC").stdout
+    annotations = check(str(tmp_path), "--no-cache", "--select", "DC", "--format", "github").stdout
+    for output in (text, annotations):
+        assert "\x1b" not in output and "\u202e" not in output
+        assert "FAKE" in output
+    assert not [line for line in text.splitlines() if line.startswith("::")]
+    # One command per finding (DC001 twice, DC002 once), none smuggled in by the service name.
+    assert [line.split(" ", 1)[0] for line in annotations.splitlines() if line.startswith("::")] == ["::warning", "::error", "::warning"]
+    assert 'service "db\\n::error file=x,line=1::FAKE\\x1b[2J" has no memory limit' in text
+    assert "evil\\x1b[31m\\u202e/docker-compose.yml:2:3 DC001" in text
+    assert "file=evil\\x1b[31m\\u202e/docker-compose.yml,line=2" in annotations

@@ -243,7 +243,7 @@ def analyse(paths: list[Path], config: Config, options: Options = Options(), roo
             continue
         texts[candidate.path] = text.splitlines()
         key = cache_key(candidate.path, candidate.kind, content, digest)
-        cached = cache.get(key) if cache else None
+        cached = cache.get(candidate.path, key) if cache else None
         if cached is not None:
             files.append(cached)
         else:
@@ -252,7 +252,9 @@ def analyse(paths: list[Path], config: Config, options: Options = Options(), roo
     for facts in _extract_all(pending, options.jobs):
         files.append(facts)
         if cache:
-            cache.put(keys[facts.path], facts)
+            cache.put(facts.path, keys[facts.path], facts)
+    if cache:
+        cache.save()
 
     project = Project(tuple(files), config, skipped)
     analysis.project = project

@@ -6,13 +6,14 @@ import sys
 from typing import TextIO
 
 from prodlint.report import Report
-from prodlint.report.text import summary
+from prodlint.report.text import clean, summary
 
 _COMMAND = {"error": "error", "warning": "warning", "note": "notice"}
 
 
 def _data(value: str) -> str:
-    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    # Control characters spelled out first (ESC never reaches the log), then the workflow-command escapes.
+    return clean(value, keep_newlines=True).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _property(value: str) -> str:

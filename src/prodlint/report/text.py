@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections import Counter
 from itertools import groupby
@@ -15,6 +16,34 @@ from prodlint.report import Report
 from prodlint.rules import metadata
 
 _STYLE = {"error": "bold red", "warning": "yellow", "note": "cyan"}
+
+# What analysed text may carry that a terminal or a CI log would obey: C0/C1 controls (ESC, CR,
+# LF...), line and paragraph separators, bidi overrides (Trojan Source) and undecodable bytes.
+_OTHER_UNSAFE = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\u061c\\u200e\\u200f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069\\ud800-\\udfff"
+_UNSAFE = re.compile(f"[\\r\\n{_OTHER_UNSAFE}]")
+_UNSAFE_IN_LINES = re.compile(f"[{_OTHER_UNSAFE}]")
+_NAMED = {"\n": "\\n", "\r": "\\r"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:
+        return f"\\x{code - 0xDC00:02x}"  # a byte of a non-UTF-8 file name
+    return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def clean(text: str, keep_newlines: bool = False) -> str:
+    """Analysed text made inert for a terminal or a log: every control character spelled out.
+
+    `keep_newlines` leaves CR and LF for a caller that encodes them itself (GitHub's `%0A`).
+    """
+    return (_UNSAFE_IN_LINES if keep_newlines else _UNSAFE).sub(_escape, text)
+
+
+def _start(text: str) -> str:
+    """A line of ours never starts with `::`, which GitHub Actions reads as a workflow command."""
+    return f"./{text}" if text.startswith("::") else text
 
 
 def _console(stream: TextIO) -> Console:
@@ -55,27 +84,29 @@ def render(report: Report, stream: TextIO = sys.stdout, statistics: bool = False
         _statistics(report, console)
     else:
         for path, group in groupby(report.results, key=lambda r: r.at.path):
-            console.print(Text(report.display(path), style="bold underline"))
+            shown = _start(clean(report.display(path)))
+            console.print(Text(shown, style="bold underline"))
             for result in group:
                 line = Text()
-                line.append(f"{report.display(path)}:{result.at.line}:{result.at.column}", style="bold")
+                line.append(f"{shown}:{result.at.line}:{result.at.column}", style="bold")
                 line.append(" ")
                 line.append(result.code, style=_STYLE[result.severity])
                 line.append(f" {result.name} ", style="dim")
-                line.append(result.message)
+                line.append(clean(result.message))
                 console.print(line)
                 if result.source_line.strip():
-                    console.print(Text(f"  {result.at.line:>5} | {result.source_line.rstrip()}", style="dim"))
+                    console.print(Text(f"  {result.at.line:>5} | {clean(result.source_line.rstrip())}", style="dim"))
                 for related in result.finding.related:
-                    console.print(Text(f"        = {related.message}: {report.display(related.at.path)}:{related.at.line}:{related.at.column}", style="dim"))
+                    where = f"{clean(report.display(related.at.path))}:{related.at.line}:{related.at.column}"
+                    console.print(Text(f"        = {clean(related.message)}: {where}", style="dim"))
             console.print()
     for notification in report.notifications:
-        where = report.display(notification.path) + (f":{notification.line}" if notification.line else "")
-        console.print(Text(f"{notification.level}: {notification.code} {where}: {notification.message}", style=_STYLE.get(notification.level, "")))
+        where = clean(report.display(notification.path)) + (f":{notification.line}" if notification.line else "")
+        console.print(Text(f"{notification.level}: {notification.code} {where}: {clean(notification.message)}", style=_STYLE.get(notification.level, "")))
     for note in report.notes:
-        console.print(Text(note, style="yellow"))
+        console.print(Text(clean(note), style="yellow"))
     for error in report.analysis.internal_errors:
-        console.print(Text(f"internal error: {error}", style="bold red"))
+        console.print(Text(f"internal error: {clean(error)}", style="bold red"))
     console.print(Text(summary(report), style="bold"))
 
 
