@@ -80,6 +80,15 @@ def split_command(text: str) -> tuple[str, ...] | None:
         return None
 
 
+def inside_workdir(path: str, workdir: str | None) -> str | None:
+    """`/app/main.py` under WORKDIR /app is `main.py` of the build context; other absolute paths are unknown."""
+    if not path.startswith("/"):
+        return path
+    if workdir and workdir.startswith("/") and path.startswith(workdir.rstrip("/") + "/"):
+        return path[len(workdir.rstrip("/")) + 1 :]
+    return None
+
+
 def program_name(word: str) -> str:
     return word.rsplit("/", 1)[-1]
 

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from prodlint.extract.generated import GENERATED_DIRECTORIES
-from prodlint.extract.commands import Invocation, program_name, programs, split_command
+from prodlint.extract.commands import Invocation, inside_workdir, program_name, programs, split_command
 from prodlint.facts import Location
 from prodlint.facts.modules import Import
 from prodlint.facts.data import Model, Query
@@ -385,13 +385,13 @@ class ProductionCode:
         if schema is None and "--schema" in args and args.index("--schema") + 1 < len(args):
             schema = args[args.index("--schema") + 1]
         if schema:
-            self.schema_references.add(posixpath.normpath(posixpath.join(code_dir, _inside(schema, workdir) or schema)))
+            self.schema_references.add(posixpath.normpath(posixpath.join(code_dir, inside_workdir(schema, workdir) or schema)))
         evidence = f"{where} → `{_shorten(' '.join(argv))}`"
         if program == "fastapi" and args[:1] in (("run",), ("dev",)):
             # `fastapi run [path]`: the file given, else the one the FastAPI CLI looks for.
             target = next((a for a in args[1:] if not a.startswith("-") and a.endswith(".py")), None)
             for candidate in ([target] if target else ["main.py", "app.py", "api.py", "app/main.py", "app/app.py", "app/api.py"]):
-                path = posixpath.normpath(posixpath.join(code_dir, _inside(candidate, workdir) or candidate)).removeprefix("./")
+                path = posixpath.normpath(posixpath.join(code_dir, inside_workdir(candidate, workdir) or candidate)).removeprefix("./")
                 if path in self.project.by_path:
                     self._record(path, role, evidence, at)
                     break
@@ -410,11 +410,11 @@ class ProductionCode:
             if module:
                 self._add_module(code_dir, module, SCRIPT if one_shot else role, evidence, at)
             elif target and target.endswith(".py"):
-                self._add_file(code_dir, _inside(target, workdir) or target, workdir, SCRIPT if one_shot else role, evidence, at)
+                self._add_file(code_dir, inside_workdir(target, workdir) or target, workdir, SCRIPT if one_shot else role, evidence, at)
         elif program in NODE_RUNNERS:
             target = next((a for a in args if not a.startswith("-") and a not in ("start", "--")), None)
             if target:
-                self._add_file(code_dir, _inside(target, workdir) or target, workdir, SCRIPT if one_shot else role, evidence, at)
+                self._add_file(code_dir, inside_workdir(target, workdir) or target, workdir, SCRIPT if one_shot else role, evidence, at)
         elif program in NPM:
             script = args[1] if args[:1] == ("run",) and len(args) > 1 else args[0] if args[:1] in (("start",),) else None
             manifest = self.manifests.get(posixpath.normpath(posixpath.join(code_dir, "package.json")).removeprefix("./"))
@@ -424,7 +424,7 @@ class ProductionCode:
             self._launch(argv, code_dir, workdir, role, where, at, depth + 1, one_shot)
 
     def _shell_script(self, word: str, code_dir: str, workdir: str | None) -> ShellScript | None:
-        relative = _inside(word, workdir)
+        relative = inside_workdir(word, workdir)
         if not relative or relative.startswith("-"):
             return None
         return self.shell_scripts.get(posixpath.normpath(posixpath.join(code_dir, relative)).removeprefix("./"))
@@ -606,13 +606,6 @@ def _source_candidates(path: str) -> list[str]:
     candidates += [f"{s}/index{e}" for s in stems for e in (".ts", ".js")]
     return candidates
 
-
-def _inside(path: str, workdir: str | None) -> str | None:
-    if not path.startswith("/"):
-        return path
-    if workdir and workdir.startswith("/") and path.startswith(workdir.rstrip("/") + "/"):
-        return path[len(workdir.rstrip("/")) + 1 :]
-    return None
 
 
 def _option(args: tuple[str, ...], names: tuple[str, ...]) -> str | None:

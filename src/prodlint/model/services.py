@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from prodlint.extract.commands import programs, server_commands
+from prodlint.extract.commands import inside_workdir, programs, server_commands
 from prodlint.facts import Location
 from prodlint.facts.capacity import EnvFile, GunicornSettings
 from prodlint.facts.compose import Build, Command, ComposeService, Dockerfile, DockerStage, EnvVar, PortMapping, ProcfileEntry, Text
@@ -340,7 +340,7 @@ class Services:
         word = invocations[0].argv[0]
         if word in ("sh", "bash") and len(invocations[0].argv) > 1:
             word = invocations[0].argv[1]
-        relative = _inside_workdir(word, workdir)
+        relative = inside_workdir(word, workdir)
         return self.scripts.get(_join_path(code_dir, relative)) if relative else None
 
     def _through_script(self, launch: Launch) -> Launch:
@@ -362,7 +362,7 @@ class Services:
             stem = server.module.replace(".", "/")
             candidates = [f"{stem}.py", f"{stem}/__main__.py"]
         elif server.script and server.script.endswith(".py"):
-            candidates = [_inside_workdir(server.script, launch.workdir)]
+            candidates = [inside_workdir(server.script, launch.workdir)]
         else:
             return ()
         found = [path for path in (_join_path(launch.code_dir, c) for c in candidates if c) if path in self.project.by_path]
@@ -432,7 +432,7 @@ class Services:
         if server.config_file is not None:
             if launch.code_dir is None or server.config_file.startswith("python:"):
                 return f"-c {server.config_file}"
-            path = _join_path(launch.code_dir, _inside_workdir(server.config_file, launch.workdir) or "")
+            path = _join_path(launch.code_dir, inside_workdir(server.config_file, launch.workdir) or "")
             return self.gunicorn_settings.get(path) or f"-c {server.config_file}"
         # gunicorn reads ./gunicorn.conf.py from its working directory, which may be any folder of the image.
         nearby = [p for p in self.project.by_path if p.rsplit("/", 1)[-1] == "gunicorn.conf.py"
@@ -505,14 +505,6 @@ def _join_path(directory: str, relative: str) -> str:
     joined = posixpath.normpath(posixpath.join(directory, relative)) if directory else posixpath.normpath(relative)
     return joined.removeprefix("./")
 
-
-def _inside_workdir(path: str, workdir: str | None) -> str | None:
-    """`/app/main.py` under WORKDIR /app is `main.py` of the build context; other absolute paths are unknown."""
-    if not path.startswith("/"):
-        return path
-    if workdir and workdir.startswith("/") and path.startswith(workdir.rstrip("/") + "/"):
-        return path[len(workdir.rstrip("/")) + 1 :]
-    return None
 
 
 def _merge_order(definition: ComposeService) -> tuple[int, str]:
