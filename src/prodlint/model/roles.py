@@ -29,7 +29,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from prodlint.extract.generated import GENERATED_DIRECTORIES
-from prodlint.extract.commands import Invocation, inside_workdir, program_name, programs, split_command
+from prodlint.extract.commands import Invocation, inside_workdir, programs, split_command
 from prodlint.facts import Location
 from prodlint.facts.modules import Import
 from prodlint.facts.data import Model, Query
