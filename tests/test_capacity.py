@@ -142,7 +142,7 @@ def test_compose_services_replicas_workers_and_postgres_command(lint):
     # api: settings defaults 5 + 10 overridden by compose to 10 + 20; worker: same code, defaults;
     # migrate: a one-shot job; reports: a pool size passed through from the host (unknown);
     # web: Prisma connection_limit=5 in the compose DATABASE_URL and node-postgres max 8;
-    # the dev override's --reload service is not production.
+    # the dev override's --reload service is not production; celery beat and flower run no tasks.
     analysis = lint("capacity/compose_stack", select="CP")
     cp002 = (
         'CP002 service "admin": 1 replica × 2 workers × (6 + 0) = 12 + service "api": 3 replicas × 4 workers × '
@@ -176,3 +176,37 @@ def test_connection_budget_per_service(lint):
         "reports": (2, 0, False), "web": (1, 13, True),
     }
     assert (budget.postgres.available, budget.total) == (195, 415)
+
+
+def test_engines_that_serve_no_requests_are_left_out(run):
+    # Silent: the test_mode branch no caller opens, an engine one call creates and drops, and an
+    # Exporter's engine that no module keeps. Store's (a module keeps one) and the engine the
+    # lifespan hands to the application serve requests.
+    small = ("CP001 pool allows 5 + 10 = 15 connections but 40 requests can use it at once (1 sync FastAPI "
+             "handler runs in a 40-thread pool); raise pool_size + max_overflow to at least 40 or lower the concurrency")
+    assert run("capacity/engine_lifetimes", select="CP") == [
+        f"app/db.py:10:12 {small}",
+        f"app/maintenance.py:23:23 {small}",
+        f"app/maintenance.py:31:14 {small}",
+    ]
+
+
+def test_pools_record_how_long_their_engine_lives():
+    source = Source("app/x.py", (
+        "from sqlalchemy import create_engine\n"
+        "def once(url, debug=None):\n"
+        "    if debug:\n"
+        "        e = create_engine(url)\n"
+        "        e.dispose()\n"
+        "    engine = create_engine(url)\n"
+        "    return engine\n"
+        "class Repo:\n"
+        "    def __init__(self):\n"
+        "        self.engine = create_engine('postgresql://x')\n"
+    ))
+    pools = [f for f in extract_python(source, Config()) if isinstance(f, Pool)]
+    assert sorted((p.at.line, p.lifetime, p.owner, p.opt_in) for p in pools) == [
+        (4, "call", "", "debug"),
+        (6, "shared", "", None),
+        (10, "instance", "app.x.Repo", None),
+    ]

@@ -39,8 +39,9 @@ def project(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (("chekc",), "prodlint: `chekc` is neither a command (check, rules, rule) nor an existing path; did you mean `check`?\n"),
-    (("report",), "prodlint: `report` is neither a command (check, rules, rule) nor an existing path\n"),
+    (("chekc",), "prodlint: `chekc` is neither a command (check, report, rules, rule) nor an existing path; did you mean `check`?\n"),
+    (("reprot",), "prodlint: `reprot` is neither a command (check, report, rules, rule) nor an existing path; did you mean `report`?\n"),
+    (("frobnicate",), "prodlint: `frobnicate` is neither a command (check, report, rules, rule) nor an existing path\n"),
     (("check", "does-not-exist/"), "prodlint: does-not-exist/: no such file or directory\n"),
     (("does-not-exist/",), "prodlint: does-not-exist/: no such file or directory\n"),
     (("check", "-"), "prodlint: reading from standard input is not supported; give files or directories\n"),

@@ -39,8 +39,8 @@ def test_exposed_datastore_ports(run):
 
 
 def test_dev_files_are_configurable(run):
-    # No longer a dev file, docker-compose.dev.yml is an overlay: its db joins the base db and its limits.
-    found = run("containers/compose_app", select="DC", dev_files=())
+    # Declared production configuration, docker-compose.dev.yml is an overlay: its db joins the base db and its limits.
+    found = run("containers/compose_app", select="DC", dev_files=(), roles=(("config", ("docker-compose.dev.yml",)),))
     assert [line for line in found if line.startswith("docker-compose.dev.yml")] == [
         'docker-compose.dev.yml:5:9 DC002 PostgreSQL service "db" publishes port 5432 on all network interfaces '
         '(host port 5432); publish it as "127.0.0.1:5432:5432" or remove it',

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, finding_lines, lint_project
+from conftest import FIXTURES, finding_lines, lint_project, standalone
 from prodlint import cli
 from prodlint.cache import CACHE_DIR
 from prodlint.config import Config, ConfigError, from_table
@@ -175,8 +175,8 @@ def test_pyproject_configuration_is_found(tmp_path: Path) -> None:
 # --- exit codes and selection -----------------------------------------------------------------
 
 
-def test_exit_codes_follow_fail_on() -> None:
-    project = str(FIXTURES / "engine" / "suppressions")
+def test_exit_codes_follow_fail_on(tmp_path: Path) -> None:
+    project = str(standalone("engine/suppressions", tmp_path))
     assert prodlint("check", project, "--no-cache").returncode == 1
     assert prodlint("check", project, "--no-cache", "--fail-on", "error").returncode == 0
     assert prodlint("check", project, "--no-cache", "--select", "DC002").returncode == 0
@@ -185,7 +185,7 @@ def test_exit_codes_follow_fail_on() -> None:
 
 def test_statistics_and_output_file(tmp_path: Path) -> None:
     out = tmp_path / "report.txt"
-    done = prodlint("check", str(FIXTURES / "engine" / "suppressions"), "--no-cache", "--statistics", "--output", str(out))
+    done = prodlint("check", str(standalone("engine/suppressions", tmp_path)), "--no-cache", "--statistics", "--output", str(out))
     assert done.stdout == ""
     assert out.read_text().splitlines()[:3] == [
         "     2  PL002  unused-suppression",
@@ -289,6 +289,7 @@ def test_discovery_honours_gitignore_exclude_and_skipped_directories(tmp_path: P
         (root / ignored).write_text("x = 1\n")
     found = [(c.path, c.kind) for c in discover([root], load(root)).candidates]
     assert found == [
+        ("pyproject.toml", "platform"),  # read for [project.scripts] entrypoints
         ("src/api/keep.local.py", "python"),
         ("src/api/orders.py", "python"),
         ("src/app.ts", "typescript"),

@@ -128,3 +128,72 @@ def test_alembic_revisions_apply_along_the_chain_not_by_file_name():
         revision("versions/c_first.py", "z"),
         revision("versions/d_other.py", "x", "z"),
     ]) == ["versions/c_first.py", "versions/b_second.py", "versions/d_other.py", "versions/a_merge.py"]
+
+
+# sqlalchemy_shapes: PostFiles and AvatarFiles share Files' table (single-table inheritance):
+# owner_id is reported once, on Files; PostFiles' own post_id goes to Files.__table_args__;
+# AvatarFiles.avatar_of is indexed. Primary keys through the id_key alias and the primary_key()
+# helper serve their lookups; Legacy's maybe_key is a key in one branch only, so session.get on it
+# stays silent rather than asking for an index on no columns. (title, status) and (title) share
+# one index; (status) is not where it starts.
+SHAPES_FINDINGS = [
+    'app/models.py:39:5 IX001 foreign key owner_id of Files (references users) has no index that leads with it, and PostgreSQL does not index foreign keys itself; add Index("ix_files_owner_id", "owner_id") to Files.__table_args__',
+    'app/models.py:45:5 IX001 foreign key post_id of PostFiles (references posts) has no index that leads with it, and PostgreSQL does not index foreign keys itself; add Index("ix_files_post_id", "post_id") to Files.__table_args__',
+    'app/queries.py:23:28 IX003 select on Post filters on title, status, but no index serves that (1 more query needs it); add Index("ix_posts_title_status", "title", "status") to Post.__table_args__',
+    'app/queries.py:33:28 IX003 select on Post filters on status, but no index serves that; add Index("ix_posts_status", "status") to Post.__table_args__',
+]
+
+
+def test_inheritance_key_aliases_and_merged_suggestions(run):
+    assert run("indexes/sqlalchemy_shapes", select="IX") == SHAPES_FINDINGS
+
+
+def test_primary_keys_declared_away_from_the_model(lint):
+    inventory = lint("indexes/sqlalchemy_shapes", select="IX003").project.view(index_inventory)
+    primary = {m.name: [(i.columns, i.origin) for i in inventory.indexes_of(m) if i.primary] for m in inventory.tables}
+    assert primary["User"] == [(("id",), "Annotated alias id_key")]
+    assert primary["Token"] == [(("id",), "primary_key()")]
+    assert primary["Legacy"] == []
+
+
+# prisma_soft_delete: "not deleted" alone asks for nothing; sorted, it asks for a partial index;
+# deletedAt never leads, and the count and findFirst that the (kind, deletedAt, createdAt) index
+# serves are its related locations.
+SOFT_DELETE_FINDINGS = [
+    'src/certificates.ts:12:10 IX003 findMany on Certificate filters on deletedAt and sorts by expiresAt, but no index serves that; add a partial index in a migration: CREATE INDEX ON "Certificate" ("expiresAt") WHERE "deletedAt" IS NULL',
+    "src/certificates.ts:16:10 IX003 findMany on Certificate filters on kind, deletedAt and sorts by createdAt, but no index serves that (2 more queries need it); add @@index([kind, deletedAt, createdAt]) to model Certificate",
+    "src/certificates.ts:30:10 IX003 findMany on Certificate filters on issuer, deletedAt, but no index serves that; add @@index([issuer, deletedAt]) to model Certificate",
+]
+
+
+def test_soft_delete_flags_never_lead(run):
+    assert run("indexes/prisma_soft_delete", select="IX") == SOFT_DELETE_FINDINGS
+
+
+COMPOSE = """services:
+  app:
+    build: .
+    environment:
+      DATABASE_URL: {url}
+  db:
+    image: {image}
+"""
+
+
+def test_the_production_compose_stack_names_the_database(run, tmp_path: Path):
+    def with_compose(name: str, url: str, image: str) -> Path:
+        project = tmp_path / name
+        shutil.copytree(FIXTURES / "indexes" / "sqlalchemy_shapes", project)
+        (project / "docker-compose.yml").write_text(COMPOSE.format(url=url, image=image))
+        return project
+
+    # InnoDB indexes every foreign key: IX001 has nothing to say on MariaDB or MySQL
+    assert run(with_compose("maria", "mysql+pymysql://app:app@db/app", "mariadb:11"), select="IX001") == []
+    assert run(with_compose("image", "${DATABASE_URL}", "mysql:8"), select="IX001") == []
+    # the URL wins over an image that other services may use
+    found = run(with_compose("pg", "postgresql://app:app@db/app", "mysql:8"), select="IX001")
+    assert found == [f for f in SHAPES_FINDINGS if " IX001 " in f]
+    # so does a URL the code spells out, when the stack's URL is set at deploy time
+    project = with_compose("code", "${DATABASE_URL}", "mysql:8")
+    (project / "app" / "db.py").write_text('from sqlalchemy import create_engine\n\nengine = create_engine("postgresql://app@db/app")\n')
+    assert run(project, select="IX001") == [f for f in SHAPES_FINDINGS if " IX001 " in f]

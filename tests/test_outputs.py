@@ -10,7 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from conftest import FIXTURES, SARIF_SCHEMA
+from conftest import SARIF_SCHEMA, standalone
 from prodlint.report import Report
 from prodlint.report import github
 from prodlint.rules import metadata
@@ -30,8 +30,8 @@ def schema() -> dict:
 
 
 @pytest.mark.parametrize("project", ["examples", "fixtures/engine/suppressions", "fixtures/engine/bad_input"])
-def test_sarif_is_valid(project: str, schema: dict) -> None:
-    path = ROOT / project if project == "examples" else FIXTURES / project.removeprefix("fixtures/")
+def test_sarif_is_valid(project: str, schema: dict, tmp_path: Path) -> None:
+    path = standalone(project.removeprefix("fixtures/"), tmp_path)
     document = json.loads(check(str(path), "--no-cache", "--format", "sarif").stdout)
     jsonschema.validate(document, schema)
     run = document["runs"][0]
@@ -44,8 +44,8 @@ def test_sarif_is_valid(project: str, schema: dict) -> None:
     assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"].startswith("file:///")
 
 
-def test_sarif_carries_rule_metadata_and_suppressions(schema: dict) -> None:
-    document = json.loads(check(str(FIXTURES / "engine" / "suppressions"), "--no-cache", "--format", "sarif").stdout)
+def test_sarif_carries_rule_metadata_and_suppressions(schema: dict, tmp_path: Path) -> None:
+    document = json.loads(check(str(standalone("engine/suppressions", tmp_path)), "--no-cache", "--format", "sarif").stdout)
     run = document["runs"][0]
     dc001 = next(rule for rule in run["tool"]["driver"]["rules"] if rule["id"] == "DC001")
     assert dc001["name"] == "missing-resource-limits"
@@ -59,8 +59,8 @@ def test_sarif_carries_rule_metadata_and_suppressions(schema: dict) -> None:
     ]
 
 
-def test_json_and_text_agree() -> None:
-    project = str(FIXTURES / "engine" / "suppressions")
+def test_json_and_text_agree(tmp_path: Path) -> None:
+    project = str(standalone("engine/suppressions", tmp_path))
     data = json.loads(check(project, "--no-cache", "--format", "json").stdout)
     text = check(project, "--no-cache").stdout
     for finding in data["findings"]:

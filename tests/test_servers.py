@@ -165,3 +165,56 @@ def test_run_calls_that_do_not_run_or_are_not_servers():
         "    run('pkg.app:app', workers=4)\n"
         "    subprocess.run(['ls'])\n"
     ) == [("uvicorn", None, 4, True, 10)]
+
+
+def test_entrypoint_scripts_and_their_environment(run):
+    # web: the image's entrypoint script runs gunicorn --workers $WORKERS, and compose sets WORKERS=1;
+    # web-default keeps the script's default of 4; branchy's server depends on a branch; granian
+    # says --workers 1; passthrough's script hands over to its command, which runs 2 replicas;
+    # noext's entrypoint `./run` is a script without an extension.
+    assert run("servers/entrypoint_app", select="SV") == [
+        "docker-compose.yml:16:5 SV002 granian runs a single worker process (--workers 1) and service \"granian\" has no "
+        "replicas; set --workers 4 (or deploy.replicas)",
+        "docker-entrypoint.sh:12:1 SV002 gunicorn runs a single worker process (--workers $WORKERS with WORKERS=1 "
+        "(docker-compose.yml:5)) and service \"web\" has no replicas; set -w 4 (or deploy.replicas)",
+        "noext/run:3:1 SV002 uvicorn runs a single worker process (uvicorn's default) and service \"noext\" has no "
+        "replicas; set --workers 4 (or deploy.replicas)",
+    ]
+
+
+def test_entrypoint_script_worker_class_and_one_shot_steps(run):
+    # the script's WORKER_CLASS default (gevent) sets the concurrency; wait_db.py, a step the script
+    # runs before the server, holds no pool that requests share
+    found = run("servers/entrypoint_app", select="CP001")
+    assert found == [
+        "app/db.py:3:10 CP001 pool allows 5 + 20 = 25 connections but 1000 requests can use it at once (each gevent "
+        "worker serves 1000 requests at once); raise pool_size + max_overflow to at least 1000 or lower the concurrency",
+    ]
+
+
+def test_shell_scripts_record_commands_and_defaults():
+    from prodlint.config import Config
+    from prodlint.extract import Source
+    from prodlint.extract.shell_script import extract_shell
+    from prodlint.facts.shell import EntrypointScript
+
+    text = (
+        "#!/bin/sh\n"
+        "WORKERS=${WORKERS:-2}\n"
+        "export MODE=prod\n"
+        ": ${PORT:=8000}\n"
+        "if [ -n \"$X\" ]; then\n"
+        "  echo nested\n"
+        "fi\n"
+        "exec uvicorn app:app \\\n"
+        "  --workers $WORKERS\n"
+    )
+    [script] = [f for f in extract_shell(Source("start.sh", text), Config()) if isinstance(f, EntrypointScript)]
+    assert [(c.at.line, c.argv, n) for c, n in zip(script.commands, script.nested, strict=True)] == [
+        (6, ("echo", "nested"), True),
+        (8, ("uvicorn", "app:app", "--workers", "$WORKERS"), False),
+    ]
+    assert [(v.name, v.value, v.default) for v in script.variables] == [
+        ("WORKERS", "2", True), ("MODE", "prod", False), ("PORT", "8000", True),
+    ]
+    assert not script.passes_arguments

@@ -1,4 +1,4 @@
-"""Command line: `prodlint check|rules|rule`.
+"""Command line: `prodlint check|report|rules|rule`.
 
 Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 usage, configuration
 or internal error. A file that cannot be parsed is a notification, not an internal
@@ -27,7 +27,8 @@ from prodlint import __version__, baseline, config as configuration, rules
 from prodlint.cache import CACHE_DIR
 from prodlint.config import ConfigError
 from prodlint.discover import project_root
-from prodlint.engine import Options, analyse, failed
+from prodlint.engine import Analysis, Options, analyse, failed
+from prodlint.model.roles import production_code
 from prodlint.report import Report, display_prefix
 from prodlint.report import github as github_report
 from prodlint.report import json as json_report
@@ -95,6 +96,8 @@ def _check_arguments(check: argparse.ArgumentParser) -> None:
     check.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="colour in text output")
     check.add_argument("--show-settings", action="store_true",
                        help="print the project root, the configuration file and every setting, then exit")
+    check.add_argument("--show-files", action="store_true",
+                       help="list every file with the role prodlint gives it (request, job, script, test ...) and why")
 
 
 def _rules_arguments(parser: argparse.ArgumentParser) -> None:
@@ -218,7 +221,10 @@ def _check(args: argparse.Namespace) -> int:
     finally:
         progress.clear()
 
-    report = Report(analysis, analysis.reported, prefix=display_prefix(analysis.root), cwd=Path(os.path.realpath(Path.cwd())))
+    if args.show_files:
+        return _show_files(analysis, sys.stdout)
+    report = Report(analysis, analysis.reported, prefix=display_prefix(analysis.root),
+                    cwd=Path(os.path.realpath(Path.cwd())), notes=list(analysis.notes))
     in_scope = baseline.Scope(rules.enabled(config, select, ignore), analysis.targets)
     if args.baseline:
         known = baseline.read(args.baseline)
@@ -306,6 +312,71 @@ def _emit(report: Report, args: argparse.Namespace) -> None:
             _write(target, buffer.getvalue())
 
 
+# --- prodlint report -------------------------------------------------------------------------
+
+
+def _report_arguments(report: argparse.ArgumentParser) -> None:
+    report.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .)")
+    report.add_argument("--format", choices=("text", "markdown", "json", "html"), default="text")
+    report.add_argument("--output", "-o", type=Path, metavar="FILE", help="write the report to FILE")
+    report.add_argument("--target-concurrency", type=int, metavar="N",
+                        help="concurrent requests to plan for: headroom or shortfall of every capacity limit")
+    report.add_argument("--fail-on", choices=("error", "warning", "note"), default="warning",
+                        help="lowest severity that makes the exit code 1 (default: warning)")
+    report.add_argument("--jobs", "-j", type=_jobs, default=0, metavar="N", help="extraction processes (default: CPU count)")
+    report.add_argument("--no-cache", action="store_true", help="do not read or write .prodlint_cache/")
+    report.add_argument("--config", type=Path, metavar="FILE", help="configuration file (default: found at the root)")
+
+
+def _report(args: argparse.Namespace) -> int:
+    """The same analysis as `check` (same config, same suppressions), rendered as the readiness report."""
+    from prodlint.report import readiness
+
+    if args.target_concurrency is not None and args.target_concurrency < 1:
+        raise ConfigError("--target-concurrency must be 1 or more")
+    paths = _paths(args)
+    root = project_root(paths)
+    config = configuration.load(root, args.config)
+    rules.validate(config)
+    analysis = analyse(paths, config, Options(jobs=args.jobs, use_cache=not args.no_cache), root)
+    report = Report(analysis, analysis.reported, prefix=display_prefix(analysis.root), cwd=Path(os.path.realpath(Path.cwd())))
+    buffer = io.StringIO()
+    color = args.format == "text" and not args.output and sys.stdout.isatty()
+    try:
+        readiness.render(report, buffer, args.format, args.target_concurrency, args.fail_on, color)
+    except Exception as error:  # noqa: BLE001 - a bug in the report is an internal error, not a traceback
+        if os.environ.get("PRODLINT_DEBUG") == "1":
+            raise
+        print(f"prodlint: internal error while writing the report ({type(error).__name__}: {error}); please report it",
+              file=sys.stderr)
+        return EXIT_ERROR
+    if args.output:
+        _write(args.output, buffer.getvalue())
+    else:
+        sys.stdout.write(buffer.getvalue())
+    if analysis.internal_errors:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if failed(report.results, args.fail_on) else EXIT_CLEAN
+
+
+def _show_files(analysis: Analysis, stream: TextIO) -> int:
+    """Every file with its role and the reason: the production-code decisions, open to dispute."""
+    assert analysis.project is not None
+    roles = analysis.project.view(production_code)
+    prefix = display_prefix(analysis.root)
+    paths = sorted({f.path for f in analysis.project.files} | set(analysis.project.skipped))
+    width = max((len(prefix + p) for p in paths), default=0)
+    for path in paths:
+        role = roles.role_of(path)
+        stream.write(text_report.clean(f"{prefix + path:<{width}}  {role.role:<10}  {role.reason}") + "\n")
+    for entry in roles.entrypoints:
+        where = f" ({entry.at})" if entry.at else ""
+        stream.write(text_report.clean(f"entrypoint: {prefix + entry.path} [{entry.role}] {entry.evidence}{where}") + "\n")
+    if roles.fallback:
+        stream.write("no production entrypoint found: every application file is treated as request code\n")
+    return EXIT_CLEAN
+
+
 # --- rules and rule ------------------------------------------------------------------------------
 
 
@@ -350,6 +421,7 @@ def _indent(text: str) -> str:
 
 COMMANDS: dict[str, Command] = {
     "check": Command("lint a project (the default command)", _check_arguments, _check),
+    "report": Command("the capacity and readiness report", _report_arguments, _report),
     "rules": Command("list every rule", _rules_arguments, _list_rules),
     "rule": Command("explain one rule, by code or name", _rule_arguments, _explain),
 }

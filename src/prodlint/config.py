@@ -34,12 +34,13 @@ DEFAULT_GUARDS = (
 )
 DEFAULT_PUBLIC = (
     "/", "/health", "/healthz", "/health/*", "/healthcheck", "/ready", "/readyz", "/live", "/livez",
-    "/ping", "/status", "/metrics", "/version", "/favicon.ico", "/robots.txt",
+    "/ping", "/status", "/metrics", "/version", "/favicon.ico", "/robots.txt", "/api", "/api/v[0-9]",
     "/docs", "/docs/*", "/redoc", "/openapi.json", "/swagger", "/swagger/*", "/api-docs", "/api-docs/*",
+    "*/docs.json", "*/openapi.json", "*/swagger.json", "/public/*", "*/public/*",
     "*/login", "*/logout", "*/signin", "*/signup", "*/register", "*/refresh", "*/token",
-    "*/forgot-password", "*/reset-password", "*/verify-email", "*/callback", "*/oauth/*",
-    "*/webhook", "*/webhooks", "*/webhooks/*", "*/health", "*/healthz",
-    "*/docs", "*/docs/*", "*/auth/*", "*/login/*", "*/health-check", "*/health-check/*",
+    "*/forgot-password", "*/reset-password", "*/verify-email", "*/verify", "*/callback", "*/callback/*",
+    "*/oauth", "*/oauth/*", "*/webhook", "*/webhook/*", "*/webhooks", "*/webhooks/*", "*/health", "*/healthz",
+    "*/ready", "*/live", "*/metrics", "*/docs", "*/docs/*", "*/login/*", "*/health-check", "*/health-check/*",
     "*/password-recovery/*", "*/reset-password/*", "*/reset_password*", "*/forgot-password/*",
     "*/refresh-token", "*/refresh-tokens", "*/forgot", "*/forgot/*", "*/reset/*", "*/contact",
 )
@@ -68,12 +69,14 @@ class Config:
     tenant_keys: tuple[str, ...] = ("tenantId", "tenant_id")
     tenant_exempt: tuple[str, ...] = ()
     tenant_scoped_clients: tuple[str, ...] = ()
+    tenant_sub_keys: tuple[str, ...] = ()  # columns that narrow a tenant, derived from the verified identity
     route_guards: tuple[str, ...] = DEFAULT_GUARDS
     route_public: tuple[str, ...] = DEFAULT_PUBLIC
     page_params: tuple[str, ...] = DEFAULT_PAGE_PARAMS
     bounded_models: tuple[str, ...] = ()
     concurrent_requests: int | None = None
     dev_files: tuple[str, ...] = DEFAULT_DEV_FILES
+    roles: tuple[tuple[str, tuple[str, ...]], ...] = ()  # role -> globs, overriding what prodlint decides
     source: str | None = field(default=None, compare=False)  # where it was read from
 
     def digest(self) -> str:
@@ -137,6 +140,18 @@ def _severity(value: Any) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(value.items()))
 
 
+ROLE_NAMES = ("request", "job", "script", "test", "migration", "seed", "generated", "copy", "dev-config", "bundle", "config")
+
+
+def _roles(value: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    if not isinstance(value, dict):
+        raise ConfigError("`roles` must be a table of role = [globs]")
+    for role in value:
+        if role not in ROLE_NAMES:
+            raise ConfigError(f"`roles.{role}` is not a role; roles are {', '.join(ROLE_NAMES)}")
+    return tuple((role, _strings(f"roles.{role}")(globs)) for role, globs in sorted(value.items()))
+
+
 # key in the file -> (Config field, converter). Recognisers add to prodlint's defaults.
 _KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "select": ("select", _strings("select")),
@@ -148,12 +163,14 @@ _KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "tenant.keys": ("tenant_keys", _strings("tenant.keys")),
     "tenant.exempt": ("tenant_exempt", _strings("tenant.exempt")),
     "tenant.scoped-clients": ("tenant_scoped_clients", _strings("tenant.scoped-clients")),
+    "tenant.sub-keys": ("tenant_sub_keys", _strings("tenant.sub-keys")),
     "routes.guards": ("route_guards", _strings("routes.guards")),
     "routes.public": ("route_public", _strings("routes.public")),
     "pagination.params": ("page_params", _strings("pagination.params")),
     "pagination.bounded-models": ("bounded_models", _strings("pagination.bounded-models")),
     "capacity.concurrent-requests": ("concurrent_requests", _positive_int("capacity.concurrent-requests")),
     "compose.dev-files": ("dev_files", _strings("compose.dev-files")),
+    "roles": ("roles", _roles),
 }
 _EXTENDS_DEFAULTS = {"route_guards", "route_public", "page_params", "dev_files"}
 _SECTIONS = {key.split(".")[0] for key in _KEYS if "." in key}

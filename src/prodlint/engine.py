@@ -24,7 +24,9 @@ from prodlint.cache import CACHE_DIR, Cache, cache_key
 from prodlint.config import Config, selects
 from prodlint.discover import Candidate, discover
 from prodlint.extract import ParseError, Source, extractors
+from prodlint.extract.generated import skip_reason
 from prodlint.facts import FileFacts, Location, Notification, Suppression
+from prodlint.model.roles import production_code
 from prodlint.project import Project, glob_matches
 from prodlint.lines import normalise_newlines, split_lines
 from prodlint.rules import Finding, enabled, functions, metadata
@@ -71,6 +73,7 @@ class Analysis:
     files_analysed: int = 0
     project: Project | None = None
     targets: tuple[str, ...] = ("",)  # the paths given, relative to the root
+    notes: list[str] = field(default_factory=list)  # once-per-run remarks for the summary
 
     @property
     def reported(self) -> list[Result]:
@@ -271,10 +274,15 @@ def analyse(paths: list[Path], config: Config, options: Options = Options(), roo
     texts: dict[str, list[str]] = {}
     pending: list[tuple[str, str, str, Config]] = []
     keys: dict[str, str] = {}
+    skipped: dict[str, tuple[str, str]] = {}
     for candidate in discovery.candidates:
         content, text, refusal = _read(candidate, config)
         if refusal is not None or content is None or text is None:
             analysis.notifications.append(refusal)  # type: ignore[arg-type]
+            continue
+        skip = skip_reason(candidate.path, candidate.kind, text)
+        if skip is not None:
+            skipped[candidate.path] = skip  # counted in the summary, not a notification per file
             continue
         texts[candidate.path] = split_lines(text)
         key = cache_key(candidate.path, candidate.kind, content, digest)
@@ -291,13 +299,22 @@ def analyse(paths: list[Path], config: Config, options: Options = Options(), roo
     if cache:
         cache.save()
 
-    project = Project(tuple(files), config)
+    project = Project(tuple(files), config, skipped)
     analysis.project = project
     analysis.files_analysed = sum(1 for file in files if discovery.wanted(file.path))
     for file in project.files:
         analysis.notifications.extend(file.notifications)
+    roles = project.view(production_code)
+    if skipped:
+        counts = Counter(role for role, _ in skipped.values())
+        analysis.notes.append("skipped " + ", ".join(f"{n} {role} file{'s' if n > 1 else ''}" for role, n in sorted(counts.items()))
+                              + " (not written by hand; --show-files lists them)")
+    if roles.fallback and any(f.kind in ("python", "typescript") for f in project.files):
+        analysis.notes.append("no production entrypoint found (compose, Dockerfile, Procfile, package.json start, "
+                              "or an application module): every application file is treated as request code")
 
-    findings = _run_rules(project, codes, analysis)
+    findings = [f for f in _run_rules(project, codes, analysis) if roles.allowed(f.code, f.at)]
+    analysis.notifications.extend(project.notes)
     results = _results(findings, project, texts, config)
     used = {(r.suppression.at, r.code) for r in results if r.suppression is not None}
     results += _results(_suppression_findings(project.files, used, codes), project, texts, config)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from prodlint.config import Config
-from prodlint.facts import FileFacts
+from prodlint.facts import FileFacts, Notification
 
 T = TypeVar("T")
 
@@ -37,7 +37,9 @@ def glob_matches(path: str, pattern: str) -> bool:
 class Project:
     files: tuple[FileFacts, ...]
     config: Config
+    skipped: dict[str, tuple[str, str]] = field(default_factory=dict)  # path -> (role, reason): bundles, generated code
     _views: dict[Any, Any] = field(default_factory=dict, repr=False)
+    notes: list[Notification] = field(default_factory=list, repr=False)  # views' notifications (a graph not built)
 
     def __post_init__(self) -> None:
         self.files = tuple(sorted(self.files, key=lambda f: f.path))
@@ -53,6 +55,13 @@ class Project:
     def files_of(self, kind: str) -> Iterator[FileFacts]:
         return (file for file in self.files if file.kind == kind)
 
+    def live_facts_of(self, *types: type[T]) -> Iterator[T]:
+        """Facts of files that describe the running system: not tests, scripts, seeds, copies or other stacks."""
+        from prodlint.model.roles import production_code  # the view reads facts_of; imported late to avoid a cycle
+
+        roles = self.view(production_code)
+        return (fact for fact in self.facts_of(*types) if roles.is_live(_path_of(fact)))
+
     def view(self, build: Callable[[Project], T]) -> T:
         """A cross-file view, built once per run."""
         if build not in self._views:
@@ -61,3 +70,8 @@ class Project:
 
     def matches_any(self, path: str, patterns: tuple[str, ...]) -> bool:
         return any(glob_matches(path, pattern) for pattern in patterns)
+
+
+def _path_of(fact: object) -> str:
+    at = getattr(fact, "at", None)
+    return at.path if at is not None else getattr(fact, "path", "")

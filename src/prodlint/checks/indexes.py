@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from prodlint.facts.data import PRISMA, Field, Model
-from prodlint.model.indexes import DATABASE_NAMES, MYSQL_WITHOUT_FOREIGN_KEYS, ForeignKey, IndexInventory, QueryIndex, index_inventory
+from prodlint.model.indexes import DATABASE_NAMES, MYSQL_WITHOUT_FOREIGN_KEYS, ForeignKey, IndexInventory, index_inventory, suggested_indexes
 from prodlint.project import Project
 from prodlint.rules import Finding, Related, rule
 
@@ -23,7 +23,7 @@ def unindexed_foreign_key(project: Project) -> Iterator[Finding]:
         yield Finding(
             "IX001",
             f"foreign key {_names(key.fields)} of {model.name} (references {key.target}) has no index that leads with it, "
-            f"and {why}; add {suggested_index(model, key.fields)}",
+            f"and {why}; add {suggested_index(inventory.table_owner(model), key.fields)}",
             key.at,
         )
 
@@ -35,7 +35,7 @@ def unindexed_tenant_key(project: Project) -> Iterator[Finding]:
         yield Finding(
             "IX002",
             f"tenant-scoped model {model.name} has no index that leads with {key.name}, so every tenant's query "
-            f"scans all tenants' rows; add {suggested_index(model, (key,))}",
+            f"scans all tenants' rows; add {suggested_index(inventory.table_owner(model), (key,))}",
             key.at,
         )
 
@@ -46,23 +46,21 @@ def unindexed_query_filter(project: Project) -> Iterator[Finding]:
     # Their fix serves these queries too.
     reported_elsewhere = {(id(k.model), k.columns) for k in unindexed_foreign_keys(inventory)}
     reported_elsewhere |= {(id(m), (k.column or k.name,)) for m, k in unindexed_tenant_keys(inventory)}
-    missing: dict[tuple[int, tuple[str, ...]], list[QueryIndex]] = {}
-    for need in inventory.query_indexes():
-        if need.served_by is None:
-            missing.setdefault((id(need.model), tuple(f.name for f in need.wanted)), []).append(need)
-    for needs in missing.values():
-        first = needs[0]
-        if (id(first.model), tuple(f.column or f.name for f in first.equality)) in reported_elsewhere:
-            continue
-        query = first.query
+    unserved = [
+        need for need in inventory.query_indexes()
+        if need.served_by is None and (id(need.model), tuple(f.column or f.name for f in need.equality)) not in reported_elsewhere
+    ]
+    for suggestion in suggested_indexes(unserved):
+        first, others = suggestion.needs[0], suggestion.needs[1:]
         sorted_by = f" and sorts by {first.sort.name}" if first.sort is not None else ""
-        others = {1: "", 2: " (1 more query needs it)"}.get(len(needs), f" ({len(needs) - 1} more queries need it)")
+        more = {0: "", 1: " (1 more query needs it)"}.get(len(others), f" ({len(others)} more queries need it)")
+        owner = inventory.table_owner(first.model)
         yield Finding(
             "IX003",
-            f"{query.operation} on {first.model.name} filters on {_names(first.equality)}{sorted_by}, but no index serves that"
-            f"{others}; add {suggested_index(first.model, first.wanted)}",
-            query.at,
-            tuple(Related(n.query.at, f"{n.query.operation} on {n.model.name} needs the same index") for n in needs[1:]),
+            f"{first.query.operation} on {first.model.name} filters on {_names(first.equality)}{sorted_by}, but no index serves that"
+            f"{more}; add {suggested_index(owner, suggestion.columns, suggestion.partial)}",
+            first.query.at,
+            tuple(Related(n.query.at, f"{n.query.operation} on {n.model.name} needs the same index") for n in others),
         )
 
 
@@ -71,6 +69,8 @@ def unindexed_foreign_keys(inventory: IndexInventory) -> Iterator[ForeignKey]:
     for model in inventory.tables:
         tenant_key = inventory.tenant_key(model)
         for key in inventory.foreign_keys(model):
+            if any(inventory.inherited(model, f) for f in key.fields):
+                continue
             if key.fields != (tenant_key,) and inventory.leading(model, key.columns) is None:
                 yield key
 
@@ -78,12 +78,17 @@ def unindexed_foreign_keys(inventory: IndexInventory) -> Iterator[ForeignKey]:
 def unindexed_tenant_keys(inventory: IndexInventory) -> Iterator[tuple[Model, Field]]:
     for model in inventory.tables:
         key = inventory.tenant_key(model)
-        if key is not None and inventory.leading(model, (key.column or key.name,)) is None:
+        if key is not None and not inventory.inherited(model, key) and inventory.leading(model, (key.column or key.name,)) is None:
             yield model, key
 
 
-def suggested_index(model: Model, fields: tuple[Field, ...]) -> str:
-    """The index in the model's own syntax."""
+def suggested_index(model: Model, fields: tuple[Field, ...], partial: tuple[Field, ...] = ()) -> str:
+    """The index in the model's own syntax; a partial one for rows not soft-deleted."""
+    if partial:
+        table = model.table or model.name
+        where = " AND ".join(f'"{f.column or f.name}" IS NULL' for f in partial)
+        columns = ", ".join(f'"{f.column or f.name}"' for f in fields)
+        return f'a partial index in a migration: CREATE INDEX ON "{table}" ({columns}) WHERE {where}'
     if model.orm == PRISMA:
         return f"@@index([{', '.join(f.name for f in fields)}]) to model {model.name}"
     columns = [f.column or f.name for f in fields]

@@ -7,9 +7,12 @@ from collections.abc import Iterator
 from prodlint.facts.data import PRISMA, READ, Query
 from prodlint.facts.pagination import EXPRESS, FASTAPI, FLASK, SCHEMA, Function
 from prodlint.model.data import data_model
-from prodlint.model.pagination import pagination
+from prodlint.model.pagination import lookup_tables, pagination
 from prodlint.project import Project
 from prodlint.rules import Finding, Related, rule
+
+# One row per group, not per record.
+AGGREGATES = frozenset({"groupBy"})
 
 FIXES = {
     FASTAPI: "declare a maximum, e.g. Query(20, ge=1, le=100)",
@@ -21,10 +24,13 @@ FIXES = {
 
 @rule("PG001")
 def unbounded_page_size(project: Project) -> Iterator[Finding]:
-    for param in project.view(pagination).unbounded_page_sizes():
+    view = project.view(pagination)
+    for param in view.unbounded_page_sizes():
+        through = view.reaches_page_size(param.at.path, param.function, param.passed_to) if param.passed_to else None
+        via = f", and {through} uses it as the page size" if through else ""
         yield Finding(
             "PG001",
-            f"page size {param.name} ({param.read}) has no upper bound, so one request can ask for every row; {FIXES[param.framework]}",
+            f"page size {param.name} ({param.read}) has no upper bound{via}, so one request can ask for every row; {FIXES[param.framework]}",
             param.at,
         )
 
@@ -34,9 +40,10 @@ def unpaginated_list_query(project: Project) -> Iterator[Finding]:
     data = project.view(data_model)
     bounded = {name.lower() for name in project.config.bounded_models}
     tenant_keys = set(project.config.tenant_keys)
+    lookups = project.view(lookup_tables)
     for listed in project.view(pagination).list_queries():
         query = listed.query
-        if query.kind != READ or not query.returns_many or query.has_limit:
+        if query.kind != READ or not query.returns_many or query.has_limit or query.operation in AGGREGATES:
             continue
         model = data.model_of(query)
         name = model.name if model is not None else query.model.rsplit(".", 1)[-1]
@@ -44,6 +51,8 @@ def unpaginated_list_query(project: Project) -> Iterator[Finding]:
             continue
         if query.filter.unknown or query.filter.ranges or not set(query.filter.keys) <= tenant_keys:
             continue  # filtered by a parent (a child lookup) or by something unseen: not a list of the table
+        if model is not None and lookups.why_small(model) and (lookups.tenant_key(model) is None or query.filter.keys):
+            continue  # a lookup table (of this tenant): few rows by nature
         yield Finding("PG002", _unpaginated_message(query, name, listed.handler), query.at, _related(query, listed.handler))
 
 

@@ -42,6 +42,14 @@ def _where(route: ResolvedRoute) -> str:
     return f"{handler}{at.path}:{at.line}"
 
 
+def _looked_at(route: ResolvedRoute) -> str:
+    names = route.not_guards
+    if not names:
+        return ""
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    return f" (looked at {shown}: no check that reads a credential and rejects)"
+
+
 @rule("RT001")
 def unmounted_router(project: Project) -> Iterator[Finding]:
     graph = project.view(route_graph)
@@ -58,12 +66,13 @@ def unmounted_router(project: Project) -> Iterator[Finding]:
 @rule("RT002")
 def duplicate_mount_path(project: Project) -> Iterator[Finding]:
     graph = project.view(route_graph)
-    for later, first in graph.duplicate_mounts():
+    for later, first, shadowed, answering in graph.duplicate_mounts():
         prefix = "".join(str(piece) for piece in later.prefix)
         yield Finding(
             "RT002",
-            f"{_label(later.child)} is mounted at {prefix} on {later.parent.name}, where {_label(first.child)} is already "
-            f"mounted; give each router its own prefix or merge them",
+            f"{_label(later.child)} is mounted at {prefix} on {later.parent.name} after {_label(first.child)}, whose route "
+            f"at {answering.route.at.path}:{answering.route.at.line} answers {_methods(shadowed)} {shadowed.path} first, "
+            f"so the route at {shadowed.route.at.path}:{shadowed.route.at.line} never runs; give each router its own prefix or merge them",
             later.mount.at,
             related=(Related(first.mount.at, f"{_label(first.child)} is first mounted at {prefix} here"),),
         )
@@ -74,12 +83,37 @@ def duplicate_route(project: Project) -> Iterator[Finding]:
     graph = project.view(route_graph)
     for shadowed, winner in graph.shadowed_routes():
         method = next(m for m in shadowed.methods if m in winner.methods)
+        if shadowed.route == winner.route:
+            first, again = winner.chain[-1].mount.at if winner.chain else winner.app.at, shadowed.chain[-1].mount.at
+            yield Finding(
+                "RT003",
+                f"{method} {shadowed.path} is registered twice because {_label(shadowed.router)} is mounted twice "
+                f"(at {first.path}:{first.line} and {again.path}:{again.line}); remove one of the mounts",
+                shadowed.route.at,
+                related=(Related(again, f"{_label(shadowed.router)} is mounted again here"),),
+            )
+            continue
         yield Finding(
             "RT003",
             f"{method} {shadowed.path} is already handled {_where(winner)}, which is registered first, "
             f"so this route never runs; remove it or change its path",
             shadowed.route.at,
             related=(Related(winner.route.at, f"{method} {winner.path} is handled here first"),),
+        )
+
+
+    exact = {shadowed.route for shadowed, _ in graph.shadowed_routes()}
+    for shadowed, winner, parameter, literal in graph.parameter_shadows():
+        if shadowed.route in exact:
+            continue
+        method = next(m for m in shadowed.methods if m in winner.methods)
+        yield Finding(
+            "RT003",
+            f"{method} {shadowed.path} is registered after {method} {winner.path} {_where(winner)}, which matches it "
+            f"first ({parameter.lstrip(':')} = \"{literal}\"), so this route never runs unless that handler calls next(); "
+            f"register it before the parameter route",
+            shadowed.route.at,
+            related=(Related(winner.route.at, f"{method} {winner.path} matches {literal} here first"),),
         )
 
 
@@ -91,7 +125,8 @@ def unguarded_route(project: Project) -> Iterator[Finding]:
         count = len({r.route for r in guarded})
         yield Finding(
             "RT004",
-            f"{_methods(route)} {route.path} has no authentication guard on the route, its router or its mounts, "
-            f"while {_routes(count)} of this app use one ({common}); add a guard or list the path in routes.public",
+            f"{_methods(route)} {route.path} has no authentication guard on the route, its router or its mounts"
+            f"{_looked_at(route)}, "
+            f"while {_routes(count)} of this app {'uses' if count == 1 else 'use'} one ({common}); add a guard or list the path in routes.public",
             route.route.at,
         )

@@ -15,6 +15,7 @@ DEV_SERVERS = {
     "fastapi --reload": "fastapi run runs with --reload, a development server; drop --reload and set --workers",
     "gunicorn --reload": "gunicorn runs with --reload, which restarts workers whenever a file changes; drop --reload",
     "hypercorn --reload": "hypercorn runs with --reload, a development server; drop --reload and set --workers",
+    "granian --reload": "granian runs with --reload, a development server; drop --reload and set --workers",
     "fastapi dev": "fastapi dev starts the development server (auto-reload, one process); use fastapi run --workers 4",
     "flask run": "flask run starts Flask's development server; serve the app with gunicorn (gunicorn -w 4 app:app)",
     "manage.py runserver": "manage.py runserver starts Django's development server; serve the project with gunicorn (gunicorn -w 4 project.wsgi)",
@@ -71,10 +72,10 @@ def single_worker_server(project: Project) -> Iterator[Finding]:
         if service is None or server is None or server.dev is not None or service.replicas not in (None, 1):
             continue
         at = launch.process.at(server)
-        if server.program in ("uvicorn", "gunicorn"):
+        if server.program in ("uvicorn", "gunicorn", "hypercorn", "granian"):
             workers = view.workers(launch, server)
             if workers.count == 1:
-                flag = "--workers 4" if server.program == "uvicorn" else "-w 4"
+                flag = "-w 4" if server.program == "gunicorn" else "--workers 4"
                 yield Finding("SV002", f"{server.program} runs a single worker process ({workers.evidence}) and "
                               f"{_replicas(service)}; set {flag} (or deploy.replicas)", at,
                               (Related(workers.at, workers.evidence),) if workers.at and workers.at != at else ())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from prodlint.facts.data import PRISMA, READ, WRITE
-from prodlint.model.data import UNSCOPED, TenantQuery, TenantRawSql, data_model
+from prodlint.model.data import UNSCOPED, RequestTenantKey, TenantQuery, TenantRawSql, data_model
 from prodlint.project import Project
 from prodlint.rules import Finding, Related, rule
 
@@ -26,12 +26,31 @@ def unscoped_tenant_write(project: Project) -> Iterator[Finding]:
 
 @rule("TN003")
 def unscoped_raw_sql(project: Project) -> Iterator[Finding]:
-    reported: set[tuple[object, str]] = set()
+    statements: dict[object, list[TenantRawSql]] = {}
     for access in project.view(data_model).tenant_raw_sql():
-        if access.status != UNSCOPED or (access.raw.at, access.table.name) in reported:
-            continue
-        reported.add((access.raw.at, access.table.name))
-        yield _raw_finding(access)
+        if access.status == UNSCOPED and all(a.table.name != access.table.name for a in statements.get(access.raw.at, ())):
+            statements.setdefault(access.raw.at, []).append(access)
+    for accesses in statements.values():  # one finding per statement, naming every table it leaves open
+        yield _raw_finding(accesses)
+
+
+@rule("TN004")
+def tenant_key_from_request(project: Project) -> Iterator[Finding]:
+    for found in project.view(data_model).request_tenant_keys():
+        yield _request_finding(found)
+
+
+def _request_finding(found: RequestTenantKey) -> Finding:
+    query, source = found.query, found.source
+    where = f"the {source.source} (line {source.at.line})"
+    if found.forwarded is not None:
+        where = f"the {source.source} {source.name} that {found.forwarded} forwards"
+    message = (
+        f"{query.operation} on {found.model} is scoped by {found.key} = {found.value}, taken from {where}, "
+        "and never compared with the caller's identity, so any user can reach another tenant's rows; "
+        f"take {found.key} from the authenticated session or check the caller's membership first"
+    )
+    return Finding("TN004", message, query.at, (Related(source.at, f"{source.name} read from the {source.source}"),))
 
 
 def _finding(code: str, tenant_query: TenantQuery, consequence: str) -> Finding:
@@ -52,12 +71,16 @@ def _finding(code: str, tenant_query: TenantQuery, consequence: str) -> Finding:
     return Finding(code, message + consequence + fix, query.at, (Related(tenant_query.tenant.key.at, f"tenant key {key} of {model.name}"),))
 
 
-def _raw_finding(access: TenantRawSql) -> Finding:
-    table, model, key = access.table, access.tenant.model, access.key
-    verb = "reads" if table.access == READ else "writes"
-    qualifier = table.alias or table.name
+def _raw_finding(accesses: list[TenantRawSql]) -> Finding:
+    verbs = {"reads" if a.table.access == READ else "writes" for a in accesses}
+    verb = "reads and writes" if len(verbs) == 2 else verbs.pop()
+    noun = "table" if len(accesses) == 1 else "tables"
+    tables = ", ".join(f"{a.table.name} (model {a.tenant.model.name})" for a in accesses)
+    keys = sorted({a.key for a in accesses})
+    predicates = ", ".join(f"{a.table.alias or a.table.name}.{a.key} = <tenant>" for a in accesses)
     message = (
-        f"{access.raw.origin} {verb} tenant-scoped table {table.name} (model {model.name}) without a {key} predicate; "
-        f"add {qualifier}.{key} = <tenant> to the WHERE clause"
+        f"{accesses[0].raw.origin} {verb} tenant-scoped {noun} {tables} without a {' / '.join(keys)} predicate; "
+        f"add {predicates} to the WHERE clause"
     )
-    return Finding("TN003", message, access.raw.at, (Related(access.tenant.key.at, f"tenant key {key} of {model.name}"),))
+    related = tuple(Related(a.tenant.key.at, f"tenant key {a.key} of {a.tenant.model.name}") for a in accesses)
+    return Finding("TN003", message, accesses[0].raw.at, related)

@@ -81,6 +81,15 @@ def split_command(text: str) -> tuple[str, ...] | None:
         return None
 
 
+def inside_workdir(path: str, workdir: str | None) -> str | None:
+    """`/app/main.py` under WORKDIR /app is `main.py` of the build context; other absolute paths are unknown."""
+    if not path.startswith("/"):
+        return path
+    if workdir and workdir.startswith("/") and path.startswith(workdir.rstrip("/") + "/"):
+        return path[len(workdir.rstrip("/")) + 1 :]
+    return None
+
+
 def program_name(word: str) -> str:
     return word.rsplit("/", 1)[-1]
 
@@ -347,6 +356,13 @@ _GUNICORN_VALUES = frozenset({
 _GUNICORN_SHORT = frozenset({"-w", "-k", "-c", "-b", "-t", "-e", "-n", "-u", "-g", "-p", "-m"})
 _HYPERCORN_VALUES = frozenset({"--workers", "--bind", "--config", "--worker-class", "--log-level", "--root-path"})
 _HYPERCORN_SHORT = frozenset({"-w", "-b", "-c", "-k"})
+_GRANIAN_VALUES = frozenset({
+    "--workers", "--interface", "--host", "--port", "--uds", "--threads", "--blocking-threads", "--runtime-threads",
+    "--runtime-mode", "--loop", "--task-impl", "--http", "--backlog", "--backpressure", "--log-level",
+    "--log-config", "--access-log-fmt", "--ssl-certificate", "--ssl-keyfile", "--url-path-prefix",
+    "--respawn-interval", "--workers-lifetime", "--workers-kill-timeout", "--reload-paths", "--reload-ignore-dirs",
+    "--pid-file", "--process-name", "--static-path-route", "--static-path-mount",
+})
 _NODE_DEV = {"nodemon": "nodemon", "ts-node-dev": "ts-node-dev", "tsnd": "ts-node-dev", "webpack-dev-server": "webpack-dev-server"}
 _DEV_SUBCOMMANDS = {
     "next": ("dev",), "nuxt": ("dev",), "nuxi": ("dev",), "astro": ("dev",), "remix": ("dev",),
@@ -385,6 +401,13 @@ def read_server(invocation: Invocation) -> ServerCommand:
             "hypercorn", argv, workers=_count(options.get("-w", "--workers")), reload=reload,
             dev="hypercorn --reload" if reload else None, config_file=options.get("-c", "--config"),
             app=next(iter(options.positional), None), environment=env,
+        )
+    if program == "granian":
+        options = _parse_options(args, _GRANIAN_VALUES, frozenset())
+        reload = options.has("--reload")
+        return ServerCommand(
+            "granian", argv, workers=_count(options.get("--workers")), reload=reload,
+            dev="granian --reload" if reload else None, app=next(iter(options.positional), None), environment=env,
         )
     if program == "flask" and "run" in _words(args):
         return ServerCommand("flask", argv, dev="flask run", environment=env)

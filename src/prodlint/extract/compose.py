@@ -20,6 +20,7 @@ from prodlint.extract.commands import split_command
 from prodlint.extract.yaml_lines import YMap, YNode, YScalar, YSeq, load_documents
 from prodlint.facts import Location
 from prodlint.facts.compose import Build, Command, ComposeService, EnvVar, Mount, PortMapping, Text
+from prodlint.facts.roles import ComposeHeader
 
 if TYPE_CHECKING:
     from prodlint.config import Config
@@ -61,6 +62,7 @@ def _maybe_compose(path: str, config: Config) -> bool:
 
 @extractor("compose", matches=_is_named_compose, priority=1)
 def extract_compose(source: Source, config: Config) -> Iterable[object]:
+    yield from _header(source)
     for document in load_documents(source.text):
         if isinstance(document, YMap):
             yield from _services(source.path, document)
@@ -72,7 +74,21 @@ def extract_other_yaml(source: Source, config: Config) -> Iterable[object]:
         return
     for document in load_documents(source.text):
         if isinstance(document, YMap) and _looks_like_compose(document):
+            yield from _header(source)
             yield from _services(source.path, document)
+
+
+def _header(source: Source) -> Iterator[ComposeHeader]:
+    """The comment block a compose file starts with: it often says what the stack is for."""
+    lines = []
+    for line in source.text.split("\n", 20)[:20]:
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            lines.append(stripped.lstrip("#").strip())
+        elif stripped and stripped != "---":
+            break
+    if any(lines):
+        yield ComposeHeader(source.path, " ".join(l for l in lines if l)[:400])
 
 
 def _looks_like_compose(document: YMap) -> bool:

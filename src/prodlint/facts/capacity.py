@@ -46,6 +46,13 @@ class Pool:
     poolclass: str | None = None  # SQLAlchemy: NullPool, StaticPool, QueuePool, ...
     is_async: bool = False
     url: Value | None = None
+    # How long the engine lives: "shared" (module or class level, or handed on), "call" (a local
+    # of one function call, used there and dropped), "instance" (`self.engine` of `owner`,
+    # a dotted class name). `opt_in`: the parameter, falsy by default, whose branch creates it.
+    lifetime: str = "shared"
+    owner: str = ""
+    opt_in: str | None = None
+    options: bool = False  # Flask-SQLAlchemy: an engine-options dict (`SQLALCHEMY_ENGINE_OPTIONS`), not the SQLAlchemy() call
 
 
 @dataclass(frozen=True, slots=True)

@@ -149,13 +149,16 @@ class Filter:
     `contains`...). `undefined`: `(key, why)` for keys whose value is or may be
     `undefined`, which Prisma drops from the filter at run time. `unknown`: part of the
     filter cannot be seen (a spread, a helper call, a variable from elsewhere), so
-    absence of a key proves nothing.
+    absence of a key proves nothing. `values`: `(key, value)` for pinned keys, the value
+    expression as written with `await`, `?.` and `!` dropped (`order.customerId`,
+    `current_user`, `req.params.tenantId`): it tells a parent row or the identity apart.
     """
 
     keys: tuple[str, ...] = ()
     ranges: tuple[str, ...] = ()
     undefined: tuple[tuple[str, str], ...] = ()
     unknown: bool = False
+    values: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(slots=True)
@@ -166,6 +169,12 @@ class FilterParts:
     ranges: set[str] = field(default_factory=set)
     undefined: dict[str, str] = field(default_factory=dict)
     unknown: bool = False
+    values: dict[str, str] = field(default_factory=dict)
+
+    def pin(self, key: str, value: str | None) -> None:
+        self.keys.add(key)
+        if value:
+            self.values.setdefault(key, value)
 
     def add(self, other: FilterParts, prefix: str = "") -> None:
         """Both must hold (`AND`, chained `.filter()`)."""
@@ -173,6 +182,8 @@ class FilterParts:
         self.ranges |= {prefix + key for key in other.ranges}
         for key, why in other.undefined.items():
             self.undefined.setdefault(prefix + key, why)
+        for key, value in other.values.items():
+            self.values.setdefault(prefix + key, value)
         self.unknown |= other.unknown
 
     @staticmethod
@@ -182,11 +193,17 @@ class FilterParts:
             return FilterParts()
         merged = FilterParts(set.intersection(*(b.keys for b in branches)), set.union(*(b.ranges for b in branches)))
         merged.unknown = any(b.unknown for b in branches)
+        for key in merged.keys:
+            # `OR: [{ tenantId: null }, { tenantId }]`: shared rows or the tenant's; the value that varies is the tenant's
+            values = {b.values.get(key) for b in branches} - {None, "null", "None"}
+            if len(values) == 1:
+                merged.values[key] = values.pop()
         return merged
 
     def freeze(self) -> Filter:
         undefined = {key: why for key, why in self.undefined.items() if key not in self.keys}
-        return Filter(tuple(sorted(self.keys)), tuple(sorted(self.ranges - self.keys)), tuple(sorted(undefined.items())), self.unknown)
+        values = tuple(sorted((k, v) for k, v in self.values.items() if k in self.keys))
+        return Filter(tuple(sorted(self.keys)), tuple(sorted(self.ranges - self.keys)), tuple(sorted(undefined.items())), self.unknown, values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +236,84 @@ class Query:
     returns_many: bool = False
     client_source: str | None = None
     terminal: str | None = None  # SQLAlchemy: `all`, `first`, `one`, `scalars.all`, ...
+    binds: str = ""  # the local name the result is assigned to (`const order = await ...`)
+    parameters: tuple[str, ...] = ()  # the enclosing function's parameters in order (no `self`)
+    compared: tuple[str, ...] = ()  # names the function compares with the caller's identity
+
+
+@dataclass(frozen=True, slots=True)
+class RowCheck:
+    """A function verifies a fetched row belongs to the caller's tenant and leaves otherwise.
+
+    `if (!order || order.tenantId !== tenantId) throw ...`, `if obj.org_id != current_org.id:
+    abort(404)`, or the row's tenant key handed to a verifying call as a statement
+    (`check_admin_access(user, message.org_id)`). `variable` is the row's local name.
+    """
+
+    variable: str
+    key: str
+    function: str
+    at: Location
+    how: str
+    function_at: Location | None = None  # tells apart anonymous handlers of one file
+
+
+
+@dataclass(frozen=True, slots=True)
+class ScopedCall:
+    """A call that hands the tenant key to another function: `await this.getBookingById(id, tenantId)`.
+
+    `callee` is the called name's last part; `arguments` the argument expressions as
+    written (normalised like filter values); `binds` the local name of its result.
+    When the callee is a project function that reads the row scoped, its result and
+    the other arguments are the tenant's.
+    """
+
+    callee: str
+    arguments: tuple[str, ...]
+    function: str
+    at: Location
+    binds: str = ""
+    function_at: Location | None = None  # tells apart anonymous handlers of one file
+
+
+
+@dataclass(frozen=True, slots=True)
+class NewRow:
+    """A row the function builds and adds itself: `schedule = PMSchedule(...); db.add(schedule)`.
+
+    Re-reading it by its id (`select(PMSchedule).filter(PMSchedule.id == schedule.id)`) reads
+    the caller's own row. (Prisma `create` results are the `binds` of their `Query`.)
+    """
+
+    variable: str
+    model: str
+    function: str
+    at: Location
+    function_at: Location | None = None  # tells apart anonymous handlers of one file
+
+
+
+@dataclass(frozen=True, slots=True)
+class ClientInput:
+    """A value read from client-controlled input: `const { tenantId } = req.params`,
+    `request.args.get("org_id")`, a FastAPI path parameter `org_id` of `/{org_id}/users`.
+
+    `name` is the local name it is bound to, or the expression when used inline;
+    `source`: "path parameter", "query string", "body", "header", "cookie".
+    `compared`: the function compares it with the caller's identity (or hands both to
+    one call). `passed_to`: `(callee, position)` of calls that forward it (position is
+    the argument index, or the keyword).
+    """
+
+    name: str
+    source: str
+    function: str
+    at: Location
+    compared: bool = False
+    passed_to: tuple[tuple[str, str], ...] = ()
+    function_at: Location | None = None  # tells apart anonymous handlers of one file
+
 
 
 @dataclass(frozen=True, slots=True)

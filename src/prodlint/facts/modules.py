@@ -82,9 +82,12 @@ class DynamicImport:
     """`require(name)`, `import(path)`, `importlib.import_module(name)`: a module chosen at run time.
 
     A project that loads modules this way may use any file, so "never imported" cannot be known.
+    `pattern` keeps what is literal in the specifier, `*` for each computed part
+    (`./locales/*.json`, `app.plugins.*`); None when nothing of it is literal.
     """
 
     at: Location
+    pattern: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

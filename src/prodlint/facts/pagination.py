@@ -17,6 +17,14 @@ EXPRESS = "express"
 SCHEMA = "schema"
 
 
+# Page-size names beyond `pagination.params`: `items_per_page`, `resultsPerPage`, `rows_page_size`.
+_PAGE_SIZE_SUFFIXES = ("_per_page", "PerPage", "_page_size", "PageSize")
+
+
+def is_page_size_name(name: str, params: set[str] | frozenset[str]) -> bool:
+    return name in params or name.endswith(_PAGE_SIZE_SUFFIXES)
+
+
 @dataclass(frozen=True, slots=True)
 class PageSizeParam:
     """A request value that sets a page size (`limit: int = 100`, `request.args.get("limit")`, `req.query.limit`).
@@ -39,6 +47,23 @@ class PageSizeParam:
     unknown: bool = False
     function: str = ""
     schema: str = ""
+    # Where the value goes when it reaches no page size here: `(callee as written, argument index)`;
+    # the model follows each into the callee's `ParameterUse`. Empty: it reaches one in this function.
+    passed_to: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ParameterUse:
+    """What a function does with one of its parameters: uses it as a page size (`take: limit`),
+    bounds it (`Math.min`, `limit > MAX`), or hands it on (`this.list(page, limit)`)."""
+
+    function: str
+    at: Location  # the function, as `Function.at`
+    index: int
+    name: str
+    sink: bool
+    bounded: bool
+    passed_to: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

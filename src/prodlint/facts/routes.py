@@ -16,6 +16,11 @@ from prodlint.facts import Location
 EXPRESS = "express"
 FASTAPI = "fastapi"
 FLASK = "flask"
+# FastAPI security schemes: each reads a credential and answers 401/403 when it is missing.
+SECURITY_SCHEMES = (
+    "OAuth2PasswordBearer", "OAuth2AuthorizationCodeBearer", "OAuth2", "OpenIdConnect",
+    "HTTPBearer", "HTTPBasic", "HTTPDigest", "APIKeyHeader", "APIKeyCookie", "APIKeyQuery",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +37,7 @@ class RouterRef:
     scope: str = ""
     module: str | None = None
     called: bool = False
+    parameter: int | None = None  # the name is this parameter of the function `scope`: bound by its callers
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +80,8 @@ class Route:
     at: Location
     framework: str
     path_source: str | None = None
+    declared_public: bool = False  # the comment just above says the route is public on purpose
+    branch: tuple[tuple[int, int, int], ...] = ()  # (line, column, arm) of each enclosing `if`: exclusive arms never both run
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +103,7 @@ class Mount:
     framework: str
     prefix_source: str | None = None
     overrides_prefix: bool = False
+    branch: tuple[tuple[int, int, int], ...] = ()  # as `Route.branch`
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,17 +130,40 @@ class Escape:
 
     ref: RouterRef
     at: Location
+    callee: str | None = None  # `create_application(router=api_router)`: the function it is handed to,
+    position: int | None = None  # as its positional argument number,
+    keyword: str | None = None  # or its keyword argument
 
 
 @dataclass(frozen=True, slots=True)
-class Dependency:
-    """A FastAPI dependency that itself depends on others.
+class FactoryReturn:
+    """`def build_router(): ...; return main_router`: calling `function` gives the router `ref` names."""
 
-    `def get_current_active_user(user = Depends(get_current_user))`,
-    `CurrentUser = Annotated[User, Depends(get_current_user)]`,
-    `oauth2_scheme = OAuth2PasswordBearer(...)`: naming it at a route applies `uses`.
+    function: str
+    ref: RouterRef
+    at: Location
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """What a function, dependency or middleware list does with a request, as far as a guard goes.
+
+    `name` is its dotted name in its file (`requireAuth`, `UserService.get_current_admin`,
+    `RoleChecker.__call__`, `adminOnly` for `const adminOnly = [requireAuth, requireRole('ADMIN')]`).
+    `reads` is the credential its body reads (`req.headers.authorization`, `current_user`) and
+    `rejects` how it turns a request away (`401`, `next(err)`), both with `evidence` where it
+    rejects. `uses` are the names it depends on, calls or lists: it is a guard when one of them is.
+    `opening` is set when its first statements already read a credential and reject: a handler
+    that checks the caller itself.
     """
 
     name: str
-    uses: tuple[str, ...]
     at: Location
+    reads: str | None = None
+    rejects: str | None = None
+    evidence: Location | None = None
+    uses: tuple[str, ...] = ()
+    opening: Location | None = None
+    scope: str = ""  # where `uses` are looked up
+    opening_rejection: Location | None = None  # its first statements reject, after calling `opening_uses`
+    opening_uses: tuple[str, ...] = ()

@@ -27,6 +27,7 @@ from prodlint.extract.commands import Invocation, programs, read_server
 from prodlint.facts.compose import Build, ComposeService, Dockerfile, DockerStage, ProcfileEntry, Text
 from prodlint.facts.servers import ServerCommand
 from prodlint import numbers
+from prodlint.model.services import script_server, services
 
 if TYPE_CHECKING:
     from prodlint.project import Project
@@ -282,9 +283,28 @@ class PostgresLimit:
 
 
 @dataclass(frozen=True, slots=True)
+class Handling:
+    """How many requests one process of a service runs at once (for the readiness report).
+
+    `requests` None with `bounded` False: an event loop, nothing at this level caps
+    requests; None with `bounded` True: not known. `at` None: a documented default.
+    """
+
+    requests: int | None
+    bounded: bool
+    reason: str
+    at: Location | None = None
+    serves_http: bool = True  # False: a job worker (celery), which answers no requests
+    evidence: Location | None = None  # why a default applies (the first sync handler)
+
+
+@dataclass(frozen=True, slots=True)
 class ConnectionBudget:
     pools: tuple[PoolBudget, ...]  # one per pool and service that runs it
     postgres: PostgresLimit | None  # None: the database is not known to be PostgreSQL
+    # For the readiness report: every service that runs a server, with or without a pool,
+    # and how one of its processes handles requests.
+    servers: tuple[tuple[Service, Handling], ...] = ()
 
     def services(self) -> tuple[ServiceBudget, ...]:
         grouped: dict[Service, list[PoolBudget]] = {}
@@ -320,12 +340,49 @@ class _BudgetBuilder:
     def build(self) -> ConnectionBudget:
         services = self.compose = list(self.services())
         budgets: list[PoolBudget] = []
-        for pool in self.project.facts_of(Pool):
+        one_shot = self.one_shot_files()
+        # Pools of tests, scripts and seeds hold no connection of a running service.
+        for pool in self.project.live_facts_of(Pool):
+            if self.serves_no_requests(pool) or pool.at.path in one_shot:
+                continue
             runners = _runners(services, pool.at.path) or [self.implicit_service]
             budgets.extend(self.budget(pool, service) for service in runners)
         several = len({name for _file, name in self.postgres_services()}) > 1  # which one the pools reach is unknown
         postgres = self.postgres_limit() if not several and any(self.uses_postgres(b) for b in budgets) else None
-        return ConnectionBudget(tuple(budgets), postgres)
+        servers = list(services)
+        if not services or any(b.service == self.implicit_service for b in budgets):
+            servers.append(self.implicit_service)
+        return ConnectionBudget(tuple(budgets), postgres, tuple((s, self.handling(s)) for s in servers))
+
+    def one_shot_files(self) -> set[str]:
+        """Python files an entrypoint script runs as a step before its server (`python ping.py`):
+        their engines live for that step only."""
+        view = self.project.view(services)
+        found: set[str] = set()
+        for launch in view.launches():
+            if launch.script is None or launch.code_dir is None:
+                continue
+            for command, nested in zip(launch.script.commands, launch.script.nested, strict=True):
+                words = command.argv or ()
+                if len(words) >= 2 and words[0].startswith("python") and words[1].endswith(".py"):
+                    relative = words[1] if not words[1].startswith("/") else None
+                    if relative:
+                        found.add(posixpath.normpath(posixpath.join(launch.code_dir, relative)).removeprefix("./"))
+        return found
+
+    def serves_no_requests(self, pool: Pool) -> str | None:
+        """Why the engine serves no requests: one function call's own, an instance nothing keeps
+        at module level, or a branch only a caller's flag opens. None when it may serve them."""
+        if pool.opt_in:
+            return f"created only when {pool.opt_in} is passed"
+        if pool.lifetime == "call":
+            return "created and dropped within one call"
+        if pool.lifetime == "instance":
+            cls = pool.owner.rsplit(".", 1)[-1]
+            kept = any(b.value.kind == "instance" and b.value.text.rsplit(".", 1)[-1] == cls
+                       for bindings in self.owners.values() for b in bindings.values())
+            return None if kept else f"created per {cls} instance, and no module keeps one"
+        return None
 
     # --- services -------------------------------------------------------------------------
 
@@ -412,6 +469,13 @@ class _BudgetBuilder:
         argv = [*(entrypoint.argv or () if entrypoint else ()), *(command.argv or () if command else ())]
         if (entrypoint and entrypoint.argv is None) or (command and command.argv is None):
             return Server(None, None, at=(command or entrypoint).at)
+        script = self.project.view(services).entrypoint_script(tuple(argv), code_dir, stage.workdir if stage else None)
+        started = script_server(script) if script is not None else None
+        if script is not None and started is not None and started.argv is not None:
+            # the entrypoint script's server, with the script's defaults under the service's environment
+            defaults = {v.name: (v.value, v.at) for v in script.variables if v.default}
+            assigned = {v.name: (v.value, v.at) for v in script.variables if not v.default}
+            return self.server_of_argv(list(started.argv), code_dir, {**defaults, **env, **assigned}, started.at)
         return self.server_of_argv(argv, code_dir, env, (command or entrypoint).at)
 
     def server_of_argv(self, argv: Sequence[str], code_dir: str, env: Env, at: Location) -> Server | None:
@@ -421,7 +485,7 @@ class _BudgetBuilder:
             server = self.server_of(read_server(invocation), code_dir, {**env, **dict(_env_pairs(invocation))}, at)
             if server is not None:
                 return server
-        if invocations and all(i.program in ONE_SHOT or "migrate" in i.argv for i in invocations):
+        if invocations and all(i.program in ONE_SHOT or "migrate" in i.argv or _runs_no_tasks(i) for i in invocations):
             return None
         return Server(None, None, at=at)
 
@@ -453,7 +517,8 @@ class _BudgetBuilder:
                 threads = count(command.threads, "--threads")
                 server = replace(server, threads=threads.number if threads and threads.number else 1)
             if command.worker_class:
-                server = replace(server, worker_class=_worker_class(command.worker_class))
+                written = _interpolate(Text(command.worker_class, at, None, None), env) if "$" in command.worker_class else command.worker_class
+                server = replace(server, worker_class=_worker_class(written) if written else "")
             return replace(server, at=at)
         if command.program in ("uvicorn", "hypercorn"):
             if command.workers is None:
@@ -464,7 +529,9 @@ class _BudgetBuilder:
         if command.program == "pm2-runtime":
             instances = _flag(words, "-i", "--instances")
             return Server("pm2-runtime", count(None, "-i", "--instances") if instances else Known("1"), at=at)
-        if command.program in ("node", "bun", "deno", "daphne", "granian", "waitress-serve"):
+        if command.program == "granian":  # its --workers is not read by the command parser
+            return Server("granian", count(None, "--workers") if _flag(words, "--workers") else Known("1"), at=at)
+        if command.program in ("node", "bun", "deno", "daphne", "waitress-serve"):
             return Server(command.program, Known("1"), at=at)
         return None
 
@@ -485,7 +552,7 @@ class _BudgetBuilder:
             size = resolver.resolve(pool.size) if pool.size else Known(str(SQLALCHEMY_DEFAULT[0]))
             overflow = resolver.resolve(pool.overflow) if pool.overflow else Known(str(SQLALCHEMY_DEFAULT[1]))
             pooled = pool.poolclass is None or pool.poolclass not in UNPOOLED and pool.poolclass != "?"
-            if pool.library == "flask-sqlalchemy" and pool.size is None and self.has_engine_options(pool, service):
+            if pool.library == "flask-sqlalchemy" and not pool.options and self.has_engine_options(pool, service):
                 pooled = False  # the SQLAlchemy() call defers to an options dict counted on its own
         elif pool.library == "prisma":
             size, at, related = self.prisma_limit(pool, service, resolver)
@@ -501,7 +568,7 @@ class _BudgetBuilder:
         return PoolBudget(pool, service, at, size, overflow, pooled, self.concurrency(pool, service), tuple(related))
 
     def has_engine_options(self, pool: Pool, service: Service) -> bool:
-        return any(other.library == "flask-sqlalchemy" and other.size is not None and service.runs(other.at.path)
+        return any(other.library == "flask-sqlalchemy" and other.options and service.runs(other.at.path)
                    for other in self.project.facts_of(Pool))
 
     def prisma_limit(self, pool: Pool, service: Service, resolver: SettingsResolver) -> tuple[Known | None, Location, list]:
@@ -543,6 +610,44 @@ class _BudgetBuilder:
                 handlers = "1 sync FastAPI handler runs" if sync == 1 else f"{sync} sync FastAPI handlers run"
                 return Concurrency(STARLETTE_THREADS, f"{handlers} in a {STARLETTE_THREADS}-thread pool")
         return None
+
+    # --- request handling, for the readiness report ----------------------------------------
+
+    def handling(self, service: Service) -> Handling:
+        """Requests one process runs at once: the figure `concurrency` judges pools against,
+        and for servers that no thread count bounds, why."""
+        configured = self.project.config.concurrent_requests
+        if configured:
+            return Handling(configured, True, f"capacity.concurrent-requests is {configured}")
+        server = service.server
+        if server.program == "celery":
+            return Handling(None, True, "a celery worker runs jobs, not requests", server.at, serves_http=False)
+        if server.program is None:
+            return Handling(None, True, "the server command is not known", server.at)
+        if server.worker_class in ("gevent", "eventlet"):
+            connections = server.worker_connections or GEVENT_CONNECTIONS
+            default = "" if server.worker_connections else " (gunicorn's default worker_connections)"
+            return Handling(connections, True, f"each {server.worker_class} worker serves {connections} requests at once{default}",
+                            server.at if server.worker_connections else None)
+        if server.threads > 1:
+            return Handling(server.threads, True, f"gunicorn runs {server.threads} threads per worker", server.at)
+        asgi = server.program in ("uvicorn", "hypercorn", "granian") or (server.program == "gunicorn" and server.worker_class == "uvicorn")
+        if asgi:
+            handlers = [h for h in self.handlers if service in (_runners(self.compose, h.path) or [service])]
+            sync = sum(h.sync for h in handlers)
+            if sync:
+                first = min((h.first_sync for h in handlers if h.first_sync is not None), default=None)
+                noun = "1 sync FastAPI handler runs" if sync == 1 else f"{sync} sync FastAPI handlers run"
+                return Handling(STARLETTE_THREADS, True, f"{noun} in anyio's default {STARLETTE_THREADS}-thread pool",
+                                evidence=first)
+            if any(h.asynchronous for h in handlers):
+                return Handling(None, False, "async handlers run on the event loop", server.at)
+            return Handling(None, True, "no FastAPI handlers found to tell sync from async", server.at)
+        if server.program == "gunicorn":
+            return Handling(1, True, "gunicorn's sync worker runs 1 request at a time", server.at)
+        if server.program in ("node", "bun", "deno", "pm2-runtime"):
+            return Handling(None, False, f"{server.program} runs requests on one event loop", server.at)
+        return Handling(None, True, f"how {server.program} handles requests is not known", server.at)
 
     # --- PostgreSQL -------------------------------------------------------------------------
 
@@ -649,6 +754,11 @@ def _interpolate(text: Text | None, dotenv: Env) -> str | None:
 
     value = _VARIABLE.sub(substitute, text.raw)
     return None if missing else value
+
+
+def _runs_no_tasks(invocation: Invocation) -> bool:
+    """`celery beat` schedules tasks, `celery flower` monitors them: neither runs one that queries the pools."""
+    return invocation.program == "celery" and bool({"beat", "flower", "events", "inspect", "status"} & set(invocation.argv))
 
 
 def _env_pairs(invocation: Invocation) -> Iterator[tuple[str, tuple[str | None, Location | None]]]:

@@ -7,6 +7,14 @@ inherit them. A query on a tenant-scoped model is, in order of precedence:
 scoped by row-level security on its table, scoped by its client (a `$extends`
 client that injects the key, or one named in `tenant.scoped-clients`), scoped by
 its filter, unknown (part of the filter cannot be seen), or unscoped.
+
+A query without the key is still scoped when its function shows why, read in line
+order (intra-procedural): the fetched row's tenant key is compared with the
+caller's and the function leaves on mismatch (check); it filters by a row, or an
+id, that a scoped query of the same function returned or pinned (parent); it
+filters by the verified identity, a `tenant.sub-keys` column, or is the user
+lookup of an auth flow (identity); or a project function that takes the tenant
+key returned the row, or verified the id (helper).
 """
 
 from __future__ import annotations
@@ -14,19 +22,48 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from prodlint.facts.data import PRISMA, SQLALCHEMY, Field, IndexDef, Model, Query, RawSql, ScopedClient, SqlTable
+from prodlint.facts import Location
+from prodlint.facts.data import (
+    PRISMA, SQLALCHEMY, ClientInput, Field, IndexDef, Model, NewRow, Query, RawSql, RowCheck, ScopedCall, ScopedClient, SqlTable,
+)
 from prodlint.model.modules import module_index
+
+if TYPE_CHECKING:
+    from prodlint.model.routes import ResolvedRoute
 from prodlint.project import Project
 
 SCOPED_BY_FILTER = "scoped-by-filter"
 SCOPED_BY_EXTENSION = "scoped-by-extension"
 SCOPED_BY_RLS = "scoped-by-rls"
+SCOPED_BY_CHECK = "scoped-by-check"
+SCOPED_BY_PARENT = "scoped-by-parent"
+SCOPED_BY_IDENTITY = "scoped-by-identity"
+SCOPED_BY_HELPER = "scoped-by-helper"
 UNSCOPED = "unscoped"
 UNKNOWN = "unknown"
-STATUSES = (SCOPED_BY_FILTER, SCOPED_BY_EXTENSION, SCOPED_BY_RLS, UNSCOPED, UNKNOWN)
+STATUSES = (
+    SCOPED_BY_FILTER, SCOPED_BY_EXTENSION, SCOPED_BY_RLS, SCOPED_BY_CHECK, SCOPED_BY_PARENT, SCOPED_BY_IDENTITY,
+    SCOPED_BY_HELPER, UNSCOPED, UNKNOWN,
+)
+BASE_SCOPED = frozenset({SCOPED_BY_FILTER, SCOPED_BY_EXTENSION, SCOPED_BY_RLS})
+
+# The caller's verified identity as a filter value: the session's user, a decoded token.
+VERIFIED_IDENTITY = re.compile(
+    r"^(?:req(?:uest)?\.(?:user|auth|session|currentUser|userId)|currentUser|current_user|g\.user|verified-token|"
+    r"token_?[dD]ata|principal|res\.locals\.(?:user|auth)|ctx\.state\.user|session\.user)\b"
+)
+# An optional read of the auth object a guard sets: `req.auth?.tenantId`, `req.user?.orgId`.
+AUTH_OBJECT = re.compile(r"\breq\.(?:auth|user|session)\?\.")
+# A column that can only hold an id: a row fetched by it is the row the id names.
+ID_KEY = re.compile(r"(?:^id|Id|_id|^pk|^uuid)$")
+PASSWORD_FIELD = re.compile(r"^(?:password|passwordHash|password_hash|hashed_password|hashedPassword|passwordDigest|pwd_hash)$")
+CREDENTIAL_KEY = re.compile(r"^(?:email|username|user_name|userName|login|phone|phoneNumber|phone_number)$|[tT]oken|[cC]ode$")
+# Fallback when the id's source cannot be seen: functions of an account flow read the caller's own user.
+ACCOUNT_FLOW = re.compile(r"auth|login|logout|sign_?in|sign_?up|register|refresh|password|reset|verif|profile|permission|current|\bme\b|session|account", re.IGNORECASE)
 
 # Inserts cannot reach another tenant's rows; they are not tenant reads or writes.
 CREATES = frozenset({"create", "createMany", "createManyAndReturn"})
@@ -51,10 +88,24 @@ class TenantQuery:
     status: str
     why: str | None = None
     extension: ScopedClient | None = None  # a tenant client that does not cover this operation
+    evidence: Location | None = None  # check, parent, helper: the line that makes it scoped
+    how: str | None = None  # and what that line does
 
     @property
     def key(self) -> str:
         return self.tenant.key.name
+
+
+@dataclass(frozen=True, slots=True)
+class RequestTenantKey:
+    """TN004: a query whose tenant key comes from client input that nothing compares with the caller."""
+
+    query: Query
+    model: str
+    key: str
+    value: str
+    source: ClientInput
+    forwarded: str | None = None  # the route handler that hands the value to the query's function
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,8 +143,9 @@ class DataModel:
     def __init__(self, project: Project) -> None:
         self.project = project
         self.config = project.config
-        raw_models = list(project.facts_of(Model))
-        loose_indexes = list(project.facts_of(IndexDef))
+        # Models of copies, tests and migration snapshots are not the schema the application runs on.
+        raw_models = list(project.live_facts_of(Model))
+        loose_indexes = list(project.live_facts_of(IndexDef))
         self.models: list[Model] = self._resolve(raw_models, loose_indexes)
         self.prisma_by_delegate: dict[str, list[Model]] = defaultdict(list)
         for model in self.models:
@@ -111,6 +163,8 @@ class DataModel:
         self.tenant_models = {id(m): t for m in self.models if (t := self._tenant_model(m)) is not None}
         self.rls_tables = rls_tables(project)
         self._scoped_clients = list(project.facts_of(ScopedClient))
+        self._tenant_queries: list[TenantQuery] | None = None
+        self._routes_by_handler: dict[tuple[str, int], list[ResolvedRoute]] | None = None
         # module-level bindings, which other files can import: (path, name) -> (is a function, client)
         self._scoped_keys = {
             (c.at.path, c.name): (c.called, c) for c in self._scoped_clients if not c.scope and not c.name.startswith("this.")
@@ -194,26 +248,179 @@ class DataModel:
 
     def tenant_queries(self) -> Iterator[TenantQuery]:
         """Every read and write on a tenant-scoped model outside `tenant.exempt`, in path order."""
-        checked: dict[tuple[str, str, str], list[Query]] = defaultdict(list)
-        for query in self.project.facts_of(Query):
-            if query.operation in CREATES or self.exempt(query.at.path):
-                continue
-            tenant = self.tenant_model(self.model_of(query))
-            if tenant is None:
-                continue
-            status = self._status(query, tenant)
-            group = (query.at.path, query.function, tenant.name)
-            if status.status == SCOPED_BY_FILTER and query.function:
-                checked[group].append(query)
-            elif status.status == UNSCOPED and status.why is None and self._checked_before(query, checked[group]):
-                status = replace(status, status=SCOPED_BY_FILTER)
-            yield status
+        if self._tenant_queries is None:
+            self._tenant_queries = sorted(self._scope_queries(), key=lambda t: (t.query.at.path, t.query.at.line, t.query.at.column))
+        return iter(self._tenant_queries)
 
-    def _checked_before(self, query: Query, earlier: list[Query]) -> bool:
-        """`findFirst({ where: { id, tenantId } })` then `update({ where: { id } })` in one function:
-        the row was verified to be the tenant's before it is touched by id."""
+    def _scope_queries(self) -> Iterator[TenantQuery]:
+        every = [q for q in self.project.facts_of(Query) if not self.exempt(q.at.path)]
+        queries = [q for q in every if q.operation not in CREATES]
+        base: dict[int, TenantQuery | None] = {}
+        for query in queries:
+            tenant = self.tenant_model(self.model_of(query))
+            base[id(query)] = self._status(query, tenant) if tenant is not None else None
+        helpers = _helpers(queries, base)
+        checks = self._owned_rows(every)
+        calls: dict[tuple[str, str, int], list[ScopedCall]] = defaultdict(list)
+        for call in self.project.facts_of(ScopedCall):
+            if call.callee in helpers and call.callee != call.function.rsplit(".", 1)[-1]:
+                calls[_function_key(call)].append(call)
+        functions: dict[tuple[str, str, int], list[Query]] = defaultdict(list)
+        for query in queries:
+            functions[_function_key(query)].append(query)
+        for group, members in functions.items():
+            if not group[1]:
+                yield from (t for q in members if (t := base[id(q)]) is not None)
+                continue
+            yield from self._scope_function(members, base, checks[group], calls[group], helpers)
+
+    def _owned_rows(self, queries: list[Query]) -> dict[tuple[str, str, int], list[RowCheck]]:
+        """Per function, the rows it may use: ownership checks, and rows it builds or creates itself."""
+        checks: dict[tuple[str, str, int], list[RowCheck]] = defaultdict(list)
+        for check in self.project.facts_of(RowCheck):
+            checks[_function_key(check)].append(check)
+        for row in self.project.facts_of(NewRow):
+            checks[_function_key(row)].append(RowCheck(row.variable, "", row.function, row.at, f"{row.variable} is a {row.model} this function builds"))
+        for query in queries:
+            if query.operation in CREATES and query.binds and query.function:  # the row it creates is its caller's own
+                checks[_function_key(query)].append(
+                    RowCheck(query.binds, "", query.function, query.at, f"{query.binds} is the {query.model} this function creates"))
+        return checks
+
+    def _scope_function(
+        self, queries: list[Query], base: dict[int, TenantQuery | None], checks: list[RowCheck], calls: list[ScopedCall],
+        helpers: dict[str, bool],
+    ) -> Iterator[TenantQuery]:
+        """Reads one function in line order: rows and ids proven the tenant's make later queries scoped."""
+        checked = {c.variable: c for c in checks if c.key}
+        rows: dict[str, list[Proof]] = defaultdict(list)  # a local name holding the tenant's row
+        ids: dict[str, list[Proof]] = defaultdict(list)  # a value proven to be an id of the tenant's
+        for check in checks:
+            rows[check.variable].append(Proof(check.at.line, SCOPED_BY_CHECK, check.at, check.how))
+        for call in calls:
+            how = f"{call.callee}() takes the tenant key and returns the tenant's rows"
+            if call.binds:
+                rows[call.binds].append(Proof(call.at.line, SCOPED_BY_HELPER, call.at, how))
+            if not helpers.get(call.callee):
+                continue
+            for argument in call.arguments:
+                if argument.rsplit(".", 1)[-1] not in self.config.tenant_keys:
+                    ids[argument].append(Proof(call.at.line, SCOPED_BY_HELPER, call.at, f"{call.callee}() verifies {argument} with the tenant key"))
+        scoped_before: list[Query] = []
+        for query in sorted(queries, key=lambda q: (q.at.line, q.at.column)):
+            tenant_query = base[id(query)]
+            if tenant_query is not None and tenant_query.status == UNSCOPED and tenant_query.why is None:
+                tenant_query = self._scope_in_function(query, tenant_query, checked, rows, ids, scoped_before) or tenant_query
+            if tenant_query is not None and tenant_query.status == SCOPED_BY_FILTER:
+                scoped_before.append(query)
+            scoped = tenant_query.status not in (UNSCOPED, UNKNOWN) if tenant_query is not None else self._pins_tenant(query, rows, ids)
+            if scoped:
+                how = f"{query.operation} on {query.model} at line {query.at.line} is scoped"
+                if query.binds:
+                    rows[query.binds].append(Proof(query.at.line, SCOPED_BY_PARENT, query.at, how))
+                # an empty list proves nothing about the ids it was asked for
+                for key, value in query.filter.values if _single_row(query) else ():
+                    if ID_KEY.search(key.rsplit(".", 1)[-1]):
+                        ids[value].append(Proof(query.at.line, SCOPED_BY_PARENT, query.at, how))
+            if tenant_query is not None:
+                yield tenant_query
+
+    def _scope_in_function(
+        self, query: Query, tenant_query: TenantQuery, checked: dict[str, RowCheck],
+        rows: dict[str, list[Proof]], ids: dict[str, list[Proof]], scoped_before: list[Query],
+    ) -> TenantQuery | None:
+        if query.binds in checked:
+            check = checked[query.binds]
+            return replace(tenant_query, status=SCOPED_BY_CHECK, evidence=check.at, how=check.how)
+        for key, value in query.filter.values:
+            if value == "self":
+                return replace(tenant_query, status=SCOPED_BY_PARENT, how=f"{key} = self: the row that owns it")
+            found = _earlier(ids.get(value, ()), query) or _earlier(rows.get(_root(value), ()), query)
+            if found is not None:
+                status = SCOPED_BY_HELPER if found.status == SCOPED_BY_HELPER else SCOPED_BY_PARENT
+                return replace(tenant_query, status=status, evidence=found.at, how=f"{key} = {value}: {found.how}")
+        how = self._identity(query, tenant_query.tenant)
+        if how is not None:
+            return replace(tenant_query, status=SCOPED_BY_IDENTITY, how=how)
         keys = set(query.filter.keys)
-        return bool(keys) and any(keys <= set(e.filter.keys) and e.at.line < query.at.line for e in earlier)
+        for earlier in scoped_before:
+            # `findFirst({ where: { id, tenantId } })` then `update({ where: { id } })`: the same lookup, verified first
+            if keys and earlier.model == query.model and keys <= set(earlier.filter.keys) and earlier.at.line < query.at.line:
+                return replace(tenant_query, status=SCOPED_BY_PARENT, evidence=earlier.at, how=f"the same {', '.join(sorted(keys))} lookup was scoped at line {earlier.at.line}")
+        return None
+
+    def _pins_tenant(self, query: Query, rows: dict[str, list[Proof]], ids: dict[str, list[Proof]]) -> bool:
+        """A query on a model without a tenant key returns the tenant's row when it pins a tenant value,
+        a verified id or row (`prisma.tenant.findUnique({ where: { id: tenantId } })`)."""
+        for _, value in query.filter.values:
+            if value.rsplit(".", 1)[-1] in self.config.tenant_keys or _earlier(ids.get(value, ()), query):
+                return True
+            if _root(value) != value and _earlier(rows.get(_root(value), ()), query):
+                return True
+        return False
+
+    def _identity(self, query: Query, tenant: TenantModel) -> str | None:
+        """Why the filter pins the caller's own rows, or None."""
+        keys = set(query.filter.keys)
+        for key in sorted(keys):
+            if key.rsplit(".", 1)[-1] in self.config.tenant_sub_keys:
+                return f"filters by the sub-tenant key {key}"
+        for key, value in query.filter.values:
+            if VERIFIED_IDENTITY.search(value):
+                return f"filters {key} by the verified identity {value}"
+        model = tenant.model
+        if not keys or not _has_password(model):
+            return None
+        credentials = self._credential_lookup(query, tenant)
+        if credentials:
+            return f"looks the user up by {', '.join(credentials)} (sign-in, sign-up, reset)"
+        primary = {f.name for f in model.fields if f.primary} | {"id"}
+        if keys <= primary and (ACCOUNT_FLOW.search(query.function) or ACCOUNT_FLOW.search(query.at.path.rsplit("/", 1)[-1])):
+            return f"reads the caller's own user in an account flow ({query.function})"
+        return None
+
+    def _credential_lookup(self, query: Query, tenant: TenantModel) -> list[str]:
+        """The credential keys (email, username, a token) a user lookup pins, or [] when it is no such lookup."""
+        keys = {k for k in query.filter.keys if k not in self.config.tenant_keys}
+        if not keys or not _has_password(tenant.model) or not all(CREDENTIAL_KEY.search(k) for k in keys):
+            return []
+        return sorted(keys)
+
+    def request_tenant_keys(self) -> Iterator[RequestTenantKey]:
+        """TN004: queries pinning a tenant key to client input that the function (or the route
+        handler that forwards it) never compares with the caller's identity."""
+        inputs: dict[tuple[str, str, int], dict[str, ClientInput]] = defaultdict(dict)
+        forwarded: dict[tuple[str, str], list[ClientInput]] = defaultdict(list)
+        for found in self.project.facts_of(ClientInput):
+            routes = self._handled_routes(found.function_at)
+            if found.compared or (routes and not any(r.guards for r in routes)):
+                continue  # checked, or a public route: what it serves is public by design
+            inputs[_function_key(found)].setdefault(found.name, found)
+            for callee, position in found.passed_to:
+                forwarded[(callee, position)].append(found)
+        for query in self.project.facts_of(Query):
+            if query.operation in CREATES or self.exempt(query.at.path) or self.scoped_client(query):
+                continue
+            model = self.model_of(query)
+            if model is not None and model.table and model.table.lower() in self.rls_tables:
+                continue
+            tenant = self.tenant_model(model)
+            if tenant is not None and self._credential_lookup(query, tenant):
+                continue  # signing in to the tenant the client names is how login works
+            for key, value in query.filter.values:
+                if key.rsplit(".", 1)[-1] not in self.config.tenant_keys:
+                    continue
+                source = inputs[_function_key(query)].get(value)
+                name = model.name if model is not None else query.model
+                if source is not None:
+                    yield RequestTenantKey(query, name, key, value, source)
+                    break
+                if value in query.parameters and value not in query.compared and query.function:
+                    position = str(query.parameters.index(value))
+                    callers = forwarded.get((query.function.rsplit(".", 1)[-1], position), []) + forwarded.get((query.function.rsplit(".", 1)[-1], value), [])
+                    if callers:
+                        yield RequestTenantKey(query, name, key, value, callers[0], callers[0].function)
+                        break
 
     def _status(self, query: Query, tenant: TenantModel) -> TenantQuery:
         if tenant.model.table and tenant.model.table.lower() in self.rls_tables:
@@ -225,12 +432,38 @@ class DataModel:
         keys = query.filter.keys
         if key in keys or any(k.rsplit(".", 1)[-1] in self.config.tenant_keys for k in keys if "." in k):
             return TenantQuery(query, tenant, SCOPED_BY_FILTER)
+        # the relationship behind the key: SQLAlchemy `Dashboard.org == current_org`, Prisma `tenant: { id }`
+        relation = {k.removesuffix(".id") for k in keys}
+        if any(key in (f"{r}_id", f"{r}Id") for r in relation):
+            return TenantQuery(query, tenant, SCOPED_BY_FILTER)
         why = dict(query.filter.undefined).get(key)
         if why is not None:
+            guards = self._auth_guards(query) if AUTH_OBJECT.search(why) else ()
+            if guards:
+                how = f"{why.removeprefix('may be undefined ')}, but {', '.join(guards)} on the route rejects requests without it"
+                return TenantQuery(query, tenant, SCOPED_BY_FILTER, how=how)
             return TenantQuery(query, tenant, UNSCOPED, why, extension)
         if query.filter.unknown:
             return TenantQuery(query, tenant, UNKNOWN)
         return TenantQuery(query, tenant, UNSCOPED, None, extension)
+
+    def _auth_guards(self, query: Query) -> tuple[str, ...]:
+        """Guards in effect on the route whose handler runs the query (they set the auth object or reject)."""
+        routes = self._handled_routes(query.function_at)
+        return tuple(dict.fromkeys(g.name for r in routes for g in r.guards)) if routes and all(r.guards for r in routes) else ()
+
+    def _handled_routes(self, function_at: Location | None) -> list[ResolvedRoute]:
+        """The resolved routes whose handler is the function starting at `function_at`."""
+        if function_at is None:
+            return []
+        if self._routes_by_handler is None:
+            from prodlint.model.routes import route_graph  # routes are read only for these questions
+
+            self._routes_by_handler = defaultdict(list)
+            for route in self.project.view(route_graph).routes:
+                if route.route.handler_at is not None:
+                    self._routes_by_handler[(route.route.handler_at.path, route.route.handler_at.line)].append(route)
+        return self._routes_by_handler.get((function_at.path, function_at.line), [])
 
     def scoped_client(self, query: Query | RawSql) -> bool:
         """Does the query's client scope it to a tenant (configured, or an extension that covers it)?"""
@@ -338,6 +571,57 @@ class DataModel:
         for raw in self.tenant_raw_sql():
             counts[raw.status] += 1
         return counts
+
+
+@dataclass(frozen=True, slots=True)
+class Proof:
+    """Why a row or an id in a function is the tenant's, from which line on."""
+
+    line: int
+    status: str
+    at: Location
+    how: str
+
+
+def _helpers(queries: list[Query], base: dict[int, TenantQuery | None]) -> dict[str, bool]:
+    """Functions (by name) that read a tenant model scoped, so they return the tenant's rows; True when
+    they read one row (returned, or they throw), so the ids they were handed are the tenant's too."""
+    helpers: dict[str, bool] = {}
+    for query in queries:
+        if query.function and (found := base[id(query)]) is not None and found.status in BASE_SCOPED:
+            name = query.function.rsplit(".", 1)[-1]
+            helpers[name] = helpers.get(name, False) or _single_row(query)
+    return helpers
+
+
+def _has_password(model: Model) -> bool:
+    """A user model: it stores a password (hash)."""
+    return any(PASSWORD_FIELD.match(f.name) or PASSWORD_FIELD.match(f.column or "") for f in model.fields)
+
+
+def _earlier(proofs: Iterable[Proof], query: Query) -> Proof | None:
+    return next((p for p in proofs if p.line < query.at.line), None)
+
+
+PRISMA_SINGLE_ROW = frozenset({"findFirst", "findFirstOrThrow", "findUnique", "findUniqueOrThrow", "update", "delete", "upsert"})
+SQLALCHEMY_SINGLE_ROW = frozenset({"first", "one", "one_or_none", "scalar", "scalar_one", "scalar_one_or_none", "get", "first_or_404", "one_or_404", "get_or_404"})
+
+
+def _single_row(query: Query) -> bool:
+    """Returns one row (or fails): finding it proves the ids it was asked for."""
+    if query.orm == PRISMA:
+        return query.operation in PRISMA_SINGLE_ROW
+    return query.operation == "get" or query.terminal in SQLALCHEMY_SINGLE_ROW
+
+
+def _function_key(fact: Query | RowCheck | ScopedCall | NewRow | ClientInput) -> tuple[str, str, int]:
+    """Which function a fact is in: its file, qualname, and first line (anonymous handlers share a name)."""
+    return fact.at.path, fact.function, fact.function_at.line if fact.function_at is not None else 0
+
+
+def _root(value: str) -> str:
+    """`order.customer.id` -> `order`."""
+    return re.split(r"[.\[]", value, maxsplit=1)[0]
 
 
 def _shared_prefix(a: str, b: str) -> int:

@@ -13,17 +13,21 @@ An index *covers* a column set when its leading columns are that set, in any ord
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
 from prodlint.facts import Location
 from prodlint.facts.capacity import Binding, Pool
+from prodlint.facts.columns import ColumnTemplate, TemplatedColumn
 from prodlint.facts.data import PRISMA, SQLALCHEMY, Datasource, Field, Model, Query
 from prodlint.facts.sql import AlembicRevision, CreatedIndex, DroppedIndex, RenamedIndex
 from prodlint.model.capacity import SettingsResolver
 from prodlint.model.data import CREATES, data_model
+from prodlint.model.modules import module_index
 from prodlint.model.routes import is_test_file
+from prodlint.model.services import Known, services
 from prodlint.project import Project
 
 POSTGRES = "postgresql"
@@ -103,6 +107,26 @@ class QueryIndex:
         return not columns or index.pins(columns) or index.covers([f.column or f.name for f in self.wanted])
 
 
+@dataclass(frozen=True, slots=True)
+class SuggestedIndex:
+    """One index that serves several unserved queries of a model: equality columns (soft-delete
+    flags last: they never lead), then the sort. `partial`: the soft-delete columns the queries
+    pin to "not deleted" when no other column leads, so the index is a partial one on the rest."""
+
+    model: Model
+    columns: tuple[Field, ...]
+    partial: tuple[Field, ...]
+    needs: tuple[QueryIndex, ...]  # the first one is the query that asks for all of it
+
+
+def is_soft_delete(field: Field) -> bool:
+    """`deleted_at`, `deletedAt`, `is_deleted`, `del_flag`: rows the application hides, not a key to look rows up by."""
+    return field.name.lower().replace("_", "") in SOFT_DELETE_NAMES or (field.column or "").lower().replace("_", "") in SOFT_DELETE_NAMES
+
+
+SOFT_DELETE_NAMES = frozenset({"deletedat", "deletedon", "deletedtime", "deleteddate", "deleted", "isdeleted", "delflag", "deleteflag", "isdel"})
+
+
 class IndexInventory:
     def __init__(self, project: Project) -> None:
         self.project = project
@@ -115,12 +139,22 @@ class IndexInventory:
         self.sqlalchemy_database = _sqlalchemy_database(project)
         self.revision_paths = {r.at.path for r in project.facts_of(AlembicRevision)}
         self._by_model: dict[int, list[Index]] = {}
+        self.modules = project.view(module_index)
+        self.templates = {(t.at.path, t.name): t for t in project.facts_of(ColumnTemplate)}
+        self.templated: dict[str, list[TemplatedColumn]] = defaultdict(list)
+        for use in project.facts_of(TemplatedColumn):
+            self.templated[use.model].append(use)
+        self.declared_models: dict[str, list[Model]] = defaultdict(list)
+        for model in self.data.models:
+            if model.orm == SQLALCHEMY:
+                self.declared_models[model.name].append(model)
 
     # --- inventory ----------------------------------------------------------
 
     def indexes_of(self, model: Model) -> list[Index]:
         if id(model) not in self._by_model:
             declared = [Index(i.table, i.columns, i.unique, i.primary, i.name, i.origin, i.at) for i in model.indexes]
+            declared += self.templated_indexes(model) if model.orm == SQLALCHEMY else []
             migrated = self.migrated.get(model.table.lower(), []) if model.table else []
             implicit = [
                 Index(model.table or model.name, key.columns, False, False, None, "InnoDB foreign key", key.at)
@@ -128,6 +162,63 @@ class IndexInventory:
             ] if self.database_of(model) == MYSQL_WITH_FOREIGN_KEYS else []
             self._by_model[id(model)] = declared + migrated + implicit
         return self._by_model[id(model)]
+
+    def templated_indexes(self, model: Model) -> list[Index]:
+        """Keys declared through a type alias (`id: Mapped[id_key]`) or a helper (`id = primary_key()`)."""
+        found: list[Index] = []
+        table = model.table or model.name
+        for f in model.fields:
+            template = self._template(f.at.path, f.type)
+            if template is not None and not template.called:
+                found.append(Index(table, (f.column or f.name,), template.unique or template.primary, template.primary, None, f"Annotated alias {f.type}", f.at))
+        for name in self._lineage(model):
+            for use in self.templated.get(name, []):
+                template = self._template(use.at.path, use.template)
+                if template is not None and template.called:
+                    found.append(Index(table, (use.field,), template.unique or template.primary, template.primary, None, f"{use.template}()", use.at))
+        return found
+
+    def _template(self, path: str, name: str) -> ColumnTemplate | None:
+        if not name.replace(".", "").replace("_", "").isalnum():
+            return None
+        symbol = self.modules.resolve(path, name, "", lambda p, n, s: (p, n) in self.templates)
+        return self.templates.get((symbol.path, symbol.name)) if symbol is not None else None
+
+    def _lineage(self, model: Model) -> list[str]:
+        """The class and the classes it inherits from, by name (one definition each)."""
+        names, pending = [], [model.name]
+        while pending:
+            name = pending.pop()
+            if name in names:
+                continue
+            names.append(name)
+            found = self.declared_models.get(name, [])
+            if len(found) == 1:
+                pending.extend(b.rsplit(".", 1)[-1] for b in found[0].bases)
+        return names
+
+    def mapped_ancestors(self, model: Model) -> list[Model]:
+        """The mapped classes a SQLAlchemy model inherits from, nearest first."""
+        found = []
+        for name in self._lineage(model)[1:]:
+            declared = self.declared_models.get(name, [])
+            if len(declared) == 1 and declared[0].kind == "model":
+                found.append(declared[0])
+        return found
+
+    def inherited(self, model: Model, field: Field) -> bool:
+        """The column belongs to a mapped parent: single-table inheritance stores it in the
+        parent's table, joined inheritance keeps it there; the parent reports it."""
+        return any(any(f.at == field.at for f in parent.fields) for parent in self.mapped_ancestors(model))
+
+    def table_owner(self, model: Model) -> Model:
+        """The class whose `__table_args__` declare the table's indexes: a single-table-inheritance
+        subclass shares its parent's table and cannot take an index of its own."""
+        owner = model
+        for parent in self.mapped_ancestors(model):
+            if parent.table and model.table and parent.table.lower() == model.table.lower():
+                owner = parent
+        return owner
 
     def leading(self, model: Model, columns: Iterable[str]) -> Index | None:
         """The first index that covers the columns."""
@@ -179,7 +270,7 @@ class IndexInventory:
 
     def query_indexes(self) -> Iterator[QueryIndex]:
         """Each ORM query that filters by equality on columns prodlint can see, with its serving index."""
-        for query in self.project.facts_of(Query):
+        for query in self.project.live_facts_of(Query):
             need = self.query_index(query)
             if need is not None:
                 yield need
@@ -193,21 +284,26 @@ class IndexInventory:
             return None
         if query.orm == SQLALCHEMY and query.operation == "get":
             primary = next((i for i in self.indexes_of(model) if i.primary), None)
-            return QueryIndex(query, model, (), None, primary)  # `session.get(M, id)` looks up the primary key
+            # `session.get(M, id)` looks up the primary key; one prodlint cannot see is still there.
+            return QueryIndex(query, model, (), None, primary) if primary is not None else None
         if not query.filter.keys:
             return None
         by_name = {f.name: f for f in model.fields if not f.relation and f.column}
         if any(key not in by_name for key in query.filter.keys):
             return None  # a relation filter or a name prodlint cannot map to a column
         keys = [by_name[k] for k in query.filter.keys if indexable(by_name[k])]
-        if all(_is_boolean(f) for f in keys):
-            return None  # the planner seldom uses an index on a flag alone
-        order = {f.name: position for position, f in enumerate(model.fields)}
-        # tenant key first, then foreign keys, then the rest: the leading columns other queries share
-        equality = sorted(keys, key=lambda f: (f.name not in self.tenant_keys, not f.foreign_key, order[f.name]))
         sort = by_name.get(query.order_by[0]) if query.order_by else None
-        if sort is not None and sort in equality:
+        if sort is not None and sort in keys:
             sort = None
+        if all(_is_boolean(f) or is_soft_delete(f) for f in keys):
+            # The planner seldom uses an index on a flag alone, nor on "not deleted" (most rows);
+            # a partial index on the sort column serves "not deleted, newest first".
+            if sort is None or not keys or not all(is_soft_delete(f) and _is_timestamp(f) for f in keys):
+                return None
+        order = {f.name: position for position, f in enumerate(model.fields)}
+        # tenant key first, then foreign keys, then the rest, soft-delete flags last: the leading
+        # columns other queries share
+        equality = sorted(keys, key=lambda f: (is_soft_delete(f), f.name not in self.tenant_keys, not f.foreign_key, order[f.name]))
         columns = [f.column or f.name for f in equality]
         wanted = columns + ([sort.column or sort.name] if sort is not None else [])
         indexes = self.indexes_of(model)
@@ -231,6 +327,10 @@ def indexable(field: Field) -> bool:
     return base not in _UNINDEXABLE and base != "unsupported" and not field.is_list
 
 
+def _is_timestamp(field: Field) -> bool:
+    return any(t in field.type.lower() for t in ("date", "time"))
+
+
 def _is_boolean(field: Field) -> bool:
     return field.type.split("(", 1)[0].rsplit(".", 1)[-1].lower() in ("boolean", "bool")
 
@@ -246,16 +346,48 @@ def is_one_off_script(path: str) -> bool:
     )
 
 
+MYSQL_SCHEMES = frozenset({"mysql", "mariadb"})
+DATABASE_URL = re.compile(r"^([a-z][a-z0-9]*)(?:\+[\w-]+)?://", re.IGNORECASE)
+# Images of database servers, by what they speak.
+DATABASE_IMAGES = {"mysql": "mysql", "mariadb": "mariadb", "percona": "mysql", "postgres": "postgresql",
+                   "postgis/postgis": "postgresql", "timescale/timescaledb": "postgresql", "bitnami/postgresql": "postgresql",
+                   "bitnami/mysql": "mysql", "bitnami/mariadb": "mariadb"}
+
+
+def compose_databases(project: Project) -> tuple[set[str], set[str]]:
+    """The database schemes production compose services name: (URLs in their environment,
+    `DATABASE_URL=mysql+pymysql://...`; the database images they run)."""
+    urls: set[str] = set()
+    images: set[str] = set()
+    for service in project.view(services).production():
+        for name in service.environment:
+            value = service.env_value(name)
+            match = DATABASE_URL.match(value.value) if isinstance(value, Known) else None
+            if match and match.group(1).lower() in (*MYSQL_SCHEMES, "postgres", "postgresql", "sqlite"):
+                urls.add(match.group(1).lower())
+        image = service.image.value if service.image is not None else None
+        if image:
+            repository = image.split("@", 1)[0].rsplit(":", 1)[0].removeprefix("docker.io/").removeprefix("library/")
+            if repository in DATABASE_IMAGES:
+                images.add(DATABASE_IMAGES[repository])
+    return {"postgresql" if u == "postgres" else u for u in urls}, images
+
+
 def _sqlalchemy_database(project: Project) -> str:
-    """MySQL when every SQLAlchemy URL the code spells out (`create_engine("mysql+pymysql://...")`,
-    `SQLALCHEMY_DATABASE_URI`, through settings and their defaults) is a MySQL one; else POSTGRES."""
+    """MySQL when what production runs says MySQL/MariaDB, asking in order: the database URLs
+    of the production compose stack, the SQLAlchemy URLs the code spells out
+    (`create_engine("mysql+pymysql://...")`, `SQLALCHEMY_DATABASE_URI`, through settings and
+    their defaults; a SQLite fallback says nothing of production), the database images the
+    stack runs. Else POSTGRES."""
+    deployed, images = compose_databases(project)
     bindings = list(project.facts_of(Binding))
     resolver = SettingsResolver(SettingsResolver.index(bindings), {})
     urls = [p.url for p in project.facts_of(Pool) if p.library in SQLALCHEMY_POOLS and p.url is not None and not is_test_file(p.at.path)]
     urls += [b.value for b in bindings if b.name == "SQLALCHEMY_DATABASE_URI" and not is_test_file(b.at.path)]
     resolved = (resolver.resolve(url) for url in urls)
-    schemes = {known.value.split(":", 1)[0].split("+", 1)[0].lower() for known in resolved if known is not None}
-    return MYSQL_WITH_FOREIGN_KEYS if schemes and schemes <= {"mysql", "mariadb"} else POSTGRES
+    written = {known.value.split(":", 1)[0].split("+", 1)[0].lower() for known in resolved if known is not None} - {"sqlite"}
+    schemes = deployed or written or images
+    return MYSQL_WITH_FOREIGN_KEYS if schemes and schemes <= MYSQL_SCHEMES else POSTGRES
 
 
 def applied_migrations(project: Project) -> list[Index]:
@@ -305,6 +437,51 @@ def revision_order(revisions: list[AlembicRevision]) -> list[str]:
             done.add(r.revision)
         pending = [r for r in pending if r.revision not in done]
     return placed
+
+
+def suggested_indexes(needs: Iterable[QueryIndex]) -> list[SuggestedIndex]:
+    """The fewest indexes per model that serve all its unserved queries.
+
+    Widest first, a query joins an index already suggested when that index holds all its
+    equality columns and leads with the ones that are no soft-delete flag; a sorted query
+    joins only the index of the same columns and sort."""
+    by_model: dict[int, list[QueryIndex]] = defaultdict(list)
+    for need in needs:
+        by_model[id(need.model)].append(need)
+    suggestions: list[SuggestedIndex] = []
+    for group in by_model.values():
+        placed: list[list[QueryIndex]] = []
+        for need in sorted(group, key=lambda n: -len(n.wanted)):
+            home = next((members for members in placed if _joins(members, need)), None)
+            if home is None:
+                placed.append([need])
+            else:
+                home.append(need)
+        suggestions.extend(_suggestion(members) for members in placed)
+    return sorted(suggestions, key=lambda s: s.needs[0].query.at)
+
+
+def _core(need: QueryIndex) -> frozenset[str]:
+    return frozenset(f.name for f in need.equality if not is_soft_delete(f))
+
+
+def _joins(members: list[QueryIndex], need: QueryIndex) -> bool:
+    """The widest query's index leads with the need's equality columns (soft-delete flags, which
+    the index holds after them, aside) and, for a sorted need, is the same index."""
+    widest = members[0]
+    if need.sort is not None:
+        return need.sort == widest.sort and {f.name for f in need.equality} == {f.name for f in widest.equality}
+    if not {f.name for f in need.equality} <= {f.name for f in widest.equality}:
+        return False
+    leading = [f.name for f in widest.equality if not is_soft_delete(f)]
+    return set(leading[: len(_core(need))]) == _core(need)
+
+
+def _suggestion(members: list[QueryIndex]) -> SuggestedIndex:
+    widest = members[0]
+    if all(is_soft_delete(f) for f in widest.equality):
+        return SuggestedIndex(widest.model, (widest.sort,) if widest.sort else (), widest.equality, tuple(members))
+    return SuggestedIndex(widest.model, widest.wanted, (), tuple(members))
 
 
 def index_inventory(project: Project) -> IndexInventory:

@@ -266,12 +266,26 @@ class ModuleIndex:
         if not name:
             return Symbol(module, "")
         head, _, rest = name.partition(".")
-        if self.binds(module, head, defined) or not module.endswith("__init__.py"):
+        if (self.binds(module, head, defined) and not self._imports_own_submodule(module, head)) or not module.endswith("__init__.py"):
+            return self.resolve(module, name, "", defined, hops=hops)
+        if self._star_binds(module, head, defined):  # `from .base import *` in the package
             return self.resolve(module, name, "", defined, hops=hops)
         submodule = self._python_file(posixpath.join(posixpath.dirname(module), head))
         if submodule is None:
             return Symbol(module, name, "")
         return self._python_member(submodule, rest, defined, hops + 1)
+
+    def _star_binds(self, path: str, name: str, defined: Defined) -> bool:
+        for star in self.star_imports.get(path, ()):
+            target = self.resolve_module(path, star.source)
+            if target is not None and target != path and self.binds(target, name, defined):
+                return True
+        return False
+
+    def _imports_own_submodule(self, package: str, name: str) -> bool:
+        """`from . import orders` in a package's `__init__.py` binds its own submodule `orders`."""
+        imported = self.imports[package].get(("", name))
+        return imported is not None and imported.imported == name and self.resolve_module(package, imported.source) == package
 
     def binds(self, path: str, name: str, defined: Defined) -> bool:
         """Does the module-level scope of `path` bind `name`?"""

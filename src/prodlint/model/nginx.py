@@ -265,3 +265,48 @@ def _glob_matches(path: str, pattern: str) -> bool:
     """nginx's glob(3): a wildcard does not cross `/`."""
     parts, wanted = path.split("/"), pattern.split("/")
     return len(parts) == len(wanted) and all(fnmatch.fnmatchcase(p, w) for p, w in zip(parts, wanted))
+
+
+# --- for the readiness report: what nginx can carry, and where it sends requests ------------
+
+NGINX_DEFAULTS = {"worker_processes": "1", "worker_connections": "512"}
+
+
+@dataclass(frozen=True, slots=True)
+class NginxProcesses:
+    """`worker_processes` and `worker_connections` of the one root nginx.conf in the tree.
+
+    A directive None: nginx's default (1 process, 512 connections). `auto` is one
+    process per CPU, which the tree does not say.
+    """
+
+    path: str
+    worker_processes: Directive | None
+    worker_connections: Directive | None
+
+    def value(self, name: str) -> str:
+        directive = self.worker_processes if name == "worker_processes" else self.worker_connections
+        return directive.args[0] if directive is not None and directive.args else NGINX_DEFAULTS[name]
+
+
+def nginx_processes(project: Project) -> NginxProcesses | None:
+    """None unless exactly one root configuration is in the tree (conf.d files alone run
+    under the image's own nginx.conf, whose settings are not in the tree)."""
+    roots = [f for f in project.facts_of(NginxFile) if f.context == "main"]
+    if len(roots) != 1:
+        return None
+    root = roots[0]
+    processes = [d for d in root.directives if d.name == "worker_processes"]
+    events = [d for d in root.directives if d.name == "events"]
+    connections = [c for e in events for c in e.children("worker_connections")]
+    return NginxProcesses(root.path, processes[-1] if processes else None, connections[-1] if connections else None)
+
+
+def proxied_hosts(proxy: ProxyPass) -> tuple[str, ...]:
+    """The hosts a proxy_pass reaches: its upstream's `server` entries, or the URL's host."""
+    if proxy.upstream is not None:
+        servers = proxy.upstream.children("server")
+        addresses = [s.args[0] for s in servers if s.args and not s.args[0].startswith("unix:")]
+        return tuple(dict.fromkeys(address.rsplit(":", 1)[0] if ":" in address else address for address in addresses))
+    match = _UPSTREAM_URL.match(proxy.url) if "$" not in proxy.url else None
+    return (match["host"],) if match is not None else ()

@@ -7,8 +7,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from prodlint.facts import Location
-from prodlint.facts.data import Query
-from prodlint.facts.pagination import EXPRESS, SCHEMA, Function, PageSizeParam, QueryModelUse, SchemaBound
+from prodlint.facts.capacity import Binding
+from prodlint.facts.data import PRISMA, Model, Query
+from prodlint.facts.pagination import EXPRESS, SCHEMA, Function, PageSizeParam, ParameterUse, QueryModelUse, SchemaBound
+from prodlint.model.data import data_model
+from prodlint.model.indexes import index_inventory
 from prodlint.model.modules import module_index
 from prodlint.model.routes import route_graph
 from prodlint.project import Project
@@ -38,16 +41,35 @@ class Pagination:
         for bound in project.facts_of(SchemaBound):
             self.schema_bounds[bound.at.path].add(bound.field)
         self.query_models = list(project.facts_of(QueryModelUse))
+        self.parameter_uses = {(_key(u.at), u.index): u for u in project.facts_of(ParameterUse)}
+        # module-level service objects: `organisation_service = OrganisationService()` -> the class's name
+        self.instances = {(b.at.path, b.name): b.value.text.rsplit(".", 1)[-1]
+                          for b in project.facts_of(Binding) if b.value.kind == "instance"}
 
     # --- functions ------------------------------------------------------------
 
     def resolve(self, path: str, name: str, scope: str = "") -> Function | None:
         """The function `name` (as written in `path`) calls; by a unique method name when the
         receiver cannot be followed (`this.orders.list`)."""
+        if name.startswith("this.") and "." in scope:
+            # a method of the enclosing class: `this.page()` inside `CustomerService.list`
+            found = self.functions.get((path, f"{scope.rsplit('.', 1)[0]}.{name.removeprefix('this.')}"))
+            if found is not None:
+                return found
         symbol = self.index.resolve(path, name, scope, lambda p, n, s: (p, n) in self.functions)
         if symbol is not None:
-            return self.functions.get((symbol.path, symbol.name))
+            found = self.functions.get((symbol.path, symbol.name))
+            return found if found is not None or "." not in symbol.name else self._instance_method(symbol.path, symbol.name)
         candidates = self.by_last.get(name.rsplit(".", 1)[-1], []) if "." in name else []
+        return candidates[0] if len(candidates) == 1 else None
+
+    def _instance_method(self, path: str, name: str) -> Function | None:
+        """`organisation_service.list_users` where the module binds `organisation_service = OrganisationService()`."""
+        head, _, method = name.partition(".")
+        cls = self.instances.get((path, head))
+        if cls is None or "." in method:
+            return None
+        candidates = [f for f in self.by_last.get(method, []) if f.name == f"{cls}.{method}"]
         return candidates[0] if len(candidates) == 1 else None
 
     def handlers(self) -> Iterator[Function]:
@@ -84,11 +106,36 @@ class Pagination:
         for param in self.project.facts_of(PageSizeParam):
             if param.bound or param.unknown or self._clamped_by_helper(param) is not False:
                 continue
+            if param.passed_to and self.reaches_page_size(param.at.path, param.function, param.passed_to) is None:
+                continue
             if param.framework == SCHEMA and not self._used_as_query_model(param):
                 continue
             if param.framework == EXPRESS and self._validated(param):
                 continue
             yield param
+
+    def reaches_page_size(self, path: str, scope: str, calls: tuple[tuple[str, int], ...], depth: int = 0) -> str | None:
+        """The callee chain through which a value handed to `calls` is used as a page size
+        unbounded (`BookingService.listByBranch`), None when no callee does or one cannot be
+        followed (a bound anywhere on the way, or an unknown callee, keeps it silent)."""
+        if depth > 3:
+            return None
+        found = None
+        for callee, index in calls:
+            function = self.resolve(path, callee, scope)
+            use = self.parameter_uses.get((_key(function.at), index)) if function is not None else None
+            if function is None or use is None or use.bounded or function.clamps:
+                return None
+            if use.sink:
+                found = found or function.name
+            elif use.passed_to:
+                further = self.reaches_page_size(function.at.path, function.name, use.passed_to, depth + 1)
+                if further is None:
+                    return None
+                found = found or f"{function.name} -> {further}"
+            else:
+                return None
+        return found
 
     def _clamped_by_helper(self, param: PageSizeParam) -> bool | None:
         """True when a helper it passes through clamps; None when one cannot be found (unknown)."""
@@ -109,6 +156,75 @@ class Pagination:
         path = param.at.path
         sources = {self.index.resolve_module(path, i.source) for i in self.index.imports[path].values()}
         return any(param.name in self.schema_bounds.get(p or "", ()) for p in sources | {path})
+
+
+class LookupTables:
+    """Which tables stay small by what the schema says of them: lookup and config tables.
+
+    A table is a lookup table when it
+    - belongs to nothing: no foreign key to another table (a self-reference, a parent
+      category, and the tenant key are allowed);
+    - owns nothing: no other table's row needs one of its rows (every foreign key to it
+      is optional, a classification like `groupId?` rather than a child's owner);
+    - is no account table (a unique email grows with every sign-up).
+    A table other rows need still passes when it belongs to nothing and people order its rows
+    by hand (an integer `displayOrder` / `sortOrder`): a curated list (service categories).
+    Customers, orders and invoices fail one of these; currencies, tax rates, settings and
+    server lists pass. A lookup table with a tenant key is small per tenant only: listing
+    it across tenants is still a list. A schema with no foreign key at all gives no such
+    evidence, and then no table is taken for a lookup.
+    """
+
+    def __init__(self, project: Project) -> None:
+        self.data = project.view(data_model)
+        inventory = project.view(index_inventory)
+        self.tenant_keys = set(project.config.tenant_keys)
+        self.belongs: dict[int, str] = {}  # model -> the key that makes it a child
+        self.owns: dict[int, str] = {}  # model -> the required key that points to it
+        by_name = {(m.orm, m.name): m for m in inventory.tables}
+        self.related_orms: set[str] = set()
+        for model in inventory.tables:
+            for key in inventory.foreign_keys(model):
+                self.related_orms.add(model.orm)
+                target = self._target(model, key.target, by_name)
+                if target is model:
+                    continue
+                if target is not None and not any(f.optional for f in key.fields):
+                    self.owns.setdefault(id(target), f"{model.name}.{key.fields[0].name}")
+                columns = {f.column or f.name for f in key.fields} | {f.name for f in key.fields}
+                if not columns & self.tenant_keys:  # a tenant's own table still belongs to nothing else
+                    self.belongs.setdefault(id(model), f"{model.name}.{key.fields[0].name}")
+
+    def _target(self, model: Model, target: str, by_name: dict[tuple[str, str], Model]) -> Model | None:
+        if model.orm == PRISMA:
+            return by_name.get((PRISMA, target))
+        return self.data.by_table.get(target.lower())
+
+    def why_small(self, model: Model) -> str | None:
+        """The evidence that the table is a lookup table, or None."""
+        if id(model) in self.belongs or model.orm not in self.related_orms:
+            return None  # a schema without foreign keys says nothing about which tables are small
+        if any(f.unique and "email" in f.name.lower() for f in model.fields):
+            return None
+        if id(model) in self.owns:
+            # rows someone puts in order by hand (`displayOrder`) are a curated list, however many rows need one
+            ordered = next((f for f in model.fields if f.name.lower().replace("_", "") in HAND_ORDER and _is_integer(f)), None)
+            return f"{model.name} belongs to nothing and its rows are ordered by hand ({ordered.name})" if ordered else None
+        return f"{model.name} references no other table and no table's row needs one of its rows"
+
+    def tenant_key(self, model: Model) -> str | None:
+        return next((f.name for f in model.fields if not f.relation and (f.name in self.tenant_keys or f.column in self.tenant_keys)), None)
+
+
+HAND_ORDER = frozenset({"displayorder", "sortorder", "sortindex", "ordering"})
+
+
+def _is_integer(field) -> bool:
+    return field.type.split("(", 1)[0].rsplit(".", 1)[-1].lower() in ("int", "integer", "smallint", "biginteger", "bigint")
+
+
+def lookup_tables(project: Project) -> LookupTables:
+    return LookupTables(project)
 
 
 def _key(at: Location) -> tuple[str, int, int]:

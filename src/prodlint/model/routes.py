@@ -16,21 +16,23 @@ Use `project.view(route_graph)`.
 from __future__ import annotations
 
 import fnmatch
+import posixpath
 import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from prodlint.facts import Location
+from prodlint.facts import Location, Notification
 from prodlint.facts.modules import DynamicImport, Import
-from prodlint.facts.routes import EXPRESS, Dependency, Escape, Middleware, Mount, Route, Router, RouterRef
-from prodlint.model.modules import ModuleIndex, Symbol, module_index
+from prodlint.facts.routes import EXPRESS, SECURITY_SCHEMES, Check, Escape, FactoryReturn, Middleware, Mount, Route, Router, RouterRef
+from prodlint.model.modules import ModuleIndex, Symbol, is_python, module_index
 from prodlint.project import Project
 
 TEST_DIRECTORIES = frozenset({"test", "tests", "__tests__", "spec", "specs", "e2e", "__mocks__", "cypress", "playwright"})
 TEST_FILES = ("*.test.*", "*.spec.*", "*.e2e.*", "test_*.py", "*_test.py", "conftest.py", "tests.py")
 PARAMETER = re.compile(r":[A-Za-z_$][\w$]*\??(\([^)]*\))?|\{[^}/]*\}|<[^>/]*>")
 MAX_DEPTH = 24  # mount chains deeper than this are cycles
+CODE_EXTENSIONS = frozenset({".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts", ".py"})
 
 
 def is_test_file(path: str) -> bool:
@@ -69,8 +71,11 @@ class MountEdge:
 
 @dataclass(frozen=True, slots=True)
 class Guard:
+    """A guard in effect on a route: the name applied, where, and why it counts."""
+
     name: str
     at: Location
+    evidence: GuardEvidence | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +90,13 @@ class ResolvedRoute:
     guards: tuple[Guard, ...]
     order: tuple[tuple[str, int, int], ...]
     uncertain: bool = False  # a name on its chain is defined in a file that could not be read
+    before_guard: Location | None = None  # Express: registered just before its router's `use(guard)`
+    looked_at: tuple[str, ...] = ()  # the middleware and dependencies in effect, guards or not
+
+    @property
+    def not_guards(self) -> tuple[str, ...]:
+        """What was looked at and found not to authenticate (for the RT004 message)."""
+        return tuple(dict.fromkeys(name for name in self.looked_at if name != self.route.handler))
 
     @property
     def methods(self) -> tuple[str, ...]:
@@ -119,6 +131,8 @@ class RouteGraph:
     routes: list[ResolvedRoute] = field(default_factory=list)
     dynamic_imports: list[DynamicImport] = field(default_factory=list)
     by_name: dict[tuple[str, str, str], Router] = field(default_factory=dict)
+    handoffs: list[Escape] = field(default_factory=list)  # routers passed to a named function
+    factory_returns: list[FactoryReturn] = field(default_factory=list)
 
     @property
     def entries(self) -> list[Router]:
@@ -169,22 +183,40 @@ class RouteGraph:
             if not count:
                 continue
             importers = self.importers(router)
-            if not importers and self.dynamic_imports:
-                continue  # modules loaded by computed name may be any file
+            if not importers and any(self._may_load(d, router.at.path) for d in self.dynamic_imports):
+                continue  # a module loaded by computed name may be this one
             yield router, count, importers
 
-    def duplicate_mounts(self) -> Iterator[tuple[MountEdge, MountEdge]]:
-        """(later, first): different routers mounted at the same literal prefix on the same parent."""
-        first_at: dict[tuple[Router, tuple[object, ...]], MountEdge] = {}
+    def duplicate_mounts(self) -> Iterator[tuple[MountEdge, MountEdge, ResolvedRoute, ResolvedRoute]]:
+        """(later, first, shadowed, answering): Express routers at one literal prefix of one parent where a
+        request for a route of the later one is answered by a route of the first (same path, a parameter
+        or a catch-all). FastAPI and Flask copy routes into the parent: nothing falls through there.
+        """
+        earlier: dict[tuple[Router, tuple[object, ...]], list[MountEdge]] = defaultdict(list)
         for edge in self.edges:
-            if any(isinstance(piece, Opaque) for piece in edge.prefix):
+            if edge.parent.framework != EXPRESS or any(isinstance(piece, Opaque) for piece in edge.prefix):
                 continue
             key = _key(edge.prefix, edge.parent.framework)
             if key in ((), ("",), ("/",)):
                 continue  # several routers at the root of a parent is how apps are assembled
-            first = first_at.setdefault((edge.parent, key), edge)
-            if first.child != edge.child:
-                yield edge, first
+            for first in earlier[(edge.parent, key)]:
+                if first.child == edge.child or _exclusive_facts(first.mount, edge.mount):
+                    continue
+                shadow = self._shadow(first, edge)
+                if shadow is not None:
+                    yield edge, first, *shadow
+                    break
+            earlier[(edge.parent, key)].append(edge)
+
+    def _shadow(self, first: MountEdge, later: MountEdge) -> tuple[ResolvedRoute, ResolvedRoute] | None:
+        answering = [r for r in self.routes if first in r.chain and r.known_path is not None]
+        for route in self.routes:
+            if later not in route.chain or route.known_path is None:
+                continue
+            for candidate in answering:
+                if candidate.app == route.app and _answers(candidate, route):
+                    return route, candidate
+        return None
 
     def shadowed_routes(self) -> Iterator[tuple[ResolvedRoute, ResolvedRoute]]:
         """(shadowed, winner): the same method and full path handled twice in one application."""
@@ -198,9 +230,31 @@ class RouteGraph:
             group.sort(key=lambda r: r.order)
             winner = group[0]
             for later in group[1:]:
-                if later.route != winner.route and later.route not in reported:
+                if later.route in reported:
+                    continue
+                if later.route != winner.route or later.chain != winner.chain:  # the same router mounted twice
+                    if _exclusive(later, winner):
+                        continue  # `if (legacy) app.use(a) else app.use(b)`: alternatives
                     reported.add(later.route)
                     yield later, winner
+
+    def parameter_shadows(self) -> Iterator[tuple[ResolvedRoute, ResolvedRoute, str, str]]:
+        """(shadowed, winner, parameter, literal): Express tries a router's routes in order, so
+        `GET /:tenantId` registered before `GET /admin` on the same router answers `/admin` itself.
+        A parameter with a pattern (`/:id(\\d+)`) may not match: left alone.
+        """
+        by_router: dict[tuple[Router, tuple[MountEdge, ...]], list[ResolvedRoute]] = defaultdict(list)
+        for resolved in self.routes:
+            if resolved.router.framework == EXPRESS and resolved.route.path is not None:
+                by_router[(resolved.router, resolved.chain)].append(resolved)
+        for routes in by_router.values():
+            routes.sort(key=lambda r: r.order)
+            for position, later in enumerate(routes):
+                for earlier in routes[:position]:
+                    found = _parameter_match(earlier, later)
+                    if found is not None and not _exclusive(later, earlier):
+                        yield later, earlier, *found
+                        break
 
     def unguarded_routes(self, public: tuple[str, ...]) -> Iterator[tuple[ResolvedRoute, list[ResolvedRoute]]]:
         """(route, guarded routes of its application) for routes with no guard on their chain.
@@ -219,19 +273,65 @@ class RouteGraph:
             for resolved in by_app[app]:
                 if resolved.guards or resolved.uncertain or resolved.route in seen or resolved.route.path is None:
                     continue  # a route whose own path is computed may be a public one
+                if resolved.before_guard is not None or resolved.route.declared_public:
+                    continue  # placed before the router's guard, or commented as public: public on purpose
                 if resolved.methods and set(resolved.methods) <= {"OPTIONS", "HEAD"}:
                     continue  # CORS preflight and HEAD carry no credentials
-                if could_be_public(resolved, public):
+                if could_be_public(resolved, public) and not creates_elevated_account(resolved):
                     continue
                 seen.add(resolved.route)
                 yield resolved, guarded
+
+    def _may_load(self, dynamic: DynamicImport, path: str) -> bool:
+        """Can this `require(x)` / `import_module(x)` load the file at `path`?
+
+        Only a module of its own language, under the directory its literal part names
+        (`./plugins/${name}` loads below plugins/), never a data file (`./${locale}.json`), and
+        for a fully computed name only within the TypeScript project (nearest tsconfig) it is in.
+        """
+        importer = dynamic.at.path
+        if is_python(importer) != is_python(path):
+            return False
+        pattern = dynamic.pattern
+        if pattern is not None:
+            tail = pattern.rsplit("*", 1)[-1]
+            extension = posixpath.splitext(tail.rsplit("/", 1)[-1])[1]
+            if extension and extension not in CODE_EXTENSIONS:
+                return False
+            literal = pattern.split("*", 1)[0]
+            if is_python(importer):
+                package = literal.rstrip(".").replace(".", "/")
+                return not package or f"/{package}/" in f"/{path}" or f"/{package}." in f"/{path}"
+            if literal.startswith("."):
+                base = posixpath.normpath(posixpath.join(posixpath.dirname(importer), literal.rsplit("/", 1)[0] or "."))
+                return base in (".", "") or path.startswith(base + "/") or path.startswith(base)
+            return True
+        root = self._project_root(importer)
+        return not root or path.startswith(root + "/")
+
+    def _project_root(self, path: str) -> str | None:
+        """The directory of the nearest tsconfig.json / jsconfig.json above a TS/JS file ("" at the root)."""
+        if is_python(path):
+            return None
+        directory = posixpath.dirname(path)
+        while True:
+            for name in ("tsconfig.json", "jsconfig.json"):
+                if posixpath.join(directory, name) in self.index.tsconfigs or (not directory and name in self.index.tsconfigs):
+                    return directory
+            if not directory:
+                return None
+            directory = posixpath.dirname(directory)
 
     # --- resolution -----------------------------------------------------------------------------
 
     def _defined(self, path: str, name: str, scope: str) -> bool:
         return (path, name, scope) in self.by_name
 
-    def resolve(self, ref: RouterRef) -> Router | None:
+    def resolve(self, ref: RouterRef, depth: int = 0) -> Router | None:
+        if depth > MAX_DEPTH:
+            return None
+        if ref.parameter is not None:
+            return self._argument(ref, depth)
         if ref.module is not None:
             symbol = self.index.resolve_required(ref.path, ref.module, ref.name, self._defined)
         else:
@@ -239,13 +339,27 @@ class RouteGraph:
         if symbol is None:
             return None
         if ref.called or symbol.called:
-            return self._factory_router(symbol)
+            return self._factory_router(symbol, depth)
         return self.by_name.get((symbol.path, symbol.name, symbol.scope))
 
-    def _factory_router(self, symbol: Symbol) -> Router | None:
-        """The router a function returns: `makeRouter()`, `create_router()`."""
+    def _factory_router(self, symbol: Symbol, depth: int) -> Router | None:
+        """The router a function returns: `makeRouter()`, `create_router()`, or one it imports and returns."""
         made = [r for r in self.routers if r.at.path == symbol.path and r.returned and r.scope == symbol.name]
+        if not made:
+            found = {self.resolve(f.ref, depth + 1) for f in self.factory_returns if f.at.path == symbol.path and f.function == symbol.name}
+            made = [r for r in found if r is not None]
         return made[0] if len(made) == 1 else None
+
+    def _argument(self, ref: RouterRef, depth: int) -> Router | None:
+        """A router parameter (`def create_application(router)`): the one router every caller passes."""
+        found = set()
+        for handoff in self.handoffs:
+            if handoff.position != ref.parameter and handoff.keyword != ref.name:
+                continue
+            callee = self.index.resolve(handoff.at.path, handoff.callee or "", handoff.ref.scope)
+            if callee is not None and callee.path == ref.path and callee.name == ref.scope:
+                found.add(self.resolve(handoff.ref, depth + 1))
+        return found.pop() if len(found) == 1 else None
 
 
 def _piece(value: str | None, source: str | None, at: Location) -> Piece:
@@ -290,6 +404,61 @@ def _key(pieces: tuple[Piece, ...], framework: str) -> tuple[object, ...]:
     return tuple(key) if key != [""] else ("/",)
 
 
+def _arms(route: ResolvedRoute) -> dict[tuple[str, int, int], int]:
+    arms = {}
+    for fact in (route.route, *(edge.mount for edge in route.chain)):
+        for line, column, arm in fact.branch:
+            arms[(fact.at.path, line, column)] = arm
+    return arms
+
+
+def _exclusive_facts(a: Mount, b: Mount) -> bool:
+    second = {(b.at.path, line, column): arm for line, column, arm in b.branch}
+    return any(second.get((a.at.path, line, column), arm) != arm for line, column, arm in a.branch)
+
+
+def _exclusive(a: ResolvedRoute, b: ResolvedRoute) -> bool:
+    """Are the two registered in different arms of one `if`, so that only one of them ever exists?"""
+    first, second = _arms(a), _arms(b)
+    return any(key in second and second[key] != arm for key, arm in first.items())
+
+
+def _parameter_match(earlier: ResolvedRoute, later: ResolvedRoute) -> tuple[str, str] | None:
+    """(parameter, literal) when `earlier`'s path matches `later`'s only through a bare parameter."""
+    if not set(earlier.methods) & set(later.methods) or "ALL" in earlier.methods or "ALL" in later.methods:
+        return None
+    pattern = [s for s in (earlier.route.path or "").split("/") if s]
+    path = [s for s in (later.route.path or "").split("/") if s]
+    if len(pattern) != len(path):
+        return None
+    found = None
+    for segment, written in zip(pattern, path):
+        if segment == written:
+            continue
+        if re.fullmatch(r":[A-Za-z_$][\w$]*", segment) and not written.startswith(":") and "*" not in written:
+            found = found or (segment, written)
+            continue
+        return None
+    return found
+
+
+def _answers(earlier: ResolvedRoute, later: ResolvedRoute) -> bool:
+    """Does Express hand a request for `later` to `earlier` first? Same method, and its path matches."""
+    if not (set(earlier.methods) & set(later.methods) or "ALL" in earlier.methods):
+        return False
+    pattern = [s for s in (earlier.known_path or "").split("/") if s]
+    path = [s for s in (later.known_path or "").split("/") if s]
+    for position, segment in enumerate(pattern):
+        if segment in ("*", "(.*)") or segment.endswith(("*", "(.*)")):
+            return True
+        if position >= len(path):
+            return False
+        if segment.startswith(":") or segment == path[position]:
+            continue
+        return False
+    return len(pattern) == len(path)
+
+
 def _applies(prefix: str | None, below: tuple[Piece, ...]) -> bool:
     """Does middleware registered for `prefix` cover a path whose pieces below its router are `below`?"""
     if not prefix or prefix == "/":
@@ -318,15 +487,20 @@ def route_graph(project: Project) -> RouteGraph:
     graph.by_name = {(r.at.path, r.name, r.scope): r for r in graph.routers if r.name}
     graph.apps = [r for r in graph.routers if r.kind == "app"]
     graph.dynamic_imports = list(facts(DynamicImport))
+    graph.handoffs = [e for e in facts(Escape) if e.callee is not None]
+    graph.factory_returns = list(facts(FactoryReturn))
     for route in facts(Route):
         router = graph.resolve(route.router)
         if router is not None:
             graph.routes_of[router].append(route)
+    unresolved: list[Mount] = []
     for mount in facts(Mount):
         child = graph.resolve(mount.child)
         if child is None:
             if mount.framework == EXPRESS:
                 _express_middleware(graph, mount)
+            else:
+                unresolved.append(mount)
             continue
         graph.incoming[child].append(mount)
         parent = graph.resolve(mount.parent)
@@ -341,10 +515,45 @@ def route_graph(project: Project) -> RouteGraph:
         if router is not None:
             graph.escapes[router].append(escape)
     graph.edges.sort(key=lambda e: (e.mount.at.path, e.mount.at.line, e.mount.at.column))
-    guards = GuardNames(project, index)
+    guards = Guards(project, index)
     for app in graph.entries:
         graph.routes.extend(_walk(graph, guards, app, app, (), (), (), (), 0))
+    project.notes.extend(_not_built(graph, unresolved))
     return graph
+
+
+FRAMEWORK_APP = {EXPRESS: "express()", "fastapi": "FastAPI()", "flask": "Flask()"}
+FRAMEWORK_NAME = {EXPRESS: "Express", "fastapi": "FastAPI", "flask": "Flask"}
+
+
+def _count(count: int, what: str) -> str:
+    return f"{count} {what}{'' if count == 1 else 's'}"
+
+
+def _not_built(graph: RouteGraph, unresolved: list[Mount]) -> Iterator[Notification]:
+    """Say so, once per application, when routes exist that the graph could not connect to it."""
+    reached = {resolved.route for resolved in graph.routes}
+    for framework in sorted({r.framework for r in graph.routers}):
+        waiting = [r for r in graph.routers if r.framework == framework and r.kind != "app"
+                   and graph.routes_of.get(r) and not any(route in reached for route in graph.routes_of[r])]
+        if not waiting:
+            continue
+        count = sum(len(graph.routes_of[r]) for r in waiting)
+        apps = [app for app in graph.entries if app.framework == framework]
+        if not apps:
+            first = min(waiting, key=lambda r: r.at)
+            yield Notification(first.at.path, f"routes: {_count(count, FRAMEWORK_NAME[framework] + ' route')} on {_count(len(waiting), 'router')} but no "
+                               f"application ({FRAMEWORK_APP[framework]} or a subclass of it) was found, so RT003 and "
+                               f"RT004 checked none of them", first.at.line, level="note")
+            continue
+        for app in apps:
+            if any(resolved.app == app for resolved in graph.routes):
+                continue
+            mounts = [m for m in unresolved if graph.resolve(m.parent) == app]
+            why = (f"its mount of {mounts[0].child.name or 'a router'} at {mounts[0].at.path}:{mounts[0].at.line} names a "
+                   f"router prodlint cannot follow") if mounts else "no router prodlint can follow is mounted on it"
+            yield Notification(app.at.path, f"routes: no route is reached from application {app.name} ({why}), so "
+                               f"RT003 and RT004 checked none of its {_count(count, 'route')}", app.at.line, level="note")
 
 
 def _express_middleware(graph: RouteGraph, mount: Mount) -> None:
@@ -354,17 +563,33 @@ def _express_middleware(graph: RouteGraph, mount: Mount) -> None:
         graph.middleware_of[parent].append(Middleware(mount.parent, mount.prefix, (mount.child.name, *mount.middleware), mount.at, EXPRESS))
 
 
-class GuardNames:
-    """Which names are authentication guards: configured names, and FastAPI dependencies that use one."""
+@dataclass(frozen=True, slots=True)
+class GuardEvidence:
+    """Why a name is a guard: where it rejects and how, or that the name is a known guard."""
+
+    how: str
+    at: Location | None = None
+
+
+class Guards:
+    """Which middleware, dependencies and decorators authenticate, by what their code does.
+
+    A name is resolved to its definition in the project (across modules, through instances of
+    service classes, `__call__` of callable classes, `Annotated` aliases, arrays of middleware).
+    It is a guard when that code reads a credential and rejects the request, or uses something
+    that is a guard. A name defined outside the project (a package's middleware) is judged by the
+    configured guard names, the fallback.
+    """
 
     def __init__(self, project: Project, index: ModuleIndex) -> None:
-        self.names = set(project.config.route_guards)
+        self.names = set(project.config.route_guards) | set(SECURITY_SCHEMES)
         self.index = index
-        self.uses: dict[str, set[str]] = defaultdict(set)
-        for dependency in project.facts_of(Dependency):
-            self.uses[dependency.name].update(dependency.uses)
+        self.checks = {(c.at.path, c.name): c for f in project.files if not is_test_file(f.path) for c in f.facts if isinstance(c, Check)}
         self.unreadable = {f.path for f in project.files if f.notifications and not f.facts}
-        self._cache: dict[str, bool] = {}
+        self._cache: dict[tuple[str, str], GuardEvidence | None] = {}
+
+    def _defined(self, path: str, name: str, scope: str) -> bool:
+        return (path, name) in self.checks
 
     def unknown(self, path: str, scope: str, names: tuple[str, ...]) -> bool:
         """Is one of these names defined in a file prodlint could not read? Then it may be a guard."""
@@ -374,58 +599,151 @@ class GuardNames:
                 return True
         return False
 
-    def is_guard(self, name: str) -> bool:
-        if name not in self._cache:
-            self._cache[name] = False  # cycles in `uses` end here
-            self._cache[name] = self._matches(name) or any(self.is_guard(u) for u in sorted(self.uses.get(_last(name), ())))
-        return self._cache[name]
+    def _check(self, path: str, scope: str, name: str) -> Check | None:
+        symbol = self.index.resolve(path, name, scope, self._defined)
+        check = self.checks.get((symbol.path, symbol.name)) if symbol is not None else None
+        if check is None and symbol is not None and symbol.name and symbol.called:
+            check = self.checks.get((symbol.path, f"{symbol.name}.__call__"))
+        return check
 
-    def _matches(self, name: str) -> bool:
+    def guard(self, path: str, scope: str, name: str, depth: int = 0, delegated: bool = False) -> GuardEvidence | None:
+        """Is `name`, as written in `path` within `scope`, a guard? Its evidence, or None.
+
+        `delegated`: the name is called or depended on by another check, so only its whole name
+        or last part may match a guard name (`current_user.get_ip()` is no guard).
+        """
+        check = self._check(path, scope, name)
+        if check is not None and depth < MAX_DEPTH:
+            key = (check.at.path, check.name)
+            if key not in self._cache:
+                self._cache[key] = None  # a cycle of uses ends here
+                self._cache[key] = self._judge(check, depth)
+            if self._cache[key] is not None:
+                return self._cache[key]
+        return GuardEvidence(f"{name} is a known guard") if self._named(name, delegated) else None
+
+    def _judge(self, check: Check, depth: int) -> GuardEvidence | None:
+        if check.reads and check.rejects:
+            return GuardEvidence(f"{check.name} reads {check.reads} and rejects with {check.rejects}", check.evidence)
+        for use in check.uses:
+            found = self.guard(check.at.path, check.scope or check.name, use, depth + 1, delegated=True)
+            if found is not None:
+                return found
+        if check.rejects and not check.reads:
+            reader = self._reader(check, depth)
+            if reader is not None:  # `if is_admin(): ... else: abort(403)`, is_admin reading the session
+                return GuardEvidence(f"{check.name} rejects with {check.rejects} after {reader}, which reads the credential",
+                                     check.evidence)
+        return None
+
+    def _reader(self, check: Check, depth: int) -> str | None:
+        """A function this check calls that reads a credential, itself or through its own calls."""
+        if depth >= MAX_DEPTH // 3:
+            return None
+        for use in check.uses:
+            used = self._check(check.at.path, check.scope or check.name, use)
+            if used is not None and used is not check and (used.reads or self._reader(used, depth + 1)):
+                return use
+        return None
+
+    def close_calls(self, path: str, scope: str, names: tuple[str, ...]) -> tuple[str, ...]:
+        """Those of `names` that read from the request but are no guard: what an RT004 message names."""
+        found = []
+        for name in names:
+            symbol = self.index.resolve(path, name, scope, self._defined)
+            check = self.checks.get((symbol.path, symbol.name)) if symbol is not None else None
+            if check is not None and check.reads and self.guard(path, scope, name) is None:
+                found.append(name)
+        return tuple(found)
+
+    def opening(self, path: str, scope: str, handler: str | None) -> GuardEvidence | None:
+        """Does the handler itself check the caller in its first statements?"""
+        if not handler:
+            return None
+        symbol = self.index.resolve(path, handler, scope, self._defined)
+        check = self.checks.get((symbol.path, symbol.name)) if symbol is not None else None
+        if check is None:
+            return None
+        if check.opening is not None:
+            return GuardEvidence(f"{check.name} checks the caller first", check.opening)
+        if check.opening_rejection is not None:  # `if not is_admin(): abort(403)`, is_admin reading the session
+            for use in check.opening_uses:
+                used = self._check(check.at.path, check.name, use)
+                if used is not None and used is not check and (used.reads or self._reader(used, 0)):
+                    return GuardEvidence(f"{check.name} rejects first unless {use}, which reads the credential", check.opening_rejection)
+        return None
+
+    def _named(self, name: str, delegated: bool = False) -> bool:
         parts = name.split(".")
-        return name in self.names or parts[-1] in self.names or parts[0] in self.names
+        return name in self.names or parts[-1] in self.names or (not delegated and parts[0] in self.names)
 
 
 def _last(name: str) -> str:
     return name.rsplit(".", 1)[-1]
 
 
-def _walk(graph: RouteGraph, guards: GuardNames, app: Router, router: Router, chain: tuple[MountEdge, ...],
+def _guards(guards: Guards, path: str, scope: str, names: tuple[str, ...], at: Location) -> tuple[Guard, ...]:
+    found = []
+    for name in names:
+        evidence = guards.guard(path, scope, name)
+        if evidence is not None:
+            found.append(Guard(name, at, evidence))
+    return tuple(found)
+
+
+def _walk(graph: RouteGraph, guards: Guards, app: Router, router: Router, chain: tuple[MountEdge, ...],
           pieces: tuple[Piece, ...], inherited: tuple[Guard, ...], order: tuple[tuple[str, int, int], ...],
-          depth: int, uncertain: bool = False) -> Iterator[ResolvedRoute]:
+          depth: int, uncertain: bool = False, seen: tuple[str, ...] = ()) -> Iterator[ResolvedRoute]:
     """Every route below `router`, depth first; `inherited` holds the guards in effect where it is mounted."""
     if depth > MAX_DEPTH or router in {edge.parent for edge in chain}:
         return
-    layers = [(router.at, None, tuple(Guard(name, router.at) for name in router.middleware if guards.is_guard(name)))]
+    layers = [(router.at, None, _guards(guards, router.at.path, router.scope, router.middleware, router.at))]
     for middleware in graph.middleware_of.get(router, ()):
-        layers.append((middleware.at, middleware.prefix, tuple(Guard(n, middleware.at) for n in middleware.names if guards.is_guard(n))))
+        layers.append((middleware.at, middleware.prefix,
+                       _guards(guards, middleware.router.path, middleware.router.scope, middleware.names, middleware.at)))
 
-    def in_effect(at: Location, below: tuple[Piece, ...]) -> tuple[Guard, ...]:
+    def in_effect(at: Location, below: tuple[Piece, ...]) -> tuple[tuple[Guard, ...], Location | None]:
+        """The guards applied before `at`, and the first guard of this router registered after it."""
         effective = list(inherited)
+        later: Location | None = None
         for registered, prefix, found in layers:
             if router.framework == EXPRESS and registered.path == at.path and (registered.line, registered.column) > (at.line, at.column):
-                continue  # Express middleware only runs for what is registered after it
+                if found and later is None and _applies(prefix, below):
+                    later = registered  # Express middleware only runs for what is registered after it
+                continue
             if _applies(prefix, below):
                 effective.extend(found)
-        return tuple(effective)
+        return tuple(effective), later
 
+    looked = seen + guards.close_calls(router.at.path, router.scope, router.middleware) + tuple(
+        n for m in graph.middleware_of.get(router, ()) for n in guards.close_calls(m.router.path, m.router.scope, m.names))
     for route in graph.routes_of.get(router, ()):
         below = (_piece(route.path, route.path_source, route.at),)
+        effective, later = in_effect(route.at, below)
+        own = _guards(guards, route.router.path, route.router.scope, route.middleware, route.at)
+        opening = guards.opening(route.router.path, route.router.scope, route.handler)
+        if opening is not None:
+            own += (Guard(route.handler or "handler", route.at, opening),)
         yield ResolvedRoute(
             route=route,
             router=router,
             app=app,
             chain=chain,
             pieces=pieces + below,
-            guards=in_effect(route.at, below) + tuple(Guard(n, route.at) for n in route.middleware if guards.is_guard(n)),
+            guards=effective + own,
             order=order + ((route.at.path, route.at.line, route.at.column),),
             uncertain=uncertain or guards.unknown(route.at.path, route.router.scope, route.middleware),
+            before_guard=later,
+            looked_at=looked + guards.close_calls(route.router.path, route.router.scope, route.middleware),
         )
     for edge in graph.mounts_on(router):
         at = edge.mount.at
-        mount_guards = tuple(Guard(n, at) for n in edge.mount.middleware if guards.is_guard(n))
+        mount_guards = _guards(guards, edge.mount.parent.path, edge.mount.parent.scope, edge.mount.middleware, at)
         doubt = uncertain or guards.unknown(at.path, edge.mount.parent.scope, edge.mount.middleware + edge.child.middleware)
+        effective, _ = in_effect(at, edge.prefix)
         yield from _walk(graph, guards, app, edge.child, chain + (edge,), pieces + edge.prefix,
-                         in_effect(at, edge.prefix) + mount_guards, order + ((at.path, at.line, at.column),), depth + 1, doubt)
+                         effective + mount_guards, order + ((at.path, at.line, at.column),), depth + 1, doubt,
+                         looked + guards.close_calls(edge.mount.parent.path, edge.mount.parent.scope, edge.mount.middleware))
 
 
 def could_be_public(route: ResolvedRoute, patterns: tuple[str, ...]) -> bool:
@@ -437,7 +755,23 @@ def could_be_public(route: ResolvedRoute, patterns: tuple[str, ...]) -> bool:
     text = "".join(RUNTIME_SEGMENT if isinstance(p, Opaque) else p for p in _join(route.pieces))
     text = re.sub(r"/{2,}", "/", text)
     text = text.rstrip("/") or "/"
-    return any(fnmatch.fnmatchcase(text, pattern) or fnmatch.fnmatchcase(text + "/", pattern) for pattern in patterns)
+    if any(fnmatch.fnmatchcase(text, pattern) or fnmatch.fnmatchcase(text + "/", pattern) for pattern in patterns):
+        return True
+    last = text.rsplit("/", 1)[-1]
+    return bool(AUTH_FLOW.intersection(re.split(r"[-_.]", last.lower()))) and not PARAMETER.search(last)
+
+
+# The last path segment of a sign-in flow: `/auth/refresh-access-token`, `/facebook-login`, `/verify-token`.
+AUTH_FLOW = frozenset({"login", "logout", "signin", "signout", "register", "signup", "refresh", "token",
+                       "forgot", "reset", "verify", "callback", "oauth"})
 
 
 RUNTIME_SEGMENT = "/\0"
+ELEVATED = re.compile(r"admin|superuser|staff", re.IGNORECASE)
+CREATES = re.compile(r"regist|create|signup|sign-up|sign_up", re.IGNORECASE)
+
+
+def creates_elevated_account(route: ResolvedRoute) -> bool:
+    """`POST /auth/register-super-admin`: a public path pattern never makes creating an admin public."""
+    words = f"{route.path} {route.route.handler or ''}"
+    return bool(ELEVATED.search(words) and CREATES.search(words))

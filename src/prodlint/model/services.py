@@ -29,11 +29,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from prodlint.extract.commands import server_commands
+from prodlint.extract.commands import inside_workdir, programs, server_commands
 from prodlint.facts import Location
 from prodlint.facts.capacity import EnvFile, GunicornSettings
 from prodlint.facts.compose import Build, Command, ComposeService, Dockerfile, DockerStage, EnvVar, PortMapping, ProcfileEntry, Text
 from prodlint.facts.servers import UNKNOWN, ServerCommand, ServerRun
+from prodlint.facts.roles import ComposeHeader
+from prodlint.model.roles import dev_config_of
+from prodlint.facts.shell import EntrypointScript
 from prodlint.project import Project
 from prodlint import numbers
 
@@ -260,6 +263,7 @@ class Launch:
     workdir: str | None = None
     service: Service | None = None
     stage: DockerStage | None = None
+    script: EntrypointScript | None = None  # the entrypoint script the process was read from
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,13 +283,15 @@ class Services:
         self.dockerfiles = {d.path: d for d in project.facts_of(Dockerfile)}
         self.env_files = {e.path: e for e in project.facts_of(EnvFile)}
         self.gunicorn_settings = {g.path: g for g in project.facts_of(GunicornSettings)}
+        self.headers = {h.path: h.text for h in project.facts_of(ComposeHeader)}
         self.server_runs: dict[str, list[ServerRun]] = {}
         for run in project.facts_of(ServerRun):
             self.server_runs.setdefault(run.at.path, []).append(run)
         self.all: tuple[Service, ...] = tuple(self._join())
+        self.scripts = {s.path: s for s in project.facts_of(EntrypointScript)}
 
     def is_dev_file(self, path: str) -> bool:
-        return self.project.matches_any(path, self.project.config.dev_files)
+        return dev_config_of(self.project, path, self.headers.get(path)) is not None
 
     def production(self) -> Iterator[Service]:
         """Services a production deployment runs: not in dev files, not only under dev profiles."""
@@ -316,16 +322,35 @@ class Services:
         return (e for e in self.project.facts_of(ProcfileEntry) if not self.is_dev_file(e.path))
 
     def launches(self) -> Iterator[Launch]:
-        """Every production process: compose services, Dockerfiles' final stages, Procfile lines."""
+        """Every production process: compose services, Dockerfiles' final stages, Procfile lines; one
+        that starts an entrypoint script in the tree is what the script runs."""
         for service in self.production():
             if service.process is not None:
                 stage = service.stage
-                yield Launch(service.process, service.context, stage.workdir if stage else None, service, stage)
+                yield self._through_script(Launch(service.process, service.context, stage.workdir if stage else None, service, stage))
         for run in self.dockerfile_runs():
-            yield Launch(run.process, posixpath.dirname(run.dockerfile.path), run.stage.workdir, None, run.stage)
+            yield self._through_script(Launch(run.process, posixpath.dirname(run.dockerfile.path), run.stage.workdir, None, run.stage))
         for entry in self.procfile_entries():
             process = Process(entry.command.argv, (entry.command,))
-            yield Launch(process, posixpath.dirname(entry.path))
+            yield self._through_script(Launch(process, posixpath.dirname(entry.path)))
+
+    def entrypoint_script(self, argv: tuple[str, ...] | None, code_dir: str | None, workdir: str | None) -> EntrypointScript | None:
+        """The tree's script a command line starts first (`/app/docker-entrypoint.sh`, `./start.sh`)."""
+        invocations = programs(argv) if argv else ()
+        if not invocations or code_dir is None:
+            return None
+        word = invocations[0].argv[0]
+        if word in ("sh", "bash") and len(invocations[0].argv) > 1:
+            word = invocations[0].argv[1]
+        relative = inside_workdir(word, workdir)
+        return self.scripts.get(_join_path(code_dir, relative)) if relative else None
+
+    def _through_script(self, launch: Launch) -> Launch:
+        script = self.entrypoint_script(launch.process.argv, launch.code_dir, launch.workdir)
+        command = script_server(script) if script is not None else None
+        if command is None:
+            return launch
+        return Launch(Process(command.argv, (command,)), launch.code_dir, launch.workdir, launch.service, launch.stage, script)
 
     def script_runs(self, launch: Launch, server: ServerCommand) -> tuple[ServerRun, ...]:
         """The `app.run(...)` / `uvicorn.run(...)` calls of the file `python app.py` / `python -m app` runs.
@@ -339,7 +364,7 @@ class Services:
             stem = server.module.replace(".", "/")
             candidates = [f"{stem}.py", f"{stem}/__main__.py"]
         elif server.script and server.script.endswith(".py"):
-            candidates = [_inside_workdir(server.script, launch.workdir)]
+            candidates = [inside_workdir(server.script, launch.workdir)]
         else:
             return ()
         found = [path for path in (_join_path(launch.code_dir, c) for c in candidates if c) if path in self.project.by_path]
@@ -349,6 +374,16 @@ class Services:
 
     def workers(self, launch: Launch, server: ServerCommand) -> WorkerCount:
         """Worker processes of uvicorn or gunicorn, as the command line, config file and environment set them."""
+        if server.workers == UNKNOWN:
+            variable = _variable(_option(server.argv, "-w", "--workers"))
+            if variable is not None:
+                name, inline = variable
+                value = self._env(launch, server, name)
+                if value is None and inline is not None:
+                    value = Known(inline)
+                if isinstance(value, Known) and value.value.strip().isdigit():
+                    where = f" ({value.at.path}:{value.at.line})" if value.at else ""
+                    return WorkerCount(int(value.value), f"--workers ${name} with {name}={value.value}{where}", value.at)
         if server.workers is not None:
             return WorkerCount(server.workers, f"--workers {server.workers}", launch.process.at(server))
         if server.program == "gunicorn":
@@ -363,7 +398,8 @@ class Services:
                 number = numbers.count(value.text) if value.kind == "literal" else None
                 count = number if number is not None else UNKNOWN
                 return WorkerCount(count, f"workers = {value.text} in {settings.path}", value.at or settings.at)
-        names = ("UVICORN_WORKERS", "WEB_CONCURRENCY") if server.program == "uvicorn" else ("WEB_CONCURRENCY",)
+        names = {"uvicorn": ("UVICORN_WORKERS", "WEB_CONCURRENCY"), "gunicorn": ("WEB_CONCURRENCY",),
+                 "granian": ("GRANIAN_WORKERS",)}.get(server.program, ())
         for name in names:
             value = self._env(launch, server, name)
             if value is not None:
@@ -378,8 +414,16 @@ class Services:
         for key, value in reversed(server.environment):
             if key == name:
                 return Known(value) if "$" not in value else UNKNOWN
+        script = {v.name: v for v in launch.script.variables} if launch.script is not None else {}
+        if name in script and not script[name].default:
+            return Known(script[name].value, script[name].at)  # the script's own assignment wins
         if launch.service is not None:
-            return launch.service.env_value(name)
+            found = launch.service.env_value(name)
+            if found is None and name in script:
+                return Known(script[name].value, script[name].at)
+            return found
+        if name in script:
+            return Known(script[name].value, script[name].at)
         if launch.stage is not None:
             return next((_known(var) for var in reversed(launch.stage.env) if var.name == name), None)
         return None
@@ -392,7 +436,7 @@ class Services:
         if server.config_file is not None:
             if launch.code_dir is None or server.config_file.startswith("python:"):
                 return f"-c {server.config_file}"
-            path = _join_path(launch.code_dir, _inside_workdir(server.config_file, launch.workdir) or "")
+            path = _join_path(launch.code_dir, inside_workdir(server.config_file, launch.workdir) or "")
             return self.gunicorn_settings.get(path) or f"-c {server.config_file}"
         # gunicorn reads ./gunicorn.conf.py from its working directory, which may be any folder of the image.
         nearby = [p for p in self.project.by_path if p.rsplit("/", 1)[-1] == "gunicorn.conf.py"
@@ -429,18 +473,42 @@ class Services:
         return Service(name, directory, definitions, dev, dockerfile, stage, self.env_files, extended)
 
 
+def script_server(script: EntrypointScript) -> Command | None:
+    """The server the script ends in: its last top-level command that starts a web server; None when
+    the one that runs depends on a branch, or the script hands over to its arguments."""
+    found = None
+    for command, nested in zip(script.commands, script.nested, strict=True):
+        servers = server_commands(command.argv) if command.argv else ()
+        if any(s.program in WEB_SERVERS for s in servers):
+            if nested:
+                return None
+            found = command
+    return None if script.passes_arguments else found
+
+
+_VARIABLE_WORD = re.compile(r"^\$\{?([A-Za-z_]\w*)(?::?-([^}]*))?\}?$")
+
+
+def _option(argv: tuple[str, ...], *names: str) -> str | None:
+    for index, word in enumerate(argv):
+        for name in names:
+            if word == name and index + 1 < len(argv):
+                return argv[index + 1]
+            if name.startswith("--") and word.startswith(name + "="):
+                return word.split("=", 1)[1]
+    return None
+
+
+def _variable(word: str | None) -> tuple[str, str | None] | None:
+    """`$WORKERS` / `${WORKERS:-2}` -> ("WORKERS", "2")."""
+    match = _VARIABLE_WORD.match(word or "")
+    return (match[1], match[2]) if match else None
+
+
 def _join_path(directory: str, relative: str) -> str:
     joined = posixpath.normpath(posixpath.join(directory, relative)) if directory else posixpath.normpath(relative)
     return joined.removeprefix("./")
 
-
-def _inside_workdir(path: str, workdir: str | None) -> str | None:
-    """`/app/main.py` under WORKDIR /app is `main.py` of the build context; other absolute paths are unknown."""
-    if not path.startswith("/"):
-        return path
-    if workdir and workdir.startswith("/") and path.startswith(workdir.rstrip("/") + "/"):
-        return path[len(workdir.rstrip("/")) + 1 :]
-    return None
 
 
 def _merge_order(definition: ComposeService) -> tuple[int, str]:

@@ -90,7 +90,34 @@ class ModelReader:
                 model = self.model(node)
                 if model is not None:
                     yield model
+        yield from self.core_tables()
         yield from self.module_level_indexes()
+
+    # --- SQLAlchemy Core: `orders = Table("orders", metadata, Column(...), Index(...))` ---
+
+    def core_tables(self) -> Iterator[Model]:
+        """Core tables are models named by their variable: `select(orders)` and `orders.c.tenant_id` use that name."""
+        for node in self.module.nodes:
+            if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+                continue
+            call = node.value
+            if not (isinstance(call, ast.Call) and call_name(call) == "Table" and call.args and string(call.args[0]) is not None):
+                continue
+            yield self.core_table(node.targets[0].id, string(call.args[0]) or "", call, node)
+
+    def core_table(self, name: str, table: str, call: ast.Call, node: ast.AST) -> Model:
+        fields = [
+            self.column(string(a.args[0]) or "", a, "", False, a)
+            for a in call.args[2:] if isinstance(a, ast.Call) and call_name(a) == "Column" and a.args and string(a.args[0]) is not None
+        ]
+        indexes = list(self.indexes(name, table, fields, None))
+        column_of = {f.name: f.column or f.name for f in fields}
+        for argument in call.args[2:]:
+            index = self.constraint(name, table, argument, column_of) if isinstance(argument, ast.Call) else None
+            if index is not None:
+                indexes.append(index)
+        return Model(name=name, table=table, orm=SQLALCHEMY, fields=tuple(fields), at=self.module.at(node),
+                     indexes=tuple(indexes), schema=string(keyword(call, "schema")))
 
     def model(self, cls: ast.ClassDef) -> Model | None:
         bases = tuple(name for name in (dotted(base) for base in cls.bases) if name)
@@ -282,7 +309,7 @@ class ModelReader:
             value = statement.value if isinstance(statement, (ast.Assign, ast.Expr)) else None
             if not isinstance(value, ast.Call) or call_name(value) != "Index":
                 continue
-            owners = {dotted(a.value) for a in value.args if isinstance(a, ast.Attribute)}
+            owners = {dotted(a.value).removesuffix(".c") for a in value.args if isinstance(a, ast.Attribute)}  # `orders.c.x`: Core
             if len(owners) != 1:
                 continue
             index = self.constraint(owners.pop(), "", value, {})

@@ -63,6 +63,14 @@ def python_imports(module: PyModule) -> Iterator[object]:
             value = dotted_name(statement.value)
             if isinstance(target, ast.Name) and value is not None and value != target.id:
                 yield Alias(target.id, value, module.at(statement), scope)
+            elif isinstance(target, ast.Name) and isinstance(statement.value, ast.Call):
+                # `user_service = UserService()`: `user_service.get_user` is the class's method.
+                called = dotted_name(statement.value.func)
+                if called and called.rsplit(".", 1)[-1][:1].isupper() and called != target.id:
+                    yield Alias(target.id, called, module.at(statement), scope, instance=True)
+                elif called and called != target.id:
+                    # `router = build_router()`: what the function returns.
+                    yield Alias(target.id, called, module.at(statement), scope, called=True)
 
 
 @collector
@@ -72,4 +80,17 @@ def python_dynamic_imports(module: PyModule) -> Iterator[object]:
     for node in module.nodes:
         if isinstance(node, ast.Call) and (dotted_name(node.func) or "").rsplit(".", 1)[-1] in ("import_module", "__import__"):
             if node.args and not isinstance(node.args[0], ast.Constant):
-                yield DynamicImport(module.at(node))
+                yield DynamicImport(module.at(node), _module_pattern(node.args[0]))
+
+
+def _module_pattern(node: ast.expr) -> str | None:
+    """`f"app.plugins.{name}"` -> "app.plugins.*"; None when nothing of the name is literal."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        pattern = "".join(v.value if isinstance(v, ast.Constant) and isinstance(v.value, str) else "*" for v in node.values)
+        return pattern if pattern.strip("*") else None
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        pattern = (_module_pattern(node.left) or "*") + (_module_pattern(node.right) or "*")
+        return pattern if pattern.strip("*") else None
+    return None

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 from prodlint.extract.python import PyModule, collector
 from prodlint.extract.python.models import keyword
-from prodlint.facts.pagination import FASTAPI, FLASK, SCHEMA, Function, PageSizeParam, QueryModelUse
+from prodlint.facts.pagination import FASTAPI, FLASK, SCHEMA, Function, PageSizeParam, QueryModelUse, is_page_size_name
 
 ROUTE_METHODS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "api_route"})
 INT_TYPES = frozenset({"int", "PositiveInt", "NonNegativeInt", "conint"})
@@ -67,7 +67,9 @@ class PageSizeType:
                 for metadata in inner[1:]:
                     self.bound = self.bound or _upper_bound(metadata)
                     if isinstance(metadata, ast.Call) and _last(dotted(metadata.func)) in ("Depends", "Query") and not metadata.args:
-                        self.query_model = dotted(inner[0])
+                        # `Annotated[Filters, Query()]` is a query model; `Annotated[int, Query(ge=1)]` one parameter
+                        if _last(dotted(inner[0])) not in INT_TYPES and dotted(inner[0]) is not None:
+                            self.query_model = dotted(inner[0])
                 self._read(inner[0], None)
             return
         if isinstance(annotation, ast.Subscript) and _last(dotted(annotation.value)) == "Optional":
@@ -142,7 +144,7 @@ class PaginationCollector(ast.NodeVisitor):
             kind = PageSizeType(argument.annotation, default)
             if kind.query_model:
                 self.facts.append(QueryModelUse(kind.query_model, name, self.module.at(argument)))
-            elif argument.arg in self.params and kind.is_int:
+            elif is_page_size_name(argument.arg, self.params) and kind.is_int and not _only_sliced(function, argument.arg):
                 read = f"Query({ast.unparse(default.args[0]) if default.args else ''})" if _is_call_to(default, "Query") else "FastAPI query parameter"
                 # no declared maximum: the handler may still cap it (`limit = min(limit, 100)`)
                 bound, helpers = (kind.bound, ()) if kind.bound else _capped_in(function, {argument.arg})
@@ -152,7 +154,7 @@ class PaginationCollector(ast.NodeVisitor):
         for statement in cls.body:
             if not (isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)):
                 continue
-            if statement.target.id not in self.params:
+            if not is_page_size_name(statement.target.id, self.params):
                 continue
             kind = PageSizeType(statement.annotation, statement.value)
             if kind.is_int:
@@ -184,7 +186,7 @@ class PaginationCollector(ast.NodeVisitor):
             source, key = node.value, node.slice
         else:
             return None
-        if dotted(source) != "request.args" or not isinstance(key, ast.Constant) or key.value not in self.params:
+        if dotted(source) != "request.args" or not isinstance(key, ast.Constant) or not isinstance(key.value, str) or not is_page_size_name(key.value, self.params):
             return None
         return key.value
 
@@ -208,6 +210,7 @@ def _capped_in(function: ast.AST, names: set[str]) -> tuple[str | None, tuple[st
     """How a function's body caps the variables `names`: `min(limit, MAX)` or `if limit > MAX`
     (the evidence), else the helpers they are handed to, which the model resolves."""
     helpers: list[str] = []
+    parents = {child: parent for parent in ast.walk(function) for child in ast.iter_child_nodes(parent)}
     for node in _own_nodes(function):
         if _is_call_to(node, "paginate") and (cap := keyword(node, "max_per_page")) is not None and _mentions(node, names):
             return f"max_per_page={ast.unparse(cap)}", ()  # Flask-SQLAlchemy caps per_page itself
@@ -215,11 +218,31 @@ def _capped_in(function: ast.AST, names: set[str]) -> tuple[str | None, tuple[st
             if _is_call_to(node, "min"):
                 return "min()", ()
             callee = _helper(node)
-            if callee:
+            if callee and not _computes_other_value(node, parents):
                 helpers.append(callee)
         if isinstance(node, ast.Compare) and _caps(node, names):
             return "a comparison", ()
     return None, tuple(dict.fromkeys(helpers))
+
+
+def _computes_other_value(call: ast.Call, parents: dict[ast.AST, ast.AST]) -> bool:
+    """`offset=compute_offset(page, size)`: the result is another argument, not the page size; a
+    Python int cannot be changed by the call, so the size itself goes on as it was."""
+    parent = parents.get(call)
+    if isinstance(parent, ast.keyword):
+        return parent.arg is not None and parent.arg in OTHER_VALUES
+    return _is_call_to(parent, *OTHER_VALUES) and isinstance(parent.func, ast.Attribute)  # `.offset(compute_offset(...))`
+
+
+# Keyword arguments that take something computed from a page size, not the page size.
+OTHER_VALUES = frozenset({"offset", "skip", "start", "page", "cursor"})
+
+
+def _only_sliced(function: ast.AST, name: str) -> bool:
+    """`return rows[:limit]`: the value only slices a list already in memory, it asks the database for nothing."""
+    uses = [n for n in _own_nodes(function) if isinstance(n, ast.Name) and n.id == name]
+    parents = {child: parent for parent in ast.walk(function) for child in ast.iter_child_nodes(parent)}
+    return bool(uses) and all(isinstance(parents.get(use), ast.Slice) for use in uses)
 
 
 def _is_call_to(node: ast.AST | None, *names: str) -> bool:
@@ -233,8 +256,10 @@ def _mentions(call: ast.Call, names: set[str]) -> bool:
 def _helper(call: ast.Call) -> str | None:
     """The function a value is handed to that might clamp it; None for a query method or a builtin."""
     callee = dotted(call.func)
-    if callee is None or _last(callee) in TRANSPARENT_CALLS | CONSUMERS or callee.startswith(("log", "logger.")):
+    if callee is None or _last(callee) in TRANSPARENT_CALLS or callee.startswith(("log", "logger.")):
         return None
+    if _last(callee) in CONSUMERS and isinstance(call.func, ast.Attribute):
+        return None  # `query.limit(n)`, `query.paginate(...)`: the query uses it
     return callee
 
 

@@ -148,6 +148,7 @@ def _engine(reader: _Reader, call: ast.Call) -> Iterator[Pool]:
     spread = _has_spread(call)
     size, overflow = _keyword(call, "pool_size"), _keyword(call, "max_overflow")
     poolclass = _keyword(call, "poolclass")
+    lifetime, owner, opt_in = _lifetime(reader.module, call)
     yield Pool(
         "sqlalchemy", reader.module.at(call), reader.module.dotted,
         size=reader.value(size) if size is not None else (UNKNOWN if spread else None),
@@ -155,7 +156,65 @@ def _engine(reader: _Reader, call: ast.Call) -> Iterator[Pool]:
         poolclass=(dotted_name(poolclass) or "?").rsplit(".", 1)[-1] if poolclass is not None else ("?" if spread else None),
         is_async=ENGINE_FACTORIES[factory],
         url=url,
+        lifetime=lifetime,
+        owner=owner,
+        opt_in=opt_in,
     )
+
+
+def _lifetime(module: PyModule, call: ast.Call) -> tuple[str, str, str | None]:
+    """(lifetime, owner, opt_in) of the engine a call creates (see `Pool`)."""
+    parents = module.parents
+    function, node, branch_tests = None, call, []
+    while node in parents:
+        parent = parents[node]
+        if isinstance(parent, ast.If) and node in parent.body:
+            branch_tests.append(parent.test)
+        if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            function = parent
+            break
+        node = parent
+    if function is None or isinstance(function, ast.Lambda):
+        return "shared", "", None
+    opt_in = _opt_in(function, branch_tests)
+    statement = parents.get(call)
+    if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+        target = statement.targets[0]
+        if isinstance(target, ast.Name) and not _global(function, target.id) and _used_in_place(function, target.id, statement):
+            return "call", "", opt_in
+        if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
+            cls = parents.get(function)
+            if isinstance(cls, ast.ClassDef) and function.name == "__init__":
+                return "instance", f"{module.dotted}.{cls.name}", opt_in
+    return "shared", "", opt_in
+
+
+def _global(function: ast.AST, name: str) -> bool:
+    return any(isinstance(n, (ast.Global, ast.Nonlocal)) and name in n.names for n in ast.walk(function))
+
+
+def _used_in_place(function: ast.AST, name: str, binding: ast.Assign) -> bool:
+    """Every other use of the local is a method call on it (`engine.begin()`, `engine.dispose()`):
+    the engine is not returned, stored or handed to anything that outlives the call."""
+    uses = [n for n in ast.walk(function) if isinstance(n, ast.Name) and n.id == name and n is not binding.targets[0]]
+    parents = {child: parent for parent in ast.walk(function) for child in ast.iter_child_nodes(parent)}
+    for use in uses:
+        attribute = parents.get(use)
+        if not (isinstance(attribute, ast.Attribute) and isinstance(parents.get(attribute), ast.Call) and parents[attribute].func is attribute):
+            return False
+    return bool(uses)
+
+
+def _opt_in(function: ast.FunctionDef | ast.AsyncFunctionDef, tests: list[ast.expr]) -> str | None:
+    """`if test_mode:` on a parameter that defaults to False/None: a branch callers must ask for."""
+    arguments = function.args
+    positional = [*arguments.posonlyargs, *arguments.args]
+    defaults = dict(zip([a.arg for a in positional[len(positional) - len(arguments.defaults):]], arguments.defaults, strict=False))
+    defaults.update({a.arg: d for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=False) if d is not None})
+    for test in tests:
+        if isinstance(test, ast.Name) and isinstance(defaults.get(test.id), ast.Constant) and not defaults[test.id].value:
+            return test.id
+    return None
 
 
 def _engine_options(reader: _Reader, node: ast.Assign | ast.AnnAssign) -> Iterator[Pool]:
@@ -179,6 +238,7 @@ def _options_pool(reader: _Reader, options: ast.Dict) -> Pool:
         size=reader.value(size) if size is not None else default,
         overflow=reader.value(overflow) if overflow is not None else default,
         poolclass=(dotted_name(poolclass) or "?").rsplit(".", 1)[-1] if poolclass is not None else None,
+        options=True,
     )
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from prodlint.extract.python import PyModule, collector
 from prodlint.extract.python.models import call_name, dotted, string
 from prodlint.facts import Location
-from prodlint.facts.data import READ, SQLALCHEMY, WRITE, FilterParts, Query, RawSql
+from prodlint.facts.data import READ, SQLALCHEMY, WRITE, ClientInput, FilterParts, NewRow, Query, RawSql, RowCheck, ScopedCall
 from prodlint.sqltext import join_interpolated, tables_touched
 
 FILTERS = frozenset({"filter", "where", "filter_by"})
@@ -28,6 +28,18 @@ EXECUTORS = frozenset({"execute", "scalars", "scalar", "exec", "scalar_one", "sc
 RAW_EXECUTORS = frozenset({"execute", "exec_driver_sql", "executemany", "fetch", "fetchrow", "fetchval", "executescript"})
 SQL_START = re.compile(r"^\s*(?:\(\s*)?(select|with|update|delete|insert)\b", re.IGNORECASE)
 ORM_MODULES = ("sqlalchemy", "sqlmodel", "flask_sqlalchemy")
+# Flask's request: what the client sends (not `session`, which Flask signs).
+FLASK_INPUT = {"args": "query string", "view_args": "path parameter", "json": "body", "form": "body", "values": "query string",
+               "headers": "header", "cookies": "cookie", "get_json": "body"}
+ROUTE_METHODS = frozenset({"get", "post", "put", "patch", "delete", "api_route", "route"})
+SCALAR_ANNOTATIONS = frozenset({"str", "int", "UUID", "uuid.UUID", "UUID4", "Optional[str]", "Optional[int]", "str | None", "int | None"})
+# The caller's identity in a comparison or a membership call.
+# Any part of a name will do (`userTenantId`, `current_org`): reading more as a check only silences TN004.
+IDENTITY = re.compile(r"user|auth|session|payload|decoded|claims|token|member|current|principal|locals", re.IGNORECASE)
+EXITS = (ast.Raise, ast.Return, ast.Continue)
+# A call made only for its check: `check_admin_access(db, user.id, row.org_id)`.
+VERIFIER = re.compile(r"check|verify|ensure|assert|require|authori[sz]e|permission|guard|validate|can_|must", re.IGNORECASE)
+PLATFORM_ADMIN = re.compile(r"super_?admin|superuser|platform_?admin|staff", re.IGNORECASE)
 
 
 @dataclass(slots=True)
@@ -43,6 +55,7 @@ class Chain:
     order_by: list[str] = field(default_factory=list)
     has_limit: bool = False
     terminal: str | None = None
+    binds: str = ""
 
 
 class QueryReader(ast.NodeVisitor):
@@ -55,6 +68,17 @@ class QueryReader(ast.NodeVisitor):
         self.scope: list[ast.AST] = []
         self.facts: list[object] = []
         self.strings: dict[str, ast.expr] = {}
+        self.core_tables = self._core_tables()
+
+    def _core_tables(self) -> frozenset[str]:
+        """Names this module uses as SQLAlchemy Core tables: bound to `Table(...)`, or read as `orders.c.x`."""
+        names = {
+            n.targets[0].id for n in self.module.nodes
+            if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name)
+            and isinstance(n.value, ast.Call) and call_name(n.value) == "Table"
+        }
+        names |= {dotted(n.value) for n in self.module.nodes if isinstance(n, ast.Attribute) and n.attr == "c" and dotted(n.value)}
+        return frozenset(names)
 
     def _orm_imports(self) -> dict[str, str]:
         """Local names bound to SQLAlchemy helpers: `select`, `sa` -> `sa.select`, ..."""
@@ -96,13 +120,43 @@ class QueryReader(ast.NodeVisitor):
     # --- queries ------------------------------------------------------------
 
     def visit_Call(self, node: ast.Call) -> None:
-        chain = self.root(node)
+        chain = self.root(node) or self.helper_query(node)
         if chain is not None:
             self.follow(chain, node)
             self.emit(chain)
         else:
             self.raw_sql(node)
+            self.deleted_row(node)
         self.generic_visit(node)
+
+    def helper_query(self, call: ast.Call) -> Chain | None:
+        """A project helper handed a model and a filter dict: `paginated_response(db, model=User, filters={"org_id": org_id})`.
+
+        What the helper adds is unknown, so only the keys given are known to be pinned.
+        """
+        model = keyword_value(call, "model")
+        filters = keyword_value(call, "filters") or keyword_value(call, "filter_by")
+        if model is None or not isinstance(filters, ast.Dict) or self.entity(model) != dotted(model) or not dotted(model):
+            return None
+        chain = Chain(dotted(model), call_name(call), READ, "", call)
+        chain.filter.unknown = True
+        for key, value in zip(filters.keys, filters.values, strict=True):
+            if string(key) is not None and not _is_none(value):
+                chain.filter.pin(string(key), ast.unparse(value))
+        return chain
+
+    def deleted_row(self, call: ast.Call) -> None:
+        """`session.delete(row)` of a row this function looked up: a delete with that lookup's scoping."""
+        if not (isinstance(call.func, ast.Attribute) and call.func.attr == "delete" and len(call.args) == 1 and isinstance(call.args[0], ast.Name)):
+            return
+        row = call.args[0].id
+        function, _ = self.qualname()
+        lookup = next((f for f in reversed(self.facts) if isinstance(f, Query) and f.binds == row and f.function == function and not f.returns_many), None)
+        if lookup is None:
+            return
+        parts = FilterParts(unknown=lookup.filter.unknown)
+        parts.pin("id", f"{row}.id")
+        self.emit(Chain(lookup.model, "delete", WRITE, dotted(call.func.value), call, parts, has_limit=True, terminal="delete"))
 
     def root(self, call: ast.Call) -> Chain | None:
         func = call.func
@@ -116,6 +170,8 @@ class QueryReader(ast.NodeVisitor):
         if not isinstance(func, ast.Attribute):
             return None
         client = dotted(func.value)
+        if func.attr in ("select", "update", "delete") and client in self.core_tables:
+            return Chain(client, func.attr, READ if func.attr == "select" else WRITE, "", call)  # `orders.select()`
         if func.attr == "query" and call.args and not call.keywords:
             model = self.entity(call.args[0])
             if model and not self._is_model_query(func.value):
@@ -148,6 +204,12 @@ class QueryReader(ast.NodeVisitor):
     def entity(self, node: ast.expr) -> str | None:
         """The model a query selects: `Order`, `models.Order`, `Order.id` -> `Order`."""
         name = dotted(node)
+        if name in self.core_tables:
+            return name
+        if name.endswith(".c") or ".c." in name:  # `orders.c.id`
+            table = name[: name.rindex(".c")] if name.endswith(".c") else name.split(".c.", 1)[0]
+            if table in self.core_tables:
+                return table
         if not name:
             if isinstance(node, ast.Call) and call_name(node) in ("count", "sum", "max", "min", "avg") and node.args:
                 return self.entity(node.args[0])
@@ -161,6 +223,7 @@ class QueryReader(ast.NodeVisitor):
     def follow(self, chain: Chain, node: ast.expr) -> None:
         """Walk outwards through `.filter(...).order_by(...).all()` and `session.execute(stmt)`."""
         current: ast.expr = node
+        executed = False
         while True:
             parent = self.parents.get(current)
             if isinstance(parent, ast.Attribute) and isinstance(self.parents.get(parent), ast.Call) and self.parents[parent].func is parent:
@@ -170,6 +233,7 @@ class QueryReader(ast.NodeVisitor):
                 continue
             if isinstance(parent, ast.Call) and current in parent.args and isinstance(parent.func, ast.Attribute) and parent.func.attr in EXECUTORS:
                 current = parent
+                executed = True
                 chain.terminal = chain.terminal or (None if parent.func.attr in ("execute", "exec") else parent.func.attr)
                 continue
             if isinstance(parent, ast.Await):
@@ -177,7 +241,29 @@ class QueryReader(ast.NodeVisitor):
                 continue
             break
         if isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name):
-            self.follow_statement(chain, parent, parent.targets[0].id)
+            name = parent.targets[0].id
+            if executed and chain.terminal is None:
+                self.follow_result(chain, parent, name)  # `result = await db.execute(stmt)` then `row = result.scalars().first()`
+            else:
+                chain.binds = chain.binds or name
+                if chain.terminal is None:  # a statement or builder; an executed row handed on is no filter
+                    self.follow_statement(chain, parent, name)
+
+    def follow_result(self, chain: Chain, assignment: ast.Assign, name: str) -> None:
+        block = self._block_of(assignment)
+        for statement in block[block.index(assignment) + 1 :] if block is not None else ():
+            if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name)):
+                continue
+            methods = []
+            value = statement.value
+            while isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute):
+                methods.append(value.func.attr)
+                value = value.func.value
+            if isinstance(value, ast.Name) and value.id == name and methods:
+                chain.binds = statement.targets[0].id
+                for method in reversed(methods):
+                    self.apply(chain, method, ast.Call(func=ast.Name("x"), args=[], keywords=[]))
+                return
 
     def follow_statement(self, chain: Chain, assignment: ast.Assign, name: str) -> None:
         """`stmt = select(M)` then `stmt = stmt.where(...)` and `session.execute(stmt)` in the same block.
@@ -241,7 +327,9 @@ class QueryReader(ast.NodeVisitor):
             if method == "filter_by":
                 if any(k.arg is None for k in call.keywords):
                     chain.filter.unknown = True
-                chain.filter.keys |= {k.arg for k in call.keywords if k.arg is not None and not _is_none(k.value)}
+                for k in call.keywords:
+                    if k.arg is not None and not _is_none(k.value):
+                        chain.filter.pin(k.arg, ast.unparse(k.value))
             for condition in call.args:
                 chain.filter.add(self.condition(condition, chain.model))
         elif method == "order_by":
@@ -256,8 +344,8 @@ class QueryReader(ast.NodeVisitor):
             chain.terminal = f"{chain.terminal}.{method}" if chain.terminal == "scalars" else method
         elif method in ("scalars", "unique"):
             chain.terminal = chain.terminal or "scalars"
-        elif method in ("update", "delete") and chain.operation == "query":
-            chain.operation, chain.kind = method, WRITE
+        elif method in ("update", "delete") and (chain.operation == "query" or chain.client.endswith(".query")):
+            chain.operation, chain.kind = method, WRITE  # `session.query(M)...delete()`, Flask-SQLAlchemy `M.query...delete()`
         elif method == "count":
             chain.terminal = "count"
 
@@ -270,7 +358,7 @@ class QueryReader(ast.NodeVisitor):
             if column is None:
                 parts.unknown = not _is_literal(left) and not _is_literal(right)
             elif isinstance(node.ops[0], (ast.Eq, ast.In)) and not _is_none(other):
-                parts.keys.add(column)
+                parts.pin(column, ast.unparse(other))
             elif isinstance(node.ops[0], (ast.Lt, ast.LtE, ast.Gt, ast.GtE)):
                 parts.ranges.add(column)
             return parts
@@ -295,7 +383,7 @@ class QueryReader(ast.NodeVisitor):
                 column = self._column(node.func.value, model)
                 if column is not None:
                     if node.func.attr in ("in_", "is_") and not (node.func.attr == "is_" and node.args and _is_none(node.args[0])):
-                        parts.keys.add(column)
+                        parts.pin(column, ast.unparse(node.args[0]) if node.args else None)
                     elif node.func.attr in ("between", "like", "ilike", "startswith", "endswith", "contains", "any", "has", "match"):
                         parts.ranges.add(column)
                     return parts
@@ -318,6 +406,9 @@ class QueryReader(ast.NodeVisitor):
         if not isinstance(node, ast.Attribute):
             return None
         owner = dotted(node.value)
+        if owner.endswith(".c") and owner[:-2] in self.core_tables:  # Core: `orders.c.tenant_id`
+            table = owner[:-2]
+            return node.attr if table == model else f"{table}.{node.attr}"
         if not owner or not owner.rsplit(".", 1)[-1][:1].isupper():
             return None
         if owner.rsplit(".", 1)[-1] == model.rsplit(".", 1)[-1]:
@@ -342,8 +433,27 @@ class QueryReader(ast.NodeVisitor):
                 has_limit=chain.has_limit or chain.terminal == "paginate",
                 returns_many=many and chain.kind == READ,
                 terminal=chain.terminal,
+                binds=chain.binds,
+                parameters=self.parameters(),
+                compared=self.compared_parameters(),
             )
         )
+
+    # --- the function around a query: parameters, checks, helpers, client input ---
+
+    def function(self) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+        return next((s for s in reversed(self.scope) if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))), None)
+
+    def parameters(self) -> tuple[str, ...]:
+        function = self.function()
+        if function is None:
+            return ()
+        names = [a.arg for a in function.args.posonlyargs + function.args.args]
+        return tuple(names[1:] if names[:1] in (["self"], ["cls"]) else names) + tuple(a.arg for a in function.args.kwonlyargs)
+
+    def compared_parameters(self) -> tuple[str, ...]:
+        function = self.function()
+        return tuple(n for n in self.parameters() if _compared(n, function)) if function is not None else ()
 
     # --- raw SQL ------------------------------------------------------------
 
@@ -417,6 +527,190 @@ class QueryReader(ast.NodeVisitor):
         return None, False
 
 
+def keyword_value(call: ast.Call, name: str) -> ast.expr | None:
+    return next((k.value for k in call.keywords if k.arg == name), None)
+
+
+def _names(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def _compared(name: str, function: ast.AST, others: frozenset[str] = frozenset()) -> bool:
+    """The function compares `name` (not with None), or hands it to one call with the caller's identity.
+
+    `others` are the function's other client inputs (`user_id` from the path is no identity)."""
+    for node in ast.walk(function):
+        if isinstance(node, (ast.If, ast.Assert, ast.IfExp, ast.While)):  # a decision, not a query filter
+            for compare in ast.walk(node.test):
+                if isinstance(compare, ast.Compare) and name in _names(compare) and not any(_is_none(c) for c in compare.comparators):
+                    return True
+        if isinstance(node, ast.Call):
+            arguments = list(node.args) + [k.value for k in node.keywords]
+            if any(isinstance(a, ast.Name) and a.id == name for a in arguments) and any(
+                IDENTITY.search(ast.unparse(a)) for a in arguments if not (isinstance(a, ast.Name) and a.id in others | {name})
+            ):
+                return True
+    return False
+
+
+class FunctionEvidence:
+    """Per function: ownership checks, calls handing over the tenant key, and client input."""
+
+    def __init__(self, reader: QueryReader, keys: tuple[str, ...]) -> None:
+        self.reader = reader
+        self.module = reader.module
+        self.keys = keys
+        self.function_at: Location | None = None
+
+    def facts(self) -> Iterable[object]:
+        for node in self.module.nodes:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                name = self._qualname(node)
+                self.function_at = self.module.at(node)
+                yield from self.row_checks(node, name)
+                yield from self.scoped_calls(node, name)
+                yield from self.client_inputs(node, name)
+                yield from self.new_rows(node, name)
+
+    def new_rows(self, function: ast.AST, name: str) -> Iterable[NewRow]:
+        nodes = list(self._own(function))
+        added = {
+            a.id for n in nodes
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "add"
+            for a in n.args if isinstance(a, ast.Name)
+        }
+        for node in nodes:
+            if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                    and node.targets[0].id in added and isinstance(node.value, ast.Call) and dotted(node.value.func)
+                    and dotted(node.value.func).rsplit(".", 1)[-1][:1].isupper()):
+                yield NewRow(node.targets[0].id, dotted(node.value.func), name, self.module.at(node), self.function_at)
+
+    def _qualname(self, function: ast.AST) -> str:
+        names = []
+        current: ast.AST | None = function
+        while current is not None:
+            if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names.append(current.name)
+            current = self.module.parents.get(current)
+        return ".".join(reversed(names))
+
+    def _own(self, function: ast.AST) -> Iterable[ast.AST]:
+        """Nodes of the function, not of functions nested in it."""
+        stack = list(ast.iter_child_nodes(function))
+        while stack:
+            node = stack.pop()
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                continue
+            yield node
+            stack.extend(ast.iter_child_nodes(node))
+
+    def _tenant_attribute(self, node: ast.AST) -> tuple[str, str] | None:
+        if isinstance(node, ast.Attribute) and node.attr in self.keys and isinstance(node.value, ast.Name):
+            return node.value.id, node.attr
+        return None
+
+    def row_checks(self, function: ast.AST, name: str) -> Iterable[RowCheck]:
+        """`if obj.org_id != current_org.id: abort(404)`; `check_access(user, obj.org_id)` as a statement."""
+        for node in self._own(function):
+            if isinstance(node, ast.If) and _leaves(node.body):
+                for compare in ast.walk(node.test):
+                    if isinstance(compare, ast.Compare) and isinstance(compare.ops[0], (ast.NotEq, ast.IsNot, ast.NotIn)):
+                        for side in (compare.left, *compare.comparators):
+                            found = self._tenant_attribute(side)
+                            if found is not None:
+                                yield RowCheck(found[0], found[1], name, self.module.at(node.test), f"leaves when {found[0]}.{found[1]} differs: if {ast.unparse(node.test)}", self.function_at)
+            elif isinstance(node, ast.Expr) and isinstance(node.value, (ast.Call, ast.Await)):
+                call = node.value.value if isinstance(node.value, ast.Await) else node.value
+                if not isinstance(call, ast.Call) or not VERIFIER.search(call_name(call)):
+                    continue
+                for argument in list(call.args) + [k.value for k in call.keywords]:
+                    found = self._tenant_attribute(argument)
+                    if found is not None:
+                        yield RowCheck(found[0], found[1], name, self.module.at(call), f"hands {found[0]}.{found[1]} to {call_name(call)}() to verify", self.function_at)
+
+    def scoped_calls(self, function: ast.AST, name: str) -> Iterable[ScopedCall]:
+        for node in self._own(function):
+            if not isinstance(node, ast.Call):
+                continue
+            arguments = [ast.unparse(a) for a in list(node.args) + [k.value for k in node.keywords]]
+            if not any(a.rsplit(".", 1)[-1] in self.keys for a in arguments):
+                continue
+            parent = self.module.parents.get(node)
+            if isinstance(parent, ast.Await):
+                parent = self.module.parents.get(parent)
+            binds = parent.targets[0].id if isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name) else ""
+            yield ScopedCall(call_name(node), tuple(arguments), name, self.module.at(node), binds, self.function_at)
+
+    def client_inputs(self, function: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> Iterable[ClientInput]:
+        found: list[tuple[str, str, ast.AST]] = list(self._route_parameters(function))
+        for node in self._own(function):
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                source = self._flask_input(node.value)
+                if source is not None:
+                    found.append((node.targets[0].id, source, node.value))
+        elevated = self._platform_admin(function)
+        for local, source, node in found:
+            compared = elevated or _compared(local, function, frozenset(n for n, _, _ in found))
+            yield ClientInput(local, source, name, self.module.at(node), compared, self._passed_to(function, local), self.function_at)
+
+    def _platform_admin(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+        """A handler behind a platform-admin dependency (`Depends(get_current_super_admin)`) may pick any tenant."""
+        defaults = function.args.defaults + [d for d in function.args.kw_defaults if d is not None]
+        return any(
+            isinstance(d, ast.Call) and call_name(d) in ("Depends", "Security") and d.args and PLATFORM_ADMIN.search(dotted(d.args[0]))
+            for d in defaults
+        )
+
+    def _route_parameters(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterable[tuple[str, str, ast.AST]]:
+        """FastAPI / Flask handler parameters the URL fills: `{org_id}` / `<org_id>`, and FastAPI scalar query parameters."""
+        paths = [
+            string(d.args[0]) for d in function.decorator_list
+            if isinstance(d, ast.Call) and isinstance(d.func, ast.Attribute) and d.func.attr in ROUTE_METHODS and d.args and string(d.args[0]) is not None
+        ]
+        if not paths:
+            return
+        in_path = {m for p in paths for m in re.findall(r"\{(\w+)(?::\w+)?\}|<(?:\w+:)?(\w+)>", p or "") for m in m if m}
+        arguments = function.args.args + function.args.kwonlyargs
+        defaults = dict(zip([a.arg for a in function.args.args][::-1], function.args.defaults[::-1], strict=False))
+        defaults.update({a.arg: d for a, d in zip(function.args.kwonlyargs, function.args.kw_defaults, strict=True) if d is not None})
+        for argument in arguments:
+            default = defaults.get(argument.arg)
+            marker = call_name(default) if isinstance(default, ast.Call) else ""
+            if argument.arg in in_path or marker == "Path":
+                yield argument.arg, "path parameter", argument
+            elif marker in ("Header", "Cookie"):
+                yield argument.arg, marker.lower(), argument
+            elif marker == "Query" or (default is None or isinstance(default, ast.Constant)) and argument.annotation is not None and ast.unparse(argument.annotation) in SCALAR_ANNOTATIONS:
+                yield argument.arg, "query string", argument
+
+    def _flask_input(self, value: ast.expr) -> str | None:
+        """`request.args.get("org_id")`, `request.json["org_id"]`, `request.headers.get("X-Tenant")`."""
+        node = value
+        while isinstance(node, (ast.Call, ast.Subscript, ast.Attribute)):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "request" and node.attr in FLASK_INPUT:
+                return FLASK_INPUT[node.attr]
+            node = node.func if isinstance(node, ast.Call) else node.value
+        return None
+
+    def _passed_to(self, function: ast.AST, local: str) -> tuple[tuple[str, str], ...]:
+        passed = []
+        for node in self._own(function):
+            if isinstance(node, ast.Call):
+                passed += [(call_name(node), str(i)) for i, a in enumerate(node.args) if isinstance(a, ast.Name) and a.id == local]
+                passed += [(call_name(node), k.arg) for k in node.keywords if k.arg and isinstance(k.value, ast.Name) and k.value.id == local]
+        return tuple(passed)
+
+
+def _leaves(body: list[ast.stmt]) -> bool:
+    """The block raises, returns or aborts (`abort(404)`, `raise_not_found()`)."""
+    for statement in body:
+        if isinstance(statement, EXITS):
+            return True
+        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call) and re.search(r"abort|raise|forbid|deny|not_found|unauthori", call_name(statement.value), re.IGNORECASE):
+            return True
+    return False
+
+
 def _is_none(node: ast.expr) -> bool:
     return isinstance(node, ast.Constant) and node.value is None
 
@@ -427,8 +721,9 @@ def _is_literal(node: ast.expr) -> bool:
 
 @collector
 def collect_queries(module: PyModule) -> Iterable[object]:
-    if not any(marker in module.text for marker in (".query", "select(", "update(", "delete(", ".get(", "execute", "text(", "fetch")):
+    if not any(marker in module.text for marker in (".query", "select(", "update(", "delete(", ".get(", "execute", "text(", "fetch", "request.", ".post(", ".put(", ".patch(", "route(")):
         return []
     reader = QueryReader(module)
     reader.visit(module.tree)
-    return reader.facts
+    keys = module.config.tenant_keys + module.config.tenant_sub_keys
+    return reader.facts + list(FunctionEvidence(reader, keys).facts())

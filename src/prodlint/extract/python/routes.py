@@ -8,20 +8,24 @@ recorded as None with its source text: it is never guessed.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 
 from prodlint.extract.python import PyModule, collector
+from prodlint.lines import split_lines
 from prodlint.extract.python.modules import dotted_name, scoped_statements
 from prodlint.facts import Location
 from prodlint.facts.modules import scope_chain
 from prodlint.facts.routes import (
     FASTAPI,
     FLASK,
-    Dependency,
+    Check,
     Escape,
+    FactoryReturn,
     Middleware,
     Mount,
     Route,
+    SECURITY_SCHEMES,
     Router,
     RouterRef,
 )
@@ -39,10 +43,6 @@ FACTORIES = {
     "flask_smorest.Blueprint": ("router", FLASK),
 }
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "options", "head", "trace")
-SECURITY_SCHEMES = (
-    "OAuth2PasswordBearer", "OAuth2AuthorizationCodeBearer", "OAuth2", "OpenIdConnect",
-    "HTTPBearer", "HTTPBasic", "HTTPDigest", "APIKeyHeader", "APIKeyCookie", "APIKeyQuery",
-)
 DEPENDENCY_MARKERS = ("Depends", "Security")
 # Annotations that are plain types, never an `Annotated[..., Depends()]` alias.
 PLAIN_TYPES = frozenset({
@@ -68,6 +68,9 @@ class FileRoutes:
         self.handled: set[int] = set()  # calls read as routes or mounts: not escapes
         self.facts: list[object] = []
         self.framework = ""
+        self.lines = split_lines(module.text)
+        self.parameters = function_parameters(module.tree)
+        self.classes = {s.name: s for s in module.tree.body if isinstance(s, ast.ClassDef)}
 
     # --- names -----------------------------------------------------------------------------
 
@@ -120,17 +123,26 @@ class FileRoutes:
         return next((self.routers[(s, name)] for s in scope_chain(scope) if (s, name) in self.routers), None)
 
     def known(self, name: str, scope: str, bindings: dict[str, ast.expr]) -> bool:
-        """Could this dotted name be a router? Local routers, imported names and loop bindings."""
+        """Could this dotted name be a router? Local routers, imported names, loop bindings, parameters."""
         head = name.split(".")[0]
-        return head in self.imported or head in bindings or self.local_router(head, scope) is not None
+        return (head in self.imported or head in bindings or self.local_router(head, scope) is not None
+                or head in self.parameters.get(scope, ()))
+
+    def router_ref(self, name: str, scope: str, called: bool = False) -> RouterRef:
+        """A reference as written; a parameter of the enclosing function is bound by that function's callers."""
+        head = name.split(".")[0]
+        parameters = self.parameters.get(scope, ())
+        if head == name and head in parameters and self.local_router(head, scope) is None and not called:
+            return RouterRef(self.module.path, name, scope, parameter=parameters.index(head))
+        return RouterRef(self.module.path, name, scope, called=called)
 
     def ref(self, node: ast.expr, scope: str, bindings: dict[str, ast.expr]) -> RouterRef | None:
         node = self.substitute(node, bindings)
         if isinstance(node, ast.Call):
             callee = dotted_name(node.func)
-            return RouterRef(self.module.path, callee, scope, called=True) if callee else None
+            return self.router_ref(callee, scope, called=True) if callee else None
         name = dotted_name(node)
-        return RouterRef(self.module.path, name, scope) if name else None
+        return self.router_ref(name, scope) if name else None
 
     def substitute(self, node: ast.expr, bindings: dict[str, ast.expr]) -> ast.expr:
         """Replace a loop variable (or `item.router` / `item["router"]` of one) by the element it stands for."""
@@ -187,7 +199,7 @@ class FileRoutes:
             return
         if not isinstance(target, ast.Name) or not isinstance(value, ast.Call):
             return
-        factory = FACTORIES.get(self.origin(value.func) or "")
+        factory = FACTORIES.get(self.origin(value.func) or "") or self.subclassed_factory(value.func)
         if factory is None:
             return
         kind, framework = factory
@@ -205,6 +217,17 @@ class FileRoutes:
             middleware=self.dependency_list(self.keyword(value, "dependencies")),
             returned=self.is_returned(target.id, scope),
         )
+
+    def subclassed_factory(self, func: ast.expr) -> tuple[str, str] | None:
+        """`app = CTFdFlask(__name__)` where `class CTFdFlask(Flask)` is in this module."""
+        definition = self.classes.get(dotted_name(func) or "")
+        if definition is None:
+            return None
+        for base in definition.bases:
+            found = FACTORIES.get(self.origin(base) or "")
+            if found is not None:
+                return found
+        return None
 
     def is_returned(self, name: str, scope: str) -> bool:
         for inner_scope, statement in scoped_statements(self.module.tree):
@@ -243,9 +266,11 @@ class FileRoutes:
             path_node = decorator.args[0] if decorator.args else self.keyword(decorator, "path") or self.keyword(decorator, "rule")
             others = tuple(name for name, d in zip(decorators, function.decorator_list) if name and d is not decorator)
             dependencies = self.dependency_list(self.keyword(decorator, "dependencies")) + parameter_dependencies(function)
+            if scope in self.classes:
+                dependencies += (scope,)  # a route method of a class-based view gets the class's dependencies
             self.handled.add(id(decorator))
             self.facts.append(Route(
-                router=RouterRef(self.module.path, receiver, scope),
+                router=self.router_ref(receiver, scope),
                 methods=methods,
                 path=self.string(path_node),
                 handler=function.name,
@@ -254,11 +279,11 @@ class FileRoutes:
                 at=self.decorator_at(decorator),
                 framework=self.route_framework(receiver, scope),
                 path_source=ast.unparse(path_node) if path_node is not None and self.string(path_node) is None else None,
+                declared_public=commented_public(self.lines, function.decorator_list[0].lineno, "#") or self.public_view(scope),
+                branch=self.branch(function),
             ))
-        if not scope:
-            uses = parameter_dependencies(function)
-            if uses:
-                self.facts.append(Dependency(function.name, uses, self.module.at(function)))
+        if not scope or scope in self.classes:
+            self.facts.append(self.request_check(function, scope))
 
     def read_before_request(self, scope: str, decorator: ast.Attribute, function: ast.AST, decorators: list[str | None]) -> None:
         receiver = dotted_name(decorator.value)
@@ -278,7 +303,7 @@ class FileRoutes:
         receiver = dotted_name(receiver_node)
         if receiver is None or not self.known(receiver, scope, bindings):
             return
-        parent = RouterRef(self.module.path, receiver, scope)
+        parent = self.router_ref(receiver, scope)
         framework = self.route_framework(receiver, scope)
         if verb in ("include_router", "register_blueprint", "mount"):
             self.read_mount(scope, call, verb, parent, framework, bindings)
@@ -314,6 +339,7 @@ class FileRoutes:
             framework=framework,
             prefix_source=ast.unparse(prefix_node) if prefix is None and prefix_node is not None else None,
             overrides_prefix=verb == "register_blueprint" and prefix_node is not None,
+            branch=self.branch(call),
         ))
 
     def read_route_call(self, scope: str, call: ast.Call, verb: str, parent: RouterRef, framework: str) -> None:
@@ -337,6 +363,7 @@ class FileRoutes:
             at=self.module.at(call),
             framework=framework,
             path_source=ast.unparse(path_node) if path is None and path_node is not None else None,
+            branch=self.branch(call),
         ))
 
     def loop_bindings(self, loop: ast.For) -> Iterator[dict[str, ast.expr]]:
@@ -388,11 +415,20 @@ class FileRoutes:
             for candidate in candidates:
                 name = dotted_name(candidate)
                 if name and self.known(name, scope, {}):
-                    self.facts.append(Escape(RouterRef(self.module.path, name, scope), self.module.at(candidate)))
+                    callee = dotted_name(node.func) if isinstance(node, ast.Call) else None
+                    position = node.args.index(candidate) if isinstance(node, ast.Call) and candidate in node.args else None
+                    keyword = next((k.arg for k in node.keywords if k.value is candidate), None) if isinstance(node, ast.Call) else None
+                    self.facts.append(Escape(self.router_ref(name, scope), self.module.at(candidate), callee, position, keyword))
+        if isinstance(statement, ast.Return) and isinstance(statement.value, ast.Name) and scope:
+            name = statement.value.id
+            local = self.local_router(name, scope)
+            if (local is None or local.scope != scope) and self.known(name, scope, {}):
+                self.facts.append(FactoryReturn(scope, self.router_ref(name, scope), self.module.at(statement)))
 
     # --- FastAPI dependencies --------------------------------------------------------------
 
     def read_dependency_alias(self, statement: ast.Assign) -> None:
+        """`CurrentUser = Annotated[User, Depends(get_current_user)]`, `oauth2 = OAuth2PasswordBearer(...)`."""
         target, value = statement.targets[0], statement.value
         if not isinstance(target, ast.Name):
             return
@@ -402,21 +438,72 @@ class FileRoutes:
         elif isinstance(value, ast.Call) and _last(dotted_name(value.func) or "") in SECURITY_SCHEMES:
             uses = (_last(dotted_name(value.func) or ""),)
         if uses:
-            self.facts.append(Dependency(target.id, uses, self.module.at(statement)))
+            self.facts.append(Check(target.id, self.module.at(statement), uses=uses))
 
     def read_dependency_class(self, definition: ast.ClassDef) -> None:
+        """A class used as a dependency runs its `__call__` (an instance) or is a security scheme (a subclass)."""
         bases = tuple(name for base in definition.bases if (name := dotted_name(base)))
-        call = next((s for s in definition.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == "__call__"), None)
-        if call is None and not any(_last(base) in SECURITY_SCHEMES for base in bases):
-            return
-        uses = bases + (parameter_dependencies(call) if call is not None else ())
+        methods = {s.name for s in definition.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        # Class-based views (`@cbv(router)`, `@controller(router)`): `user = Depends(...)` attributes run for every route.
+        attributes = tuple(name for s in definition.body if isinstance(s, ast.AnnAssign) and s.value is not None
+                           and (name := depends_target(s.value)))
+        uses = attributes + bases + ((f"{definition.name}.__call__",) if "__call__" in methods else ())
         if uses:
-            self.facts.append(Dependency(definition.name, uses, self.module.at(definition)))
+            self.facts.append(Check(definition.name, self.module.at(definition), uses=uses))
 
     def dependency_list(self, node: ast.expr | None) -> tuple[str, ...]:
         if not isinstance(node, (ast.List, ast.Tuple)):
             return ()
         return tuple(name for element in node.elts if (name := depends_target(element)))
+
+    def branch(self, node: ast.AST) -> tuple[tuple[int, int, int], ...]:
+        """The `if` arms this node sits in, outermost first: (line, column, 0 for the body, 1 for else)."""
+        arms = []
+        parents = self.module.parents
+        child, current = node, parents.get(node)
+        while current is not None:
+            if isinstance(current, ast.If) and child is not current.test:
+                arms.append((current.lineno, current.col_offset + 1, 0 if child in current.body else 1))
+            child, current = current, parents.get(current)
+        return tuple(reversed(arms))
+
+    def public_view(self, scope: str) -> bool:
+        """A class-based view that says it is public (`class Feed(BasePublicController)`)."""
+        definition = self.classes.get(scope)
+        if definition is None:
+            return False
+        names = [definition.name, *(dotted_name(base) or "" for base in definition.bases)]
+        return any(PUBLIC_WORD.search(_last(name)) for name in names)
+
+    def request_check(self, function: ast.FunctionDef | ast.AsyncFunctionDef, scope: str) -> Check:
+        """What this function does with the request: reads and rejects, what it depends on and calls."""
+        arguments = [*function.args.posonlyargs, *function.args.args, *function.args.kwonlyargs]
+        requests = set(REQUEST_NAMES) | {a.arg for a in arguments if a.annotation is not None and _last(dotted_name(a.annotation) or "") == "Request"}
+        reads, rejects, where = _check_in(_walk_all(function.body), requests, self.origins)
+        reads = reads or header_parameter(function)
+        opening_reads, opening_rejects, opening_where = _check_in(_walk_all(_opening(function.body)), requests, self.origins)
+        owner = f"{scope}." if scope else ""
+        calls = []
+        for node in _walk_all(function.body):
+            if isinstance(node, ast.Call):
+                name = dotted_name(node.func)
+                if name and name.startswith(("self.", "cls.")) and scope:
+                    name = scope + name[name.index("."):]
+                if name:
+                    calls.append(name)
+        decorators = [name for d in function.decorator_list if (name := dotted_name(d.func if isinstance(d, ast.Call) else d))]
+        return Check(
+            name=owner + function.name,
+            at=self.module.at(function),
+            reads=reads,
+            rejects=rejects,
+            evidence=self.module.at(where) if where is not None else None,
+            uses=tuple(dict.fromkeys([*parameter_dependencies(function), *decorators, *calls])),
+            opening=self.module.at(opening_where) if opening_reads and opening_rejects and opening_where is not None else None,
+            opening_rejection=self.module.at(opening_where) if opening_rejects and opening_where is not None else None,
+            opening_uses=tuple(dict.fromkeys(name for node in _walk_all(_opening(function.body))
+                                             if isinstance(node, ast.Call) and (name := dotted_name(node.func)))),
+        )
 
     # --- small readers ---------------------------------------------------------------------
 
@@ -452,6 +539,27 @@ class FileRoutes:
         return Location(at.path, at.line, max(1, at.column - 1), at.end_line, at.end_column)
 
 
+def function_parameters(tree: ast.Module) -> dict[str, tuple[str, ...]]:
+    """The parameter names of every function, by its dotted scope name (as `scoped_statements` names it)."""
+    found: dict[str, tuple[str, ...]] = {}
+    stack: list[tuple[str, list[ast.stmt]]] = [("", list(tree.body))]
+    while stack:
+        scope, body = stack.pop()
+        for statement in body:
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                inner = f"{scope}.{statement.name}" if scope else statement.name
+                if not isinstance(statement, ast.ClassDef):
+                    arguments = statement.args
+                    found[inner] = tuple(a.arg for a in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs])
+                stack.append((inner, statement.body))
+            else:
+                for field in ("body", "orelse", "finalbody"):
+                    block = getattr(statement, field, None)
+                    if isinstance(block, list):
+                        stack.append((scope, [s for s in block if isinstance(s, ast.stmt)]))
+    return found
+
+
 def own_expressions(statement: ast.stmt) -> Iterator[ast.AST]:
     """The expressions of a statement, not those of statements nested in it."""
     stack = [child for child in ast.iter_child_nodes(statement) if not isinstance(child, ast.stmt)]
@@ -478,6 +586,17 @@ def annotation_dependencies(node: ast.expr) -> tuple[str, ...]:
     return tuple(name for inner in ast.walk(node) if (name := depends_target(inner)))  # type: ignore[arg-type]
 
 
+def header_parameter(function: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
+    """A FastAPI `authorization: str = Header(...)` / `Cookie(...)` parameter: a credential read."""
+    arguments = function.args
+    positional = [*arguments.posonlyargs, *arguments.args]
+    defaults: list[ast.expr | None] = [None] * (len(positional) - len(arguments.defaults)) + list(arguments.defaults)
+    for argument, default in [*zip(positional, defaults), *zip(arguments.kwonlyargs, arguments.kw_defaults)]:
+        if isinstance(default, ast.Call) and _last(dotted_name(default.func) or "") in ("Header", "Cookie"):
+            return f"{_last(dotted_name(default.func) or '')} {argument.arg}"
+    return None
+
+
 def parameter_dependencies(function: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str, ...]:
     """What a FastAPI handler or dependency depends on: `Depends()` defaults, `Annotated` and alias annotations."""
     arguments = function.args
@@ -499,6 +618,124 @@ def parameter_dependencies(function: ast.FunctionDef | ast.AsyncFunctionDef) -> 
             if alias and default is None and _last(alias) not in PLAIN_TYPES:
                 names.append(alias)
     return tuple(dict.fromkeys(names))
+
+
+PUBLIC_COMMENT = re.compile(r"\bpublic(ly)?\b", re.IGNORECASE)
+PUBLIC_WORD = re.compile(r"(?<![a-z])Public(?![a-z])")
+NOT_PUBLIC = re.compile(r"\b(not|non)[- ]public\b", re.IGNORECASE)
+COMMENT_REACH = 8  # how far up a block of routes its heading comment may be
+
+
+def commented_public(lines: list[str], line: int, marker: str) -> bool:
+    """Does the comment heading this route's block (`# Public routes` above it, no blank line between) say public?"""
+    index = line - 2
+    while index >= 0 and line - 2 - index < COMMENT_REACH:
+        text = lines[index].strip()
+        if not text:
+            return False
+        if text.startswith(marker):
+            heading = []
+            while index >= 0 and lines[index].strip().startswith(marker):
+                heading.append(lines[index])
+                index -= 1
+            words = " ".join(heading)
+            return bool(PUBLIC_COMMENT.search(words)) and not NOT_PUBLIC.search(words)
+        index -= 1
+    return False
+
+
+# --- what a function does with the request (guards) --------------------------------------------
+
+REQUEST_NAMES = frozenset({"request", "req"})
+CREDENTIAL_PARTS = frozenset({"headers", "cookies", "authorization", "session", "auth"})
+IDENTITY_CALLS = frozenset({"get_jwt_identity", "verify_jwt_in_request", "get_jwt", "jwt.decode", "decode_token"})
+AUTH_ERROR = re.compile(r"Unauthori[sz]ed|Forbidden|PermissionDenied|NotAuthenticated|AuthenticationFailed|InvalidToken|Credentials")
+REJECT_STATUS = re.compile(r"\b40[13]\b|UNAUTHORI[SZ]ED|FORBIDDEN")
+OPENING_STATEMENTS = 3  # a handler that checks the caller does it before anything else
+
+
+def _status(node: ast.expr | None) -> str | None:
+    """"401"/"403" for `401`, `status.HTTP_403_FORBIDDEN`, `HTTPStatus.UNAUTHORIZED`."""
+    if isinstance(node, ast.Constant) and node.value in (401, 403):
+        return str(node.value)
+    text = dotted_name(node) if node is not None else None
+    if text and REJECT_STATUS.search(text.upper()):
+        return "403" if "403" in text or "FORBIDDEN" in text.upper() else "401"
+    return None
+
+
+def _call_status(call: ast.Call) -> str | None:
+    for argument in (*call.args[:2], *(k.value for k in call.keywords if k.arg in ("status_code", "status", "code"))):
+        found = _status(argument)
+        if found:
+            return found
+    return None
+
+
+def rejection(node: ast.AST) -> str | None:
+    """How this node turns a request away: `raise HTTPException(401)`, `abort(403)`, `return ..., 401`."""
+    if isinstance(node, ast.Raise) and node.exc is not None:
+        exc = node.exc
+        name = _last(dotted_name(exc.func if isinstance(exc, ast.Call) else exc) or "")
+        status = _call_status(exc) if isinstance(exc, ast.Call) else None
+        if status:
+            return status
+        if AUTH_ERROR.search(name):
+            return f"raise {name}"
+    elif isinstance(node, ast.Call) and _last(dotted_name(node.func) or "") == "abort":
+        return _call_status(node)
+    elif isinstance(node, ast.Return) and node.value is not None:
+        value = node.value
+        if isinstance(value, ast.Tuple):
+            return next((found for element in value.elts if (found := _status(element))), None)
+        if isinstance(value, ast.Call):
+            if _last(dotted_name(value.func) or "") == "redirect" and "login" in ast.unparse(value):
+                return "redirect to login"
+            return next((found for k in value.keywords if k.arg in ("status_code", "status") and (found := _status(k.value))), None)
+    return None
+
+
+def credential(node: ast.AST, requests: set[str], origins: dict[str, str]) -> str | None:
+    """The credential this node reads: `request.headers`, `current_user`, `session["user_id"]`, `jwt.decode`."""
+    if isinstance(node, ast.Attribute):
+        name = dotted_name(node)
+        if name:
+            root, *parts = name.split(".")
+            if root in requests and parts and parts[0] in CREDENTIAL_PARTS:
+                return f"{root}.{parts[0]}"
+    elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+        origin = origins.get(node.id, "")
+        if origin.endswith(".current_user") or origin in ("flask.session", "flask.g.user"):
+            return node.id
+    elif isinstance(node, ast.Call):
+        name = dotted_name(node.func) or ""
+        if name in IDENTITY_CALLS or _last(name) in IDENTITY_CALLS:
+            return name
+    return None
+
+
+def _opening(body: list[ast.stmt]) -> list[ast.stmt]:
+    """The first statements of a body, past a docstring and into a leading `try:`."""
+    statements = [s for s in body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
+    if statements and isinstance(statements[0], ast.Try):
+        statements = statements[0].body + statements[1:]
+    return statements[:OPENING_STATEMENTS]
+
+
+def _check_in(nodes: Iterator[ast.AST], requests: set[str], origins: dict[str, str]) -> tuple[str | None, str | None, ast.AST | None]:
+    reads = rejects = None
+    where: ast.AST | None = None
+    for node in nodes:
+        reads = reads or credential(node, requests, origins)
+        if rejects is None:
+            rejects = rejection(node)
+            where = node if rejects else None
+    return reads, rejects, where
+
+
+def _walk_all(statements: list[ast.stmt]) -> Iterator[ast.AST]:
+    for statement in statements:
+        yield from ast.walk(statement)
 
 
 @collector

@@ -338,4 +338,29 @@ def dynamic_imports(module: TsModule) -> Iterator[DynamicImport]:
     for _, captures in module.matches(query_text):
         function, argument = captures["function"][0], captures["argument"][0]
         if function.text in (b"require", b"import") and argument.type not in ("string",) and string_value(argument, {}) is None:
-            yield DynamicImport(module.at(captures["call"][0]))
+            yield DynamicImport(module.at(captures["call"][0]), specifier_pattern(argument))
+
+
+def specifier_pattern(node: Node | None) -> str | None:
+    """`./${name}.json` -> "./*.json", `'./plugins/' + name` -> "./plugins/*"; None when nothing is literal."""
+    node = unwrap(node)
+    if node is None:
+        return None
+    if node.type == "string":
+        return "".join(child.text.decode() for child in node.named_children if child.text)
+    if node.type == "template_string":
+        parts = []
+        for child in node.named_children:
+            if child.type == "template_substitution":
+                parts.append("*")
+            elif child.type in ("string_fragment", "escape_sequence") and child.text:
+                parts.append(child.text.decode())
+        pattern = "".join(parts)
+        return pattern if pattern.strip("*") else None
+    if node.type == "binary_expression" and node.child_by_field_name("operator") is not None:
+        if node.child_by_field_name("operator").type == "+":  # type: ignore[union-attr]
+            left = specifier_pattern(node.child_by_field_name("left")) or "*"
+            right = specifier_pattern(node.child_by_field_name("right")) or "*"
+            pattern = left + right
+            return pattern if pattern.strip("*") else None
+    return None

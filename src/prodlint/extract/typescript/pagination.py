@@ -16,7 +16,7 @@ from tree_sitter import Node
 
 from prodlint.extract.typescript import TsModule, collector
 from prodlint.extract.typescript.prisma_queries import FUNCTIONS, QueryReader
-from prodlint.facts.pagination import EXPRESS, Function, PageSizeParam, SchemaBound
+from prodlint.facts.pagination import EXPRESS, Function, PageSizeParam, ParameterUse, SchemaBound, is_page_size_name
 
 QUERY_READS = """
 (member_expression
@@ -35,6 +35,8 @@ CLASS_FIELDS = "(public_field_definition decorator: (decorator (call_expression 
 
 # Wrappers a page size passes through unchanged: `Number(x)`, `parseInt(x, 10)`, `+x`, `x || 20`.
 CONVERSIONS = frozenset({"Number", "parseInt", "parseFloat", "String", "Math.abs", "Math.floor", "Math.trunc", "Math.max", "Math.round"})
+# Checks that read a value and change nothing: `isNaN(take)` is no clamp and no hand-over.
+INSPECTIONS = frozenset({"isNaN", "Number.isNaN", "Number.isInteger", "Number.isFinite", "isFinite", "console.log", "logger.info", "logger.debug"})
 WRAPPERS = frozenset({"parenthesized_expression", "await_expression", "as_expression", "non_null_expression", "satisfies_expression", "unary_expression"})
 # Object keys and methods that take a page size.
 SINK_KEYS = frozenset({"take", "limit", "first", "pageSize", "perPage"})
@@ -125,9 +127,10 @@ class PageSizeReader:
                 continue
             if "pattern" in match:
                 for name, local, node in self._destructured(match["pattern"][0]):
-                    yield from self._judge(name, f"req.query.{name}", node, function, [local], [])
-            elif (name := self.text(match["param"][0])) in self.params:
-                yield from self._judge(name, f"req.query.{name}", read, function, *self._follow(read))
+                    yield from self._judge(name, f"req.query.{name}", node, function, [local], [], [])
+            elif is_page_size_name(name := self.text(match["param"][0]), self.params):
+                variables, helpers, passes = self._follow(read)
+                yield from self._judge(name, f"req.query.{name}", read, function, variables, helpers, passes)
 
     def _destructured(self, pattern: Node) -> Iterator[tuple[str, str, Node]]:
         for element in pattern.named_children:
@@ -142,22 +145,32 @@ class PageSizeReader:
                 name, local = self.text(element.child_by_field_name("key")), self.text(element.child_by_field_name("value"))
             else:
                 continue
-            if name in self.params and local.isidentifier():
+            if is_page_size_name(name, self.params) and local.isidentifier():
                 yield name, local, element
 
-    def _follow(self, value: Node) -> tuple[list[str], list[str]]:
-        """Climb through conversions and calls: the variables the value ends in, and the helpers it passed."""
+    def _follow(self, value: Node) -> tuple[list[str], list[str], list[tuple[str, int]]]:
+        """Climb through conversions, ternaries and calls: the variables the value ends in, the
+        helpers it passed, and the calls it is handed to (`service.list(page, limit)`)."""
         helpers: list[str] = []
+        passes: list[tuple[str, int]] = []
         while value.parent is not None:
             parent = value.parent
             if parent.type in WRAPPERS or (parent.type == "binary_expression" and self.text(parent.child_by_field_name("operator")) in ("||", "??")):
                 value = parent
+            elif parent.type == "ternary_expression" and parent.child_by_field_name("condition") != value:
+                value = parent  # `limit ? parseInt(limit) : 100`: either branch is the value
             elif parent.type == "arguments" and parent.parent is not None and parent.parent.type == "call_expression":
                 callee = self.text(parent.parent.child_by_field_name("function"))
                 if callee == "Math.min":
-                    return ["<bounded>"], []
+                    return ["<bounded>"], [], []
+                if callee in INSPECTIONS:
+                    break
                 if callee not in CONVERSIONS:
-                    if _last(callee) in SINK_METHODS or "." in callee and not callee.startswith("this."):
+                    if _last(callee) in SINK_METHODS:
+                        break
+                    if "." in callee and not callee.startswith("this.") or callee.startswith("this.") and callee.count(".") == 1:
+                        arguments = [a for a in parent.named_children if a.type != "comment"]
+                        passes.append((" ".join(callee.split()), arguments.index(value)))
                         break
                     helpers.append(callee)
                 value = parent.parent
@@ -165,28 +178,76 @@ class PageSizeReader:
                 break
         parent = value.parent
         if parent is not None and parent.type == "variable_declarator" and parent.child_by_field_name("name").type == "identifier":
-            return [self.text(parent.child_by_field_name("name"))], helpers
-        return ["<direct>"] if self._is_sink(value) else [], helpers
+            return [self.text(parent.child_by_field_name("name"))], helpers, passes
+        if parent is not None and parent.type == "assignment_expression" and parent.child_by_field_name("right") == value:
+            left = parent.child_by_field_name("left")
+            if left is not None and left.type == "identifier":
+                return [self.text(left)], helpers, passes  # `take = parseInt(limit, 10)` inside a branch
+        return ["<direct>"] if self._is_sink(value) else [], helpers, passes
 
-    def _judge(self, name: str, read: str, node: Node, function: Node, variables: list[str], helpers: list[str]) -> Iterator[PageSizeParam]:
+    def _flow(self, function: Node, variables: list[str], node: Node | None) -> tuple[bool, bool, list[str], list[tuple[str, int]]]:
+        """(bounded, reaches a page size, helpers, calls handed to) of variables within a function,
+        following `const x = f(variable)` to further variables."""
+        sink, helpers, passes = "<direct>" in variables, [], []
+        pending, seen = [v for v in variables if v not in ("<direct>", "<bounded>")], set()
         if "<bounded>" in variables:
-            return
-        sink = "<direct>" in variables
-        for variable in variables:
+            return True, False, [], []
+        while pending:
+            variable = pending.pop()
+            if variable in seen:
+                continue
+            seen.add(variable)
             for use in _walk(function):
                 if use.type not in ("identifier", "shorthand_property_identifier") or self.text(use) != variable or use == node:
                     continue
-                targets, passed = self._follow(use)
-                if "<bounded>" in targets:
-                    return
+                if use.parent is not None and use.parent.type in ("variable_declarator", "required_parameter", "optional_parameter", "assignment_pattern") \
+                        and use.parent.child_by_field_name("name" if use.parent.type == "variable_declarator" else "pattern" if use.parent.type != "assignment_pattern" else "left") == use:
+                    continue  # the binding itself
+                if use.parent is not None and use.parent.type == "assignment_expression" and use.parent.child_by_field_name("left") == use:
+                    continue
+                targets, passed, handed = self._follow(use)
+                if "<bounded>" in targets or self._caps(use):
+                    return True, False, [], []
                 helpers += passed
+                passes += handed
                 sink |= "<direct>" in targets or (use.type == "shorthand_property_identifier" and variable in SINK_KEYS)
-                if self._caps(use):
-                    return
-        if sink:
+                pending += [t for t in targets if t not in ("<direct>", "<bounded>")]
+        return False, sink, helpers, passes
+
+    def _judge(self, name: str, read: str, node: Node, function: Node, variables: list[str], helpers: list[str],
+               passes: list[tuple[str, int]]) -> Iterator[PageSizeParam]:
+        bounded, sink, more, handed = self._flow(function, variables, node)
+        if bounded:
+            return
+        helpers, passes = helpers + more, passes + handed
+        if sink or passes:
             name_at = node.child_by_field_name("left") if node.type == "object_assignment_pattern" else node
             yield PageSizeParam(name, EXPRESS, read, self.module.at(name_at or node), None, tuple(dict.fromkeys(helpers)),
-                                function=self.scopes.qualname(function.child_by_field_name("body") or function)[0])
+                                function=self.scopes.qualname(function.child_by_field_name("body") or function)[0],
+                                passed_to=() if sink else tuple(dict.fromkeys(passes)))
+
+    def parameter_uses(self) -> Iterator[ParameterUse]:
+        """Each function parameter that reaches a page size, is bounded, or is handed on."""
+        stack = [self.module.tree.root_node]
+        while stack:
+            node = stack.pop()
+            stack.extend(node.children)
+            if node.type not in FUNCTIONS or self.scopes._inline_callback(node):
+                continue
+            parameters = node.child_by_field_name("parameters")
+            body = node.child_by_field_name("body")
+            if parameters is None or body is None:
+                continue
+            name, at = self.scopes.qualname(body)
+            if at is None:
+                continue
+            for index, parameter in enumerate(p for p in parameters.named_children if p.type != "comment"):
+                identifier = _parameter_name(parameter)
+                if identifier is None:
+                    continue
+                bounded, sink, _, passes = self._flow(node, [self.text(identifier)], identifier)
+                if bounded or sink or passes:
+                    yield ParameterUse(name, at, index, self.text(identifier), sink, bounded, tuple(dict.fromkeys(passes)))
 
     def _is_sink(self, value: Node) -> bool:
         parent = value.parent
@@ -210,6 +271,16 @@ class PageSizeReader:
         return side is not None and parent.child_by_field_name(side) == use
 
 
+def _parameter_name(parameter: Node) -> Node | None:
+    """`limit`, `limit = 20`, `limit: number`, `limit?: number = 20` -> the identifier."""
+    if parameter.type == "identifier":
+        return parameter
+    pattern = parameter.child_by_field_name("pattern") if parameter.type in ("required_parameter", "optional_parameter") else parameter
+    if pattern is not None and pattern.type == "assignment_pattern":
+        pattern = pattern.child_by_field_name("left")
+    return pattern if pattern is not None and pattern.type == "identifier" else None
+
+
 def _last(name: str) -> str:
     return name.rsplit(".", 1)[-1]
 
@@ -225,4 +296,4 @@ def _walk(node: Node | None) -> Iterator[Node]:
 @collector
 def collect_pagination(module: TsModule) -> Iterable[object]:
     reader = PageSizeReader(module)
-    return [*reader.functions(), *reader.schema_bounds(), *reader.reads()]
+    return [*reader.functions(), *reader.schema_bounds(), *reader.reads(), *reader.parameter_uses()]

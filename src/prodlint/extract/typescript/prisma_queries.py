@@ -17,7 +17,7 @@ from tree_sitter import Node
 
 from prodlint.extract.typescript import TsModule, collector
 from prodlint.facts import Location
-from prodlint.facts.data import PRISMA, READ, WRITE, FilterParts, Query, RawSql, ScopedClient
+from prodlint.facts.data import PRISMA, READ, WRITE, ClientInput, FilterParts, Query, RawSql, RowCheck, ScopedCall, ScopedClient
 from prodlint.sqltext import join_interpolated, tables_touched
 
 READ_OPERATIONS = frozenset(
@@ -50,6 +50,19 @@ TRANSPARENT = frozenset({"await_expression", "parenthesized_expression", "as_exp
 INLINE_CALLBACKS = frozenset({"$transaction", "map", "flatMap", "forEach", "filter", "reduce", "then", "catch", "finally", "all", "allSettled"})
 SQL_START = re.compile(r"^\s*(?:\(\s*)?(select|with|update|delete|insert)\b", re.IGNORECASE)
 
+# Client-controlled request input (the verified session is not: `req.session`, `req.user`).
+CLIENT_INPUT = re.compile(r"^(?:req|request|ctx\.request|ctx)\.(params|query|body|headers|cookies)\b")
+INPUT_SOURCES = {"params": "path parameter", "query": "query string", "body": "body", "headers": "header", "cookies": "cookie"}
+# What the caller's verified identity looks like in a comparison or a membership call.
+# Any part of a name will do (`userTenantId`, `current_org`): reading more as a check only silences TN004.
+IDENTITY = re.compile(r"user|auth|session|payload|decoded|claims|token|member|current|principal|locals", re.IGNORECASE)
+ANY_CALL = """
+(call_expression function: (_) @function arguments: (arguments) @arguments) @call
+"""
+IF_STATEMENTS = """
+(if_statement condition: (_) @condition consequence: (_) @consequence) @if
+"""
+
 CALLS = """
 (call_expression
   function: (member_expression
@@ -70,6 +83,7 @@ class QueryReader:
     def __init__(self, module: TsModule) -> None:
         self.module = module
         self.text = module.text
+        self._inline_inputs: list[Node] = []  # filter values, read for client input
 
     # --- scopes -------------------------------------------------------------
 
@@ -253,10 +267,15 @@ class QueryReader:
                 parts.unknown = True
         elif key == "NOT":
             return
-        elif value is not None and value.type == "object":
-            self._nested(parts, key, value)
+        elif value is not None and self._unwrapped(value).type == "object":
+            self._nested(parts, key, self._unwrapped(value))  # `{ tenantId_id: {...} as any }` too
         else:
             self._equality(parts, key, value)
+
+    def _unwrapped(self, node: Node) -> Node:
+        while node.type in TRANSPARENT and node.named_children:
+            node = node.named_children[0]
+        return node
 
     def _items(self, value: Node) -> list[Node] | None:
         if value.type == "array":
@@ -293,7 +312,50 @@ class QueryReader:
         if why is not None:
             parts.undefined[key] = why
         else:
-            parts.keys.add(key)
+            parts.pin(key, self.value_text(value) if value is not None else None)
+            if value is not None:
+                self._inline_inputs.append(value)
+
+    def value_text(self, node: Node, resolve: bool = True) -> str:
+        """`await this.x` -> `this.x`, `req.user?.tenantId!` -> `req.user.tenantId`.
+
+        The root name is replaced by what it stands for when that tells where the value
+        comes from: a loop over rows (`for (const s of sessions)` gives `sessions[].id`,
+        `items.map((item) => ...)` gives `items[].productId`) or a local bound to the
+        verified session (`const user = req.session.user` gives `req.session.user.id`).
+        """
+        text = _normalised(self.text(node))
+        if not resolve:
+            return text
+        root = node
+        while root.type in ("member_expression", "subscript_expression", "non_null_expression", "parenthesized_expression") and root.named_children:
+            root = root.child_by_field_name("object") or root.named_children[0]
+        if root.type != "identifier" or root == node and node.type != "identifier":
+            return text
+        name = self.text(root)
+        source = self._row_source(root, name)
+        return source + text[len(name):] if source is not None and text.startswith(name) else text
+
+    def _row_source(self, identifier: Node, name: str) -> str | None:
+        current = identifier.parent
+        while current is not None:
+            if current.type == "for_in_statement" and self.text(current.child_by_field_name("left")) == name and current.child_by_field_name("right") is not None:
+                return self.value_text(current.child_by_field_name("right"), resolve=False) + "[]"
+            if current.type in FUNCTIONS and self._parameter(current, name) is not None:
+                call = current.parent.parent if current.parent is not None and current.parent.type == "arguments" else None
+                callee = call.child_by_field_name("function") if call is not None else None
+                if callee is not None and callee.type == "member_expression" and self.text(callee.child_by_field_name("property")) in ("map", "forEach", "flatMap", "filter", "some", "every"):
+                    return self.value_text(callee.child_by_field_name("object"), resolve=False) + "[]"
+                return None
+            current = current.parent
+        value = self.const_value(identifier)
+        if value is not None:
+            bound = _normalised(self.text(value))
+            if re.match(r"^(?:req|request)\.(?:user|auth|session)\b", bound):
+                return bound
+            if re.match(r"^(?:jwt\.)?(?:verify|decode)\w*\(", bound):
+                return "verified-token"  # `const payload = jwt.verify(token, secret)`
+        return None
 
     def undefined_reason(self, value: Node) -> str | None:
         """Why a filter value is or may be `undefined` (Prisma then ignores the condition), or None."""
@@ -397,6 +459,7 @@ class QueryReader:
             take = self.property(arguments, "take") if isinstance(arguments, Node) else None
             order_by = self.property(arguments, "orderBy") if isinstance(arguments, Node) else None
             function, function_at = self.qualname(call)
+            enclosing = self.enclosing_function(call)
             yield Query(
                 orm=PRISMA,
                 model=delegate,
@@ -411,7 +474,94 @@ class QueryReader:
                 has_limit=operation in SINGLE_ROW or isinstance(take, Node) or (not args_known),
                 returns_many=operation in ("findMany", "groupBy", "createManyAndReturn", "updateManyAndReturn"),
                 client_source=self.client_source(client),
+                binds=self.bound_name(call),
+                parameters=self.parameters(enclosing) if enclosing is not None else (),
             )
+
+    def bound_name(self, call: Node) -> str:
+        """`const order = await prisma.order.findFirst(...)` -> "order"."""
+        node = call
+        while node.parent is not None and node.parent.type in TRANSPARENT:
+            node = node.parent
+        parent = node.parent
+        if parent is not None and parent.type == "variable_declarator" and parent.child_by_field_name("name").type == "identifier":
+            return self.text(parent.child_by_field_name("name"))
+        return ""
+
+    def parameters(self, function: Node) -> tuple[str, ...]:
+        single = function.child_by_field_name("parameter")
+        if single is not None:
+            return (self.text(single),)
+        parameters = function.child_by_field_name("parameters")
+        names = []
+        for parameter in parameters.named_children if parameters is not None else ():
+            pattern = parameter.child_by_field_name("pattern") or parameter
+            names.append(self.text(pattern) if pattern.type == "identifier" else "")
+        return tuple(names)
+
+    # --- ownership checks, scoped helpers, client input --------------------
+
+    def row_checks(self, keys: tuple[str, ...]) -> Iterator[RowCheck]:
+        """`if (!order || order.tenantId !== tenantId) throw ...`: the function leaves on a foreign row."""
+        alternatives = "|".join(re.escape(k) for k in keys)
+        mismatch = re.compile(rf"([A-Za-z_$][\w$]*)\??\.({alternatives})\s*!==?|!==?\s*([A-Za-z_$][\w$]*)\??\.({alternatives})\b")
+        for _, match in self.module.matches(IF_STATEMENTS):
+            condition, consequence = self.text(match["condition"][0]), match["consequence"][0]
+            if not re.search(r"\b(?:throw|return)\b|\bnext\(", self.text(consequence)):
+                continue
+            function, function_at = self.qualname(match["if"][0])
+            for found in mismatch.finditer(condition):
+                variable, key = (found.group(1), found.group(2)) if found.group(1) else (found.group(3), found.group(4))
+                yield RowCheck(variable, key, function, self.module.at(match["condition"][0]), f"leaves when {variable}.{key} differs: if {condition}", function_at)
+
+    def scoped_calls(self, keys: tuple[str, ...]) -> Iterator[ScopedCall]:
+        """Calls handing a tenant key (`tenantId`, `req.user.tenantId`) to another function."""
+        for _, match in self.module.matches(ANY_CALL):
+            arguments = [self.value_text(a) for a in match["arguments"][0].named_children if a.type != "comment"]
+            if not any(a.rsplit(".", 1)[-1] in keys for a in arguments):
+                continue
+            callee = match["function"][0]
+            name = self.text(callee.child_by_field_name("property")) if callee.type == "member_expression" else self.text(callee)
+            function, function_at = self.qualname(match["call"][0])
+            yield ScopedCall(name, tuple(arguments), function, self.module.at(match["call"][0]), self.bound_name(match["call"][0]), function_at)
+
+    def client_inputs(self) -> Iterator[ClientInput]:
+        """`const { tenantId } = req.params`, `const org = req.query.orgId ?? ...`, `where: { tenantId: req.params.tenantId }`."""
+        inputs: list[tuple[str, str, Node]] = []
+        for _, match in self.module.matches("(variable_declarator name: (_) @name value: (_) @value) @declarator"):
+            value = self._unwrapped(match["value"][0])
+            if value.type == "binary_expression" and self.text(value.child_by_field_name("operator")) in ("??", "||"):
+                value = self._unwrapped(value.child_by_field_name("left"))  # the client's value wins when present
+            found = CLIENT_INPUT.match(self.value_text(value))
+            if found is None:
+                continue
+            name = match["name"][0]
+            if name.type == "identifier":
+                names = [(self.text(name), name)]
+            elif name.type == "object_pattern":
+                names = [(self.text(m), m) for m in name.named_children if m.type == "shorthand_property_identifier_pattern"]
+                names += [(self.text(m.child_by_field_name("value")), m) for m in name.named_children if m.type == "pair_pattern"]
+            else:
+                continue
+            inputs += [(local, INPUT_SOURCES[found.group(1)], node) for local, node in names]
+        for value in self._inline_inputs:
+            found = CLIENT_INPUT.match(self.value_text(value))
+            if found is not None:
+                inputs.append((self.value_text(value), INPUT_SOURCES[found.group(1)], value))
+        by_function: dict[int | None, set[str]] = {}
+        for local, _, node in inputs:
+            function_node = self.enclosing_function(node)
+            by_function.setdefault(function_node.id if function_node is not None else None, set()).add(local)
+        for local, source, node in inputs:
+            function_node = self.enclosing_function(node)
+            others = by_function[function_node.id if function_node is not None else None] - {local}
+            yield self._input(local, source, node, others)
+
+    def _input(self, name: str, source: str, node: Node, others: set[str]) -> ClientInput:
+        function_node = self.enclosing_function(node)
+        body = self.text(function_node) if function_node is not None else ""
+        function, function_at = self.qualname(node)
+        return ClientInput(name, source, function, self.module.at(node), _compared(name, body, others), function_at=function_at)
 
     # --- raw SQL ------------------------------------------------------------
 
@@ -432,6 +582,17 @@ class QueryReader:
                 first = next(iter(argument.named_children), None)
                 if first is not None and first.type in ("string", "template_string") and SQL_START.match(self._literal(first)[0]):
                     yield self._raw(call, "query", first, self.text(match["object"][0]))
+
+    def typed_raw_sql(self) -> Iterator[RawSql]:
+        """`prisma.$queryRaw<Row[]>`...``: the type argument wraps the tag (`instantiation_expression`)."""
+        for _, match in self.module.matches("(call_expression function: (_) @function arguments: (template_string) @template) @call"):
+            tag = match["function"][0]
+            if tag.type not in ("instantiation_expression", "non_null_expression"):
+                continue  # a plain tag is read by raw_sql
+            while tag.type in ("instantiation_expression", "non_null_expression") and tag.named_children:
+                tag = tag.named_children[0]
+            if tag.type == "member_expression" and self.text(tag.child_by_field_name("property")) in RAW_OPERATIONS:
+                yield self._raw(match["call"][0], self.text(tag.child_by_field_name("property")), match["template"][0], self.text(tag.child_by_field_name("object")))
 
     def _raw_argument(self, arguments: Node, inside_raw: set[tuple[int, int]]) -> Node | None:
         first = next(iter(arguments.named_children), None) if arguments.type == "arguments" else None
@@ -570,13 +731,40 @@ class QueryReader:
         return "", False
 
 
+def _normalised(text: str) -> str:
+    """`(req.session as any)?.user!` -> `req.session.user`."""
+    text = re.sub(r"\s+as\s+[\w$.<>\[\]]+", "", text.replace("await ", ""))
+    text = re.sub(r"\s+", "", text).replace("?.", ".").replace("!", "")
+    return re.sub(r"\(([\w$.]+)\)", r"\1", text)
+
+
+def _compared(name: str, body: str, others: set[str]) -> bool:
+    """The function compares `name` with something (not a null check), tests membership, or hands
+    it to one call together with the caller's identity: then it is checked, not trusted. `others`
+    are the function's other client inputs (a `userId` from the path is no identity)."""
+    escaped = re.escape(name)
+    if re.search(rf"(?<![\w.$]){escaped}\s*[!=]==?\s*(?!\s*(?:undefined|null)\b)[\w$'\"]|[\w$)\]]\s*[!=]==?\s*{escaped}(?![\w$])|\.includes\(\s*{escaped}\s*\)", body):
+        return True
+    for arguments in re.findall(rf"\(([^()]*(?<![\w.$]){escaped}(?![\w$])[^()]*)\)", body):
+        for local in others | {name}:
+            arguments = re.sub(rf"(?<![\w.$]){re.escape(local)}(?![\w$])", "", arguments)
+        if IDENTITY.search(arguments):
+            return True
+    return False
+
+
 @collector
 def collect_prisma_queries(module: TsModule) -> Iterable[object]:
     reader = QueryReader(module)
     try:
         facts: list[object] = list(reader.queries())
         facts.extend(reader.raw_sql())
+        facts.extend(reader.typed_raw_sql())
         facts.extend(reader.scoped_clients(module.config.tenant_keys))
+        keys = module.config.tenant_keys + module.config.tenant_sub_keys
+        facts.extend(reader.row_checks(keys))
+        facts.extend(reader.scoped_calls(keys))
+        facts.extend(reader.client_inputs())
     except RecursionError:
         return []  # a filter nested thousands deep: unknown, not a crash
     return facts

@@ -7,9 +7,11 @@ resolve `x` across files, decides which it is.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from prodlint.extract.typescript import TsModule, collector
+from prodlint.lines import split_lines
 from prodlint.extract.typescript.modules import (
     Node,
     dotted,
@@ -21,8 +23,9 @@ from prodlint.extract.typescript.modules import (
     string_value,
     unwrap,
 )
+from prodlint.extract.python.routes import commented_public
 from prodlint.facts.modules import Import, scope_chain
-from prodlint.facts.routes import EXPRESS, Escape, Mount, Route, Router, RouterRef
+from prodlint.facts.routes import EXPRESS, Check, Escape, Mount, Route, Router, RouterRef
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "options", "head", "all")
 CHAINABLE = (*HTTP_METHODS, "use")
@@ -61,6 +64,7 @@ class ExpressFile:
         self.creations: dict[int, str] = {}  # node id of `Router()` -> the name it is bound to
         self.handled: set[int] = set()  # calls read as routes or mounts: their arguments are not escapes
         self.facts: list[object] = []
+        self.lines = split_lines(module.source.decode("utf-8", "replace"))
 
     # --- routers ----------------------------------------------------------------------------
 
@@ -212,7 +216,16 @@ class ExpressFile:
             at=self.module.at(anchor),
             framework=EXPRESS,
             path_source=self.module.text(path_node) if path is None and path_node is not None else None,
+            declared_public=commented_public(self.lines, self.statement_line(call), "//"),
+            branch=branch(call),
         ))
+
+    @staticmethod
+    def statement_line(node: Node) -> int:
+        """The first line of the statement holding this call (a `router.route(...)` chain starts there)."""
+        while node.parent is not None and node.parent.type not in ("program", "statement_block"):
+            node = node.parent
+        return node.start_point[0] + 1
 
     @staticmethod
     def chained_verb(call: Node) -> str | None:
@@ -240,6 +253,8 @@ class ExpressFile:
             return []
         if node.type == "array":
             return [n for element in node.named_children for n in self.names(element)]
+        if node.type == "spread_element":  # `...adminOnly`
+            return [n for element in node.named_children for n in self.names(element)]
         if node.type == "call_expression":
             name = dotted(node.child_by_field_name("function"))
             return [name] if name else []
@@ -266,6 +281,7 @@ class ExpressFile:
                         at=self.module.at(call),
                         framework=EXPRESS,
                         prefix_source=prefix_source,
+                        branch=branch(call),
                     ))
 
     def split_prefix(self, arguments: list[Node], scope: str) -> tuple[str | None, str | None, list[Node]]:
@@ -443,6 +459,267 @@ class ExpressFile:
         """`module.exports = { router }` exports, it does not hand the router to unknown code."""
         parent = node.parent
         return parent is not None and parent.type == "assignment_expression" and dotted(parent.child_by_field_name("left")) == "module.exports"
+
+
+# --- what a function does with the request (guards) ---------------------------------------------
+
+REQUEST_PARTS = frozenset({"headers", "header", "get", "cookies", "signedCookies", "session", "user", "auth", "isAuthenticated"})
+AUTH_PARTS = frozenset({"cookies", "signedCookies", "session", "user", "auth", "isAuthenticated"})
+VERIFY_CALLS = frozenset({"verify", "verifyIdToken", "verifyToken", "jwtVerify", "getAuth", "verifySessionCookie"})
+REJECT_CALLS = frozenset({"status", "sendStatus"})
+AUTH_ERROR = re.compile(r"Unauthori[sz]ed|Forbidden|PermissionDenied|NotAuthenticated|AuthenticationError|AuthError|InvalidToken")
+REJECT_STATUS = re.compile(r"\b40[13]\b|UNAUTHORI[SZ]ED|FORBIDDEN")
+OPENING_STATEMENTS = 3
+FUNCTION_VALUES = ("arrow_function", "function_expression", "function")
+
+
+def _descendants(node: Node) -> Iterator[Node]:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(current.named_children))
+
+
+class RequestChecks:
+    """`Check` facts for the functions, class members, object-literal methods and middleware arrays of a file."""
+
+    def __init__(self, module: TsModule) -> None:
+        self.module = module
+
+    def run(self) -> Iterator[Check]:
+        root = self.module.tree.root_node
+        for statement in root.named_children:
+            declaration = statement.child_by_field_name("declaration") if statement.type == "export_statement" else statement
+            if declaration is None:
+                continue
+            if declaration.type in ("function_declaration", "generator_function_declaration"):
+                name = declaration.child_by_field_name("name")
+                if name is not None and name.text:
+                    yield self.check(name.text.decode(), declaration)
+            elif declaration.type in ("lexical_declaration", "variable_declaration"):
+                for declarator in declaration.named_children:
+                    if declarator.type == "variable_declarator":
+                        yield from self.declarator(declarator)
+            elif declaration.type in ("class_declaration", "abstract_class_declaration"):
+                yield from self.members(declaration)
+
+    def declarator(self, declarator: Node) -> Iterator[Check]:
+        name, value = declarator.child_by_field_name("name"), unwrap(declarator.child_by_field_name("value"))
+        if name is None or name.type != "identifier" or not name.text or value is None:
+            return
+        bound = name.text.decode()
+        if value.type in FUNCTION_VALUES:
+            yield self.check(bound, value)
+        elif value.type == "array":
+            uses = tuple(n for element in value.named_children if (n := _callee(element)))
+            if uses:
+                yield Check(bound, self.module.at(declarator), uses=uses)
+        elif value.type == "object":
+            for pair in value.named_children:
+                key, inner = pair.child_by_field_name("key"), unwrap(pair.child_by_field_name("value"))
+                if pair.type == "pair" and key is not None and key.text and inner is not None and inner.type in FUNCTION_VALUES:
+                    yield self.check(f"{bound}.{key.text.decode()}", inner)
+                elif pair.type == "method_definition" and key is None:
+                    method = pair.child_by_field_name("name")
+                    if method is not None and method.text:
+                        yield self.check(f"{bound}.{method.text.decode()}", pair)
+
+    def members(self, declaration: Node) -> Iterator[Check]:
+        owner = declaration.child_by_field_name("name")
+        body = declaration.child_by_field_name("body")
+        if owner is None or not owner.text or body is None:
+            return
+        for member in body.named_children:
+            name = member.child_by_field_name("name") or member.child_by_field_name("property")
+            if name is None or not name.text:
+                continue
+            if member.type == "method_definition":
+                yield self.check(f"{owner.text.decode()}.{name.text.decode()}", member)
+            elif member.type in ("public_field_definition", "field_definition"):
+                value = unwrap(member.child_by_field_name("value"))
+                if value is not None and value.type in FUNCTION_VALUES:
+                    yield self.check(f"{owner.text.decode()}.{name.text.decode()}", value)
+
+    def check(self, name: str, function: Node) -> Check:
+        body = function.child_by_field_name("body")
+        nodes = list(_descendants(body)) if body is not None else []
+        requests = {"req", "request"} | self.parameters(nodes + [function])
+        reads, rejects, where = self.scan(nodes, requests)
+        opening = self.opening(body)
+        opening_reads, opening_rejects, opening_where = self.scan([n for s in opening for n in _descendants(s)], requests)
+        uses = tuple(dict.fromkeys(n for node in nodes if node.type == "call_expression" and (n := dotted(node.child_by_field_name("function")))))
+        return Check(
+            name=name,
+            at=self.module.at(function),
+            reads=reads,
+            rejects=rejects,
+            evidence=self.module.at(where) if reads and where is not None else None,
+            uses=uses,
+            opening=self.module.at(opening_where) if opening_reads and opening_rejects and opening_where is not None else None,
+        )
+
+    @staticmethod
+    def parameters(nodes: list[Node]) -> set[str]:
+        """The first parameter of every function here: the request, whatever it is called."""
+        names = set()
+        for node in nodes:
+            if node.type in FUNCTION_NODES or node.type in ("function_declaration", "method_definition"):
+                parameters = node.child_by_field_name("parameters") or node.child_by_field_name("parameter")
+                first = parameters.named_children[0] if parameters is not None and parameters.type == "formal_parameters" and parameters.named_children else parameters
+                if first is not None and first.type in ("required_parameter", "optional_parameter"):
+                    first = first.child_by_field_name("pattern")
+                if first is not None and first.type == "identifier" and first.text:
+                    names.add(first.text.decode())
+        return names
+
+    @staticmethod
+    def opening(body: Node | None) -> list[Node]:
+        if body is None or body.type != "statement_block":
+            return []
+        statements = [s for s in body.named_children if s.type != "comment"]
+        if statements and statements[0].type == "try_statement":
+            block = statements[0].child_by_field_name("body")
+            statements = [s for s in (block.named_children if block is not None else []) if s.type != "comment"] + statements[1:]
+        return statements[:OPENING_STATEMENTS]
+
+    def scan(self, nodes: list[Node], requests: set[str]) -> tuple[str | None, str | None, Node | None]:
+        """The credential read and the rejection that answers its absence (or a wrong value).
+
+        A rejection counts only when it is tied to the credential: inside `if (!token)`,
+        `if (secret !== expected)`, the `else` of `if (req.session.user)`, or the `catch` of a
+        verification. A tenant or validation middleware rejects for other reasons.
+        """
+        strong: str | None = None
+        weak: str | None = None
+        credentials: set[str] = set()  # the credential expressions as written, and variables holding them
+        for node in nodes:
+            read = self.credential(node, requests)
+            if read is not None:
+                kind, text = read
+                strong = strong or (text if kind == "strong" else None)
+                weak = weak or text
+                credentials.add(self.module.text(self.read_extent(node)))
+        for node in nodes:
+            if node.type == "variable_declarator":
+                value = node.child_by_field_name("value")
+                target = node.child_by_field_name("name")
+                if value is not None and target is not None and any(c in self.module.text(value) for c in credentials):
+                    credentials.update(t.text.decode() for t in _descendants(target) if t.type in ("identifier", "shorthand_property_identifier_pattern") and t.text)
+        reads = strong or weak
+        if reads is None:
+            return None, None, None
+        for node in nodes:
+            rejects = self.rejection(node, strong is not None)
+            if rejects is not None and self.tied(node, credentials, strong is not None):
+                return reads, rejects, node
+        return reads, None, None
+
+    def credential(self, node: Node, requests: set[str]) -> tuple[str, str] | None:
+        """("strong" | "weak", text) for `req.headers.authorization`, `req.session`, `jwt.verify(...)`, `req.get('x-key')`."""
+        if node.type == "member_expression":
+            base, prop = unwrap(node.child_by_field_name("object")), node.child_by_field_name("property")
+            if base is None or base.type != "identifier" or not base.text or base.text.decode() not in requests or prop is None or not prop.text:
+                return None
+            part, text = prop.text.decode(), f"{base.text.decode()}.{prop.text.decode()}"
+            if part in AUTH_PARTS:
+                return "strong", text
+            if part in REQUEST_PARTS:
+                accessed = self.module.text(self.read_extent(node)).lower()
+                return ("strong" if "auth" in accessed or "token" in accessed else "weak"), text
+        elif node.type == "call_expression":
+            callee = dotted(node.child_by_field_name("function")) or ""
+            if callee.rsplit(".", 1)[-1] in VERIFY_CALLS:
+                return "strong", callee
+        return None
+
+    @staticmethod
+    def read_extent(node: Node) -> Node:
+        """`req.headers.authorization`, `req.get('x-key')`: the whole read, not just `req.headers`."""
+        while node.parent is not None and (
+            (node.parent.type in ("member_expression", "subscript_expression") and node.parent.child_by_field_name("object") == node)
+            or (node.parent.type == "call_expression" and node.parent.child_by_field_name("function") == node)
+        ):
+            node = node.parent
+        return node
+
+    def rejection(self, node: Node, strong: bool) -> str | None:
+        if node.type == "call_expression":
+            callee = dotted(node.child_by_field_name("function")) or ""
+            last = callee.rsplit(".", 1)[-1]
+            if last in REJECT_CALLS:
+                found = REJECT_STATUS.search(self.module.text(node.child_by_field_name("arguments")))
+                return found.group(0) if found else None
+            if callee == "next" and strong:
+                arguments = node.child_by_field_name("arguments")
+                return "next(err)" if arguments is not None and arguments.named_children else None
+        elif node.type == "throw_statement":
+            text = self.module.text(node)
+            if REJECT_STATUS.search(text) or AUTH_ERROR.search(text):
+                return "throw"
+        return None
+
+    def tied(self, node: Node, credentials: set[str], strong: bool) -> bool:
+        """Is this rejection the answer to a missing or wrong credential?"""
+        current, child = node.parent, node
+        while current is not None and current.type not in FUNCTION_NODES + ("function_declaration", "method_definition"):
+            if current.type == "catch_clause":
+                return strong  # the verification threw
+            if current.type in ("if_statement", "ternary_expression"):
+                condition = self.module.text(current.child_by_field_name("condition"))
+                alternative = current.child_by_field_name("alternative")
+                inside_else = alternative is not None and alternative.start_byte <= child.start_byte < alternative.end_byte
+                for name in credentials:
+                    if inside_else and name in condition:
+                        return True
+                    if not inside_else and _negated(name, condition):
+                        return True
+            child, current = current, current.parent
+        return False
+
+
+def _negated(name: str, condition: str) -> bool:
+    """`!token`, `!req.session.user`, `secret !== expected`, `user == null`: the credential is absent or wrong."""
+    escaped = re.escape(name)
+    return bool(
+        re.search(rf"!\s*\(?\s*{escaped}(?![\w.$])", condition)
+        or re.search(rf"(?<![\w.$]){escaped}\s*(!==?|===?\s*(undefined|null)\b)", condition)
+        or re.search(rf"!==?\s*{escaped}(?![\w.$])", condition)
+    )
+
+
+def branch(node: Node) -> tuple[tuple[int, int, int], ...]:
+    """The `if` arms this node sits in, outermost first: (line, column, 0 consequence, 1 else)."""
+    arms = []
+    child, current = node, node.parent
+    while current is not None:
+        if current.type == "if_statement":
+            alternative = current.child_by_field_name("alternative")
+            consequence = current.child_by_field_name("consequence")
+            if consequence is not None and consequence.start_byte <= child.start_byte < consequence.end_byte:
+                arms.append((current.start_point[0] + 1, current.start_point[1] + 1, 0))
+            elif alternative is not None and alternative.start_byte <= child.start_byte < alternative.end_byte:
+                arms.append((current.start_point[0] + 1, current.start_point[1] + 1, 1))
+        child, current = current, current.parent
+    return tuple(reversed(arms))
+
+
+def _callee(node: Node) -> str | None:
+    """`requireAuth` or `requireRole('ADMIN')` in a middleware array: the function's name."""
+    node = unwrap(node)  # type: ignore[assignment]
+    if node is not None and node.type == "call_expression":
+        return dotted(node.child_by_field_name("function"))
+    return dotted(node)
+
+
+REQUEST_MARKERS = (b"req", b"request", b"Request")
+
+
+@collector
+def request_checks(module: TsModule) -> Iterator[object]:
+    if not any(marker in module.source for marker in REQUEST_MARKERS):
+        return
+    yield from RequestChecks(module).run()
 
 
 @collector

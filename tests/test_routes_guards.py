@@ -1,0 +1,63 @@
+"""RT004 guards recognised by what their code does, and the default public paths."""
+
+from __future__ import annotations
+
+
+def test_express_guards_by_their_code(run):
+    """Guards: `authenticateToken` (not a built-in name: reads the Authorization header, answers 401),
+    a factory `requireCustomerRole('ADMIN')` whose returned middleware answers 403, both held in an
+    array variable and spread (`...adminOnly`); a controller method (class field of an instance)
+    that compares the `x-admin-token` header and answers 403 in its first statements.
+    Near misses reported: `resolveTenant` reads a header and answers 403 for a blocked tenant, not
+    for a missing credential; `reindex` checks nothing. Silent: `/pricing` under a `// Public:`
+    comment; `/report` below it, after a blank line, is reported."""
+    assert run("routes/guards_express", select="RT", route_guards=()) == [
+        "src/routes/admin.ts:12:1 RT004 GET /api/admin/report has no authentication guard on the route, its router or"
+        " its mounts, while 3 routes of this app use one (adminOnly); add a guard or list the path in routes.public",
+        "src/routes/admin.ts:16:1 RT004 POST /api/admin/tenants has no authentication guard on the route, its router "
+        "or its mounts (looked at resolveTenant: no check that reads a credential and rejects), while 3 routes of "
+        "this app use one (adminOnly); add a guard or list the path in routes.public",
+        "src/routes/admin.ts:18:1 RT004 POST /api/admin/reindex has no authentication guard on the route, its router "
+        "or its mounts, while 3 routes of this app use one (adminOnly); add a guard or list the path in routes.public",
+    ]
+
+
+def test_fastapi_guards_by_their_code(run):
+    """Guards: `Depends(user_service.get_current_admin)`, a method of a module-level service
+    instance that depends on `OAuth2PasswordBearer`; `Depends(require_owner)`, an instance of a
+    callable class whose `__call__` depends on a function that raises 401 without an
+    Authorization header; a handler that compares `request.headers` and raises 403 first.
+    The router is included through `from . import accounts`. Near misses: `get_locale` reads a
+    header and never rejects (reported); `/auth/login` and `/auth/refresh-access-token` are
+    sign-in flows (public); `/auth/register-super-admin` creates an admin: never public."""
+    assert run("routes/guards_fastapi", select="RT", route_guards=()) == [
+        "app/routes/accounts.py:26:1 RT004 GET /api/accounts/export has no authentication guard on the route, its "
+        "router or its mounts (looked at get_locale: no check that reads a credential and rejects), while 3 routes of"
+        " this app use one (user_service.get_current_admin); add a guard or list the path in routes.public",
+        "app/routes/accounts.py:41:1 RT004 POST /api/accounts/auth/register-super-admin has no authentication guard "
+        "on the route, its router or its mounts, while 3 routes of this app use one (user_service.get_current_admin);"
+        " add a guard or list the path in routes.public",
+    ]
+
+
+def test_app_factory_shapes(run):
+    """The app is built by `create_application(router=api_router)`, which includes its `router`
+    parameter, and by `register_extra(application)`, which includes `build_router()`, a function
+    returning a router it imports. Every route is reached: `/api/orders` is guarded by the router's
+    `require_key` dependency; `/extra/health` is public; `/extra/stats` is reported."""
+    assert run("routes/app_shapes", select="RT") == [
+        "app/api/extra.py:6:1 RT004 GET /extra/stats has no authentication guard on the route, its router or its "
+        "mounts, while 1 route of this app uses one (require_key); add a guard or list the path in routes.public",
+    ]
+
+
+def test_flask_guards_by_their_code(run):
+    """The app is an instance of `ShopFlask(Flask)`. Guards: the project decorator `admins_only`,
+    which aborts 403 unless `is_admin()` (reading the session through `authed()`); a handler whose
+    first statement redirects to the login page unless `is_admin()`; a blueprint `before_request`
+    hook that aborts 401 on a wrong `X-Token` header. Near misses: `audited` reads the request but
+    never rejects (reported); `/terms` is commented public."""
+    assert run("routes/guards_flask", select="RT", route_guards=()) == [
+        "shop/admin.py:21:1 RT004 GET /admin/export has no authentication guard on the route, its router or its mounts, "
+        "while 3 routes of this app use one (admins_only); add a guard or list the path in routes.public",
+    ]
