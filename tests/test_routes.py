@@ -134,6 +134,7 @@ def test_related_locations_point_at_the_winner(lint):
     ]
     twice = results["src/routes/modules/orders.routes.ts:7"].finding.related
     assert [(r.at.path, r.at.line, r.message) for r in twice] == [
+        ("src/routes/index.ts", 16, "router in src/routes/modules/orders.routes.ts is mounted here first"),
         ("src/routes/index.ts", 17, "router in src/routes/modules/orders.routes.ts is mounted again here"),
     ]
     shadow = results["src/routes/modules/orders.routes.ts:12"].finding.related

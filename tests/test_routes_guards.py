@@ -61,3 +61,33 @@ def test_flask_guards_by_their_code(run):
         "shop/admin.py:21:1 RT004 GET /admin/export has no authentication guard on the route, its router or its mounts, "
         "while 3 routes of this app use one (admins_only); add a guard or list the path in routes.public",
     ]
+
+
+def test_fastapi_router_classes_test_folder_and_double_include(run, lint):
+    """`GuardedRouter`, an `APIRouter` subclass defined in another module, passes
+    `dependencies=[Depends(get_current_user)]` to `super().__init__()`: every route on its
+    instances is guarded. `get_current_user` reads the Authorization header and raises
+    `credentials_exception`, a module constant bound to `HTTPException(401)`. Reported:
+    `/stats/daily` on a `TaggedRouter` (a subclass adding no dependency) whose `get_region`
+    raises a 404 constant; `POST /selfcheck/run`, a router defined under tests/ but included by
+    the application (request code wherever it lives); `reports_router` included twice (RT003 at
+    its route, both includes related); `legacy.py`'s router, never imported (RT001).
+    Silent: routers reached through `from app.api.routes import accounts, stats` in a package
+    `__init__.py`; a stub router and app that only tests/test_accounts.py builds."""
+    assert run("routes/fastapi_shapes", select="RT", route_guards=()) == [
+        "app/api/routes/legacy.py:3:1 RT001 APIRouter router defines 1 route but is never imported anywhere, so it "
+        "answers 404; import it and mount it with include_router()",
+        "app/api/routes/reports.py:6:1 RT003 GET /api/reports/summary is registered twice because reports_router is "
+        "mounted twice (at app/api/__init__.py:10 and app/api/__init__.py:12); remove one of the mounts",
+        "app/api/routes/stats.py:9:1 RT004 GET /api/stats/daily has no authentication guard on the route, its router "
+        "or its mounts (looked at get_region: no check that reads a credential and rejects), while 3 routes of this "
+        "app use one (get_current_user); add a guard or list the path in routes.public",
+        "tests/selfcheck.py:8:1 RT004 POST /api/selfcheck/run has no authentication guard on the route, its router "
+        "or its mounts, while 3 routes of this app use one (get_current_user); add a guard or list the path in "
+        "routes.public",
+    ]
+    (twice,) = [r for r in lint("routes/fastapi_shapes", select="RT003").reported]
+    assert [(r.at.path, r.at.line, r.message) for r in twice.finding.related] == [
+        ("app/api/__init__.py", 10, "reports_router is mounted here first"),
+        ("app/api/__init__.py", 12, "reports_router is mounted again here"),
+    ]

@@ -90,7 +90,8 @@ def duplicate_route(project: Project) -> Iterator[Finding]:
                 f"{method} {shadowed.path} is registered twice because {_label(shadowed.router)} is mounted twice "
                 f"(at {first.path}:{first.line} and {again.path}:{again.line}); remove one of the mounts",
                 shadowed.route.at,
-                related=(Related(again, f"{_label(shadowed.router)} is mounted again here"),),
+                related=(Related(first, f"{_label(shadowed.router)} is mounted here first"),
+                         Related(again, f"{_label(shadowed.router)} is mounted again here")),
             )
             continue
         yield Finding(

@@ -47,6 +47,8 @@ class Router:
     `kind` is "app" for an application (an entry of the route graph), else "router".
     `prefix` is the router's own prefix (`APIRouter(prefix=)`, `Blueprint(url_prefix=)`),
     None when computed at run time. `middleware` holds router-level dependencies.
+    `kind` "candidate": an instance of a class imported from elsewhere (`UserAPIRouter(prefix=)`)
+    used as a router in this file; the project model keeps it when `base` names a `RouterClass`.
     """
 
     name: str
@@ -58,6 +60,22 @@ class Router:
     prefix_source: str | None = None  # the expression of a run-time prefix, as written
     middleware: tuple[str, ...] = ()
     returned: bool = False  # returned by its enclosing function (a router factory)
+    base: str | None = None  # the class called, as written, for a candidate
+
+
+@dataclass(frozen=True, slots=True)
+class RouterClass:
+    """`class UserAPIRouter(APIRouter)`: a subclass of a router or application class.
+
+    `middleware` holds the dependencies its `__init__` passes to `super().__init__(dependencies=[...])`:
+    every instance has them, looked up in this file.
+    """
+
+    name: str
+    kind: str
+    framework: str
+    at: Location
+    middleware: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

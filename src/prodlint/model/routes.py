@@ -7,8 +7,9 @@ computed at run time is kept as an opaque token tied to the mount that
 introduced it: two routes below the same token share it whatever its value,
 and nothing else is assumed about it.
 
-Files of tests (`tests/`, `*.spec.ts`, `test_*.py`, ...) neither define nor mount
-routes of the application.
+Only files of the running system (the production-code view: request and job code)
+define and mount routes: tests, scripts, copies and generated code do not. A file
+under `tests/` that a served application imports is request code like any other.
 
 Use `project.view(route_graph)`.
 """
@@ -19,25 +20,21 @@ import fnmatch
 import posixpath
 import re
 from collections import defaultdict
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 
 from prodlint.facts import Location, Notification
 from prodlint.facts.modules import DynamicImport, Import
-from prodlint.facts.routes import EXPRESS, SECURITY_SCHEMES, Check, Escape, FactoryReturn, Middleware, Mount, Route, Router, RouterRef
+from prodlint.facts.routes import (
+    EXPRESS, SECURITY_SCHEMES, Check, Escape, FactoryReturn, Middleware, Mount, Route, Router, RouterClass, RouterRef,
+)
 from prodlint.model.modules import ModuleIndex, Symbol, is_python, module_index
+from prodlint.model.roles import production_code
 from prodlint.project import Project
 
-TEST_DIRECTORIES = frozenset({"test", "tests", "__tests__", "spec", "specs", "e2e", "__mocks__", "cypress", "playwright"})
-TEST_FILES = ("*.test.*", "*.spec.*", "*.e2e.*", "test_*.py", "*_test.py", "conftest.py", "tests.py")
 PARAMETER = re.compile(r":[A-Za-z_$][\w$]*\??(\([^)]*\))?|\{[^}/]*\}|<[^>/]*>")
 MAX_DEPTH = 24  # mount chains deeper than this are cycles
 CODE_EXTENSIONS = frozenset({".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts", ".py"})
-
-
-def is_test_file(path: str) -> bool:
-    *directories, name = path.split("/")
-    return any(d in TEST_DIRECTORIES for d in directories) or any(fnmatch.fnmatchcase(name, p) for p in TEST_FILES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +130,7 @@ class RouteGraph:
     by_name: dict[tuple[str, str, str], Router] = field(default_factory=dict)
     handoffs: list[Escape] = field(default_factory=list)  # routers passed to a named function
     factory_returns: list[FactoryReturn] = field(default_factory=list)
+    live: Callable[[str], bool] = lambda path: True  # is this file part of the running system (production-code view)
 
     @property
     def entries(self) -> list[Router]:
@@ -151,10 +149,10 @@ class RouteGraph:
         return own + sum(self.defines_routes(e.child, seen | {router}) for e in self.mounts_on(router))
 
     def importers(self, router: Router) -> list[str]:
-        """Files, other than tests, that import (or re-export) this router or its module."""
+        """Files of the running system that import (or re-export) this router or its module."""
         found = set()
         for binding in self.index.importers(router.at.path):
-            if is_test_file(binding.at.path):
+            if not self.live(binding.at.path):
                 continue
             if isinstance(binding, Import):
                 symbol = self.index.resolve(binding.at.path, binding.local, binding.scope, self._defined)
@@ -475,7 +473,9 @@ def _applies(prefix: str | None, below: tuple[Piece, ...]) -> bool:
 def route_graph(project: Project) -> RouteGraph:
     index = project.view(module_index)
     graph = RouteGraph(index)
-    live = [file for file in project.files if not is_test_file(file.path)]
+    roles = project.view(production_code)
+    graph.live = roles.is_live
+    live = [file for file in project.files if roles.is_live(file.path)]
 
     def facts(kind: type) -> Iterator:
         for file in live:
@@ -483,7 +483,7 @@ def route_graph(project: Project) -> RouteGraph:
                 if isinstance(fact, kind):
                     yield fact
 
-    graph.routers = list(facts(Router))
+    graph.routers = _confirmed(index, list(facts(Router)), list(facts(RouterClass)), graph)
     graph.by_name = {(r.at.path, r.name, r.scope): r for r in graph.routers if r.name}
     graph.apps = [r for r in graph.routers if r.kind == "app"]
     graph.dynamic_imports = list(facts(DynamicImport))
@@ -520,6 +520,26 @@ def route_graph(project: Project) -> RouteGraph:
         graph.routes.extend(_walk(graph, guards, app, app, (), (), (), (), 0))
     project.notes.extend(_not_built(graph, unresolved))
     return graph
+
+
+def _confirmed(index: ModuleIndex, routers: list[Router], classes: list[RouterClass], graph: RouteGraph) -> list[Router]:
+    """Routers, with each candidate (`UserAPIRouter(prefix=...)`) kept when its class is a router class of
+    the project; the dependencies that class's `__init__` adds guard every route on the instance."""
+    by_name = {(c.at.path, c.name): c for c in classes}
+    defined = lambda path, name, scope: (path, name) in by_name  # noqa: E731
+    confirmed = []
+    for router in routers:
+        if router.kind == "candidate":
+            symbol = index.resolve(router.at.path, router.base or "", router.scope, defined)
+            found = by_name.get((symbol.path, symbol.name)) if symbol is not None else None
+            if found is None:
+                continue
+            router = replace(router, kind=found.kind, framework=found.framework)
+            if found.middleware:
+                graph.middleware_of[router].append(Middleware(RouterRef(found.at.path, found.name), "", found.middleware,
+                                                              found.at, found.framework))
+        confirmed.append(router)
+    return confirmed
 
 
 FRAMEWORK_APP = {EXPRESS: "express()", "fastapi": "FastAPI()", "flask": "Flask()"}
@@ -584,7 +604,8 @@ class Guards:
     def __init__(self, project: Project, index: ModuleIndex) -> None:
         self.names = set(project.config.route_guards) | set(SECURITY_SCHEMES)
         self.index = index
-        self.checks = {(c.at.path, c.name): c for f in project.files if not is_test_file(f.path) for c in f.facts if isinstance(c, Check)}
+        live = project.view(production_code).is_live
+        self.checks = {(c.at.path, c.name): c for f in project.files if live(f.path) for c in f.facts if isinstance(c, Check)}
         self.unreadable = {f.path for f in project.files if f.notifications and not f.facts}
         self._cache: dict[tuple[str, str], GuardEvidence | None] = {}
 

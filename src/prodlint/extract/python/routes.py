@@ -26,6 +26,7 @@ from prodlint.facts.routes import (
     Route,
     SECURITY_SCHEMES,
     Router,
+    RouterClass,
     RouterRef,
 )
 
@@ -42,6 +43,10 @@ FACTORIES = {
     "flask_smorest.Blueprint": ("router", FLASK),
 }
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "options", "head", "trace")
+MOUNT_VERBS = frozenset({"include_router", "register_blueprint", "mount"})
+ROUTER_VERBS = frozenset({*HTTP_METHODS, "route", "api_route", "add_api_route", "add_url_rule", "websocket", *MOUNT_VERBS})
+# Imports from these never define a project's router class.
+LIBRARY_ROOTS = frozenset({"fastapi", "flask", "starlette", "apiflask", "flask_smorest", "flask_restful", "flask_restx", "typing", "pydantic"})
 DEPENDENCY_MARKERS = ("Depends", "Security")
 # Annotations that are plain types, never an `Annotated[..., Depends()]` alias.
 PLAIN_TYPES = frozenset({
@@ -70,6 +75,8 @@ class FileRoutes:
         self.lines = module.text.splitlines()
         self.parameters = function_parameters(module.tree)
         self.classes = {s.name: s for s in module.tree.body if isinstance(s, ast.ClassDef)}
+        self.router_classes: dict[str, RouterClass] = {}
+        self.receivers: set[str] = set()  # names this file uses as a router: `x.get(...)`, `include_router(x)`
 
     # --- names -----------------------------------------------------------------------------
 
@@ -92,8 +99,33 @@ class FileRoutes:
                 value = self.string(statement.value)
                 if value is not None:
                     self.constants[name] = value
+        self.exceptions = raised_constants(self.module.tree.body)
         roots = {origin.split(".")[0] for origin in self.origins.values()}
         self.framework = FASTAPI if "fastapi" in roots else FLASK if roots & {"flask", "apiflask"} else ""
+        for definition in self.classes.values():
+            found = self.router_class(definition)
+            if found is not None:
+                self.router_classes[definition.name] = found
+        for node in self.module.nodes:
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                if node.func.attr in ROUTER_VERBS and (name := dotted_name(node.func.value)):
+                    self.receivers.add(name)
+                if node.func.attr in MOUNT_VERBS and node.args and (name := dotted_name(node.args[0])):
+                    self.receivers.add(name)
+
+    def router_class(self, definition: ast.ClassDef) -> RouterClass | None:
+        """`class UserAPIRouter(APIRouter)`, with the dependencies its `__init__` gives `super().__init__()`."""
+        factory = next((found for base in definition.bases if (found := FACTORIES.get(self.origin(base) or ""))), None)
+        if factory is None:
+            return None
+        middleware: tuple[str, ...] = ()
+        for statement in definition.body:
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and statement.name == "__init__":
+                for node in ast.walk(statement):
+                    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "__init__"
+                            and isinstance(node.func.value, ast.Call) and dotted_name(node.func.value.func) == "super"):
+                        middleware += self.dependency_list(self.keyword(node, "dependencies"))
+        return RouterClass(definition.name, factory[0], factory[1], self.module.at(definition), middleware)
 
     def origin(self, node: ast.expr) -> str | None:
         name = dotted_name(node)
@@ -187,7 +219,7 @@ class FileRoutes:
             if id(statement) in mentioning:
                 self.find_escapes(scope, statement)
         routers = sorted(self.routers.values(), key=lambda r: (r.at.line, r.at.column))
-        return [*routers, *self.facts]
+        return [*self.router_classes.values(), *routers, *self.facts]
 
     def find_router(self, scope: str, statement: ast.stmt) -> None:
         if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
@@ -198,11 +230,20 @@ class FileRoutes:
             return
         if not isinstance(target, ast.Name) or not isinstance(value, ast.Call):
             return
-        factory = FACTORIES.get(self.origin(value.func) or "") or self.subclassed_factory(value.func)
-        if factory is None:
-            return
+        callee = dotted_name(value.func) or ""
+        factory = FACTORIES.get(self.origin(value.func) or "")
+        local = self.router_classes.get(callee)
+        base = None
+        if factory is None and local is not None:
+            factory = (local.kind, local.framework)
+        elif factory is None:
+            if not self.candidate(callee, target.id):
+                return
+            factory, base = ("candidate", ""), callee
         kind, framework = factory
-        prefix_node = self.keyword(value, "prefix" if framework == FASTAPI else "url_prefix")
+        prefix_node = self.keyword(value, "url_prefix" if framework == FLASK else "prefix")
+        if prefix_node is None and base is not None:
+            prefix_node = self.keyword(value, "url_prefix")
         prefix = "" if prefix_node is None else self.string(prefix_node)
         self.handled.add(id(value))
         self.routers[(scope, target.id)] = Router(
@@ -213,20 +254,18 @@ class FileRoutes:
             scope=scope,
             prefix=prefix,
             prefix_source=ast.unparse(prefix_node) if prefix is None and prefix_node is not None else None,
-            middleware=self.dependency_list(self.keyword(value, "dependencies")),
+            middleware=(local.middleware if local else ()) + self.dependency_list(self.keyword(value, "dependencies")),
             returned=self.is_returned(target.id, scope),
+            base=base,
         )
 
-    def subclassed_factory(self, func: ast.expr) -> tuple[str, str] | None:
-        """`app = CTFdFlask(__name__)` where `class CTFdFlask(Flask)` is in this module."""
-        definition = self.classes.get(dotted_name(func) or "")
-        if definition is None:
-            return None
-        for base in definition.bases:
-            found = FACTORIES.get(self.origin(base) or "")
-            if found is not None:
-                return found
-        return None
+    def candidate(self, callee: str, name: str) -> bool:
+        """`router = UserAPIRouter(prefix=...)`, the class imported from the project, `router` used as a router here."""
+        head = callee.split(".")[0]
+        if head not in self.imported or not _last(callee)[:1].isupper() or name not in self.receivers:
+            return False
+        origin = self.origins.get(head, "")
+        return not origin.split(".")[0] in LIBRARY_ROOTS
 
     def is_returned(self, name: str, scope: str) -> bool:
         for inner_scope, statement in scoped_statements(self.module.tree):
@@ -478,9 +517,10 @@ class FileRoutes:
         """What this function does with the request: reads and rejects, what it depends on and calls."""
         arguments = [*function.args.posonlyargs, *function.args.args, *function.args.kwonlyargs]
         requests = set(REQUEST_NAMES) | {a.arg for a in arguments if a.annotation is not None and _last(dotted_name(a.annotation) or "") == "Request"}
-        reads, rejects, where = _check_in(_walk_all(function.body), requests, self.origins)
+        raised = {**self.exceptions, **raised_constants(list(_walk_all(function.body)))}
+        reads, rejects, where = _check_in(_walk_all(function.body), requests, self.origins, raised)
         reads = reads or header_parameter(function)
-        opening_reads, opening_rejects, opening_where = _check_in(_walk_all(_opening(function.body)), requests, self.origins)
+        opening_reads, opening_rejects, opening_where = _check_in(_walk_all(_opening(function.body)), requests, self.origins, raised)
         owner = f"{scope}." if scope else ""
         calls = []
         for node in _walk_all(function.body):
@@ -671,12 +711,23 @@ def _call_status(call: ast.Call) -> str | None:
     return None
 
 
-def rejection(node: ast.AST) -> str | None:
-    """How this node turns a request away: `raise HTTPException(401)`, `abort(403)`, `return ..., 401`."""
+def raised_constants(statements: list[ast.AST]) -> dict[str, str]:
+    """`credentials_exception = HTTPException(status_code=401, ...)`: names bound to a 401/403 exception."""
+    found = {}
+    for statement in statements:
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
+            if isinstance(statement.value, ast.Call) and (status := _call_status(statement.value)):
+                found[statement.targets[0].id] = status
+    return found
+
+
+def rejection(node: ast.AST, raised: dict[str, str] | None = None) -> str | None:
+    """How this node turns a request away: `raise HTTPException(401)`, `abort(403)`, `return ..., 401`,
+    `raise credentials_exception` bound to such an exception in the function or module."""
     if isinstance(node, ast.Raise) and node.exc is not None:
         exc = node.exc
         name = _last(dotted_name(exc.func if isinstance(exc, ast.Call) else exc) or "")
-        status = _call_status(exc) if isinstance(exc, ast.Call) else None
+        status = _call_status(exc) if isinstance(exc, ast.Call) else (raised or {}).get(exc.id) if isinstance(exc, ast.Name) else None
         if status:
             return status
         if AUTH_ERROR.search(name):
@@ -721,13 +772,14 @@ def _opening(body: list[ast.stmt]) -> list[ast.stmt]:
     return statements[:OPENING_STATEMENTS]
 
 
-def _check_in(nodes: Iterator[ast.AST], requests: set[str], origins: dict[str, str]) -> tuple[str | None, str | None, ast.AST | None]:
+def _check_in(nodes: Iterator[ast.AST], requests: set[str], origins: dict[str, str],
+              raised: dict[str, str] | None = None) -> tuple[str | None, str | None, ast.AST | None]:
     reads = rejects = None
     where: ast.AST | None = None
     for node in nodes:
         reads = reads or credential(node, requests, origins)
         if rejects is None:
-            rejects = rejection(node)
+            rejects = rejection(node, raised)
             where = node if rejects else None
     return reads, rejects, where
 
