@@ -6,6 +6,9 @@ stay silent (listed in each test's docstring).
 
 from __future__ import annotations
 
+import shutil
+
+from conftest import FIXTURES
 from prodlint.config import DEFAULT_PUBLIC
 from prodlint.facts.routes import Escape, Mount, Route, Router
 from prodlint.model.routes import route_graph
@@ -218,3 +221,19 @@ def test_exclusive_branches_are_alternatives(run):
         "(id = \"search\"), so this route never runs unless that handler calls next(); register it before the "
         "parameter route",
     ]
+
+
+def test_router_on_an_app_nothing_starts(run, tmp_path):
+    """`npm start` runs src/server.ts; src/legacy-server.ts builds a second app nothing starts.
+    billingRouter, mounted only there, serves nothing (RT001); ordersRouter, mounted on both, is
+    served. admin/ is its own package whose app no command starts and none of whose apps is
+    started: unknown, silent. With no start command at all, nothing says what runs: silent."""
+    assert run("routes/unstarted_app", select="RT") == [
+        "src/routes/billing.ts:3:14 RT001 router billingRouter defines 2 routes but is mounted only on legacy "
+        "(src/legacy-server.ts), which no production command starts, so they answer 404; mount it on the "
+        "application that runs",
+    ]
+    copy = tmp_path / "app"
+    shutil.copytree(FIXTURES / "routes" / "unstarted_app", copy)
+    (copy / "package.json").write_text('{ "name": "shop-api" }\n', encoding="utf-8")
+    assert run(copy, select="RT") == []

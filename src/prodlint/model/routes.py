@@ -131,6 +131,7 @@ class RouteGraph:
     handoffs: list[Escape] = field(default_factory=list)  # routers passed to a named function
     factory_returns: list[FactoryReturn] = field(default_factory=list)
     live: Callable[[str], bool] = lambda path: True  # is this file part of the running system (production-code view)
+    started: Callable[[str], bool] = lambda path: True  # does a production command run this file's code
 
     @property
     def entries(self) -> list[Router]:
@@ -169,21 +170,66 @@ class RouteGraph:
 
         A router mounted on anything (even on a parent prodlint cannot resolve), handed to
         other code, or returned by a factory may be mounted: it is left alone. So is every
-        router of a framework with no application in the project.
+        router of a framework with no application in the project. A router mounted only on
+        applications that nothing starts, while another application of its package is started,
+        serves nothing (`server.ts` runs, `legacy-server.ts` is never launched): `idle_apps(router)`
+        names those applications.
         """
         frameworks = {app.framework for app in self.apps}
         for router in self.routers:
             if router.kind == "app" or router.framework not in frameworks or router.returned:
                 continue
+            idle: list[Router] = []
             if self.incoming.get(router) or self.escapes.get(router):
-                continue
+                idle = self.idle_apps(router)
+                if not idle:
+                    continue
             count = self.defines_routes(router)
             if not count:
                 continue
             importers = self.importers(router)
-            if not importers and any(self._may_load(d, router.at.path) for d in self.dynamic_imports):
+            if not idle and not importers and any(self._may_load(d, router.at.path) for d in self.dynamic_imports):
                 continue  # a module loaded by computed name may be this one
             yield router, count, importers
+
+    def idle_apps(self, router: Router) -> list[Router]:
+        """The applications this router is mounted on, when every mount chain above it is known and ends
+        at an application no production command starts while one of the same package is started; else []."""
+        tops: set[Router] = set()
+        pending, seen = [router], {router}
+        while pending:
+            current = pending.pop()
+            if self.escapes.get(current) or current.returned:
+                return []
+            mounts = self.incoming.get(current, [])
+            if not mounts:
+                return []  # the chain ends at a router nothing mounts: that one is the finding
+            for mount in mounts:
+                parent = self.resolve(mount.parent)
+                if parent is None:
+                    return []
+                if parent.kind == "app":
+                    tops.add(parent)
+                elif parent not in seen:
+                    seen.add(parent)
+                    pending.append(parent)
+        if not tops or any(self.started(app.at.path) for app in tops):
+            return []
+        roots = {self._package_root(app.at.path) for app in tops}
+        running = [app for app in self.apps if app.framework == router.framework and self.started(app.at.path)
+                   and self._package_root(app.at.path) in roots]
+        return sorted(tops, key=lambda app: app.at) if running else []
+
+    def _package_root(self, path: str) -> str:
+        """The directory of the nearest package.json (TS/JS), or the folder holding the topmost Python package."""
+        directory = posixpath.dirname(path)
+        if is_python(path):
+            while directory and posixpath.join(directory, "__init__.py") in self.index.files:
+                directory = posixpath.dirname(directory)
+            return directory
+        while directory and posixpath.join(directory, "package.json") not in self.index.files:
+            directory = posixpath.dirname(directory)
+        return directory
 
     def duplicate_mounts(self) -> Iterator[tuple[MountEdge, MountEdge, ResolvedRoute, ResolvedRoute]]:
         """(later, first, shadowed, answering): Express routers at one literal prefix of one parent where a
@@ -475,6 +521,7 @@ def route_graph(project: Project) -> RouteGraph:
     graph = RouteGraph(index)
     roles = project.view(production_code)
     graph.live = roles.is_live
+    graph.started = roles.started
     live = [file for file in project.files if roles.is_live(file.path)]
 
     def facts(kind: type) -> Iterator:
