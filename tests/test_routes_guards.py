@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from prodlint.model.routes import route_graph
+
 
 def test_express_guards_by_their_code(run):
     """Guards: `authenticateToken` (not a built-in name: reads the Authorization header, answers 401),
@@ -90,4 +92,37 @@ def test_fastapi_router_classes_test_folder_and_double_include(run, lint):
     assert [(r.at.path, r.at.line, r.message) for r in twice.finding.related] == [
         ("app/api/__init__.py", 10, "reports_router is mounted here first"),
         ("app/api/__init__.py", 12, "reports_router is mounted again here"),
+    ]
+
+
+def test_flask_class_based_views(run, lint):
+    """Flask-RESTful resources (`api.add_resource`, the `Api(prefix="/api")` attached with
+    `api.init_app(app)`) and `MethodView`s (`add_url_rule(view_func=X.as_view(...))`, also through
+    a `profile_view = ProfileAPI.as_view()` bound in another module) serve one route per method their
+    class defines. Guards: a `method_decorators` list (every method), a `method_decorators` dict
+    (only `delete` of Invoice), a MethodView's `decorators` list, and a method that rejects in its
+    first statements (`ReportView.delete`). Reported: `GET /api/invoices/<id>` (its dict guards only
+    DELETE) and `GET /reports/<id>` (`audited` reads the request, never rejects). Silent: a view class
+    from a package (StatsView, unread: unjudged); `db.init_app(app)` is no mount and no note."""
+    assert run("routes/flask_views", select="RT", route_guards=()) == [
+        "shop/__init__.py:14:5 RT004 GET /reports/<int:report_id> has no authentication guard on the route, its "
+        "router or its mounts (looked at audited: no check that reads a credential and rejects), while 6 routes of "
+        "this app use one (token_auth); add a guard or list the path in routes.public",
+        "shop/resources.py:28:1 RT004 GET /api/invoices/<int:invoice_id> has no authentication guard on the route, "
+        "its router or its mounts, while 6 routes of this app use one (token_auth); add a guard or list the path in "
+        "routes.public",
+    ]
+    analysis = lint("routes/flask_views", select="RT", route_guards=())
+    assert analysis.notifications == []
+    graph = analysis.project.view(route_graph)
+    assert sorted((r.methods, r.path, r.route.handler) for r in graph.routes) == [
+        ((), "/internal/stats", "StatsView.as_view"),
+        (("DELETE",), "/api/invoices/<int:invoice_id>", "Invoice.delete"),
+        (("DELETE",), "/reports/<int:report_id>", "ReportView.delete"),
+        (("GET",), "/api/invoices/<int:invoice_id>", "Invoice.get"),
+        (("GET",), "/api/orders", "OrderList.get"),
+        (("GET",), "/profile", "profile_view"),
+        (("GET",), "/reports/<int:report_id>", "ReportView.get"),
+        (("POST",), "/api/orders", "OrderList.post"),
+        (("PUT",), "/profile", "profile_view"),
     ]

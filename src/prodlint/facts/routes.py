@@ -100,6 +100,22 @@ class Route:
     path_source: str | None = None
     declared_public: bool = False  # the comment just above says the route is public on purpose
     branch: tuple[tuple[int, int, int], ...] = ()  # (line, column, arm) of each enclosing `if`: exclusive arms never both run
+    view: str | None = None  # a class-based view (`api.add_resource(Users, ...)`, `Users.as_view()`): one route per method it defines
+
+
+@dataclass(frozen=True, slots=True)
+class ViewClass:
+    """A class-based view: Flask `MethodView`, Flask-RESTful `Resource`, any class with HTTP-verb methods.
+
+    `methods` are the verbs it answers, each with the decorators on its method (and those a
+    Flask-RESTful `method_decorators = {"post": [...]}` dict gives it); `decorators` apply to all
+    (`decorators = [...]` of a MethodView, a `method_decorators` list). Names are looked up in this file.
+    """
+
+    name: str
+    at: Location
+    methods: tuple[tuple[str, tuple[str, ...]], ...]
+    decorators: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +138,7 @@ class Mount:
     prefix_source: str | None = None
     overrides_prefix: bool = False
     branch: tuple[tuple[int, int, int], ...] = ()  # as `Route.branch`
+    deferred: bool = False  # `x.init_app(app)`: a mount only if `x` turns out to be a router (a Flask-RESTful Api)
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from prodlint.facts import Location, Notification
 from prodlint.facts.modules import DynamicImport, Import
 from prodlint.facts.routes import (
-    EXPRESS, SECURITY_SCHEMES, Check, Escape, FactoryReturn, Middleware, Mount, Route, Router, RouterClass, RouterRef,
+    EXPRESS, SECURITY_SCHEMES, Check, Escape, FactoryReturn, Middleware, Mount, Route, Router, RouterClass, RouterRef, ViewClass,
 )
 from prodlint.model.modules import ModuleIndex, Symbol, is_python, module_index
 from prodlint.model.roles import production_code
@@ -132,6 +132,8 @@ class RouteGraph:
     factory_returns: list[FactoryReturn] = field(default_factory=list)
     live: Callable[[str], bool] = lambda path: True  # is this file part of the running system (production-code view)
     started: Callable[[str], bool] = lambda path: True  # does a production command run this file's code
+    view_guards: dict[Route, tuple[str, str, tuple[str, ...]]] = field(default_factory=dict)  # (file, scope, decorators) of a view's class
+    unread: set[Route] = field(default_factory=set)  # class-based views whose class prodlint cannot read
 
     @property
     def entries(self) -> list[Router]:
@@ -536,13 +538,16 @@ def route_graph(project: Project) -> RouteGraph:
     graph.dynamic_imports = list(facts(DynamicImport))
     graph.handoffs = [e for e in facts(Escape) if e.callee is not None]
     graph.factory_returns = list(facts(FactoryReturn))
+    views = {(v.at.path, v.name): v for v in facts(ViewClass)}
     for route in facts(Route):
         router = graph.resolve(route.router)
         if router is not None:
-            graph.routes_of[router].append(route)
+            graph.routes_of[router].extend(_view_routes(index, route, views, graph))
     unresolved: list[Mount] = []
     for mount in facts(Mount):
         child = graph.resolve(mount.child)
+        if child is None and mount.deferred:
+            continue  # `db.init_app(app)`: no router
         if child is None:
             if mount.framework == EXPRESS:
                 _express_middleware(graph, mount)
@@ -587,6 +592,31 @@ def _confirmed(index: ModuleIndex, routers: list[Router], classes: list[RouterCl
                                                               found.at, found.framework))
         confirmed.append(router)
     return confirmed
+
+
+def _view_routes(index: ModuleIndex, route: Route, views: dict[tuple[str, str], ViewClass], graph: RouteGraph) -> Iterator[Route]:
+    """A class-based view's route, once per method its class defines (or the `methods=` given), guarded by
+    the class's decorators and the method's own; a view whose class cannot be read is left unjudged."""
+    if route.view is None:
+        yield route
+        return
+    symbol = index.resolve(route.at.path, route.view, route.router.scope, lambda path, name, scope: (path, name) in views)
+    named = symbol.name.removesuffix(".as_view") if symbol is not None else ""  # `view = Users.as_view("users")` elsewhere
+    view = views.get((symbol.path, named)) if symbol is not None else None
+    if view is None and route.handler == route.view and (symbol is None or not symbol.name.endswith(".as_view")):
+        yield replace(route, methods=route.methods or ("GET",), view=None)  # `view_func=index`, a plain function
+        return
+    if view is None:
+        graph.unread.add(route)
+        yield route
+        return
+    own = dict(view.methods)
+    for method in route.methods or tuple(own):
+        via_alias = symbol is not None and symbol.name.endswith(".as_view")  # the class is not named in this file
+        handler = f"{route.view}.{method.lower()}" if method in own and not via_alias else route.handler
+        expanded = replace(route, methods=(method,), handler=handler)
+        graph.view_guards[expanded] = (view.at.path, view.name, view.decorators + own.get(method, ()))
+        yield expanded
 
 
 FRAMEWORK_APP = {EXPRESS: "express()", "fastapi": "FastAPI()", "flask": "Flask()"}
@@ -789,6 +819,11 @@ def _walk(graph: RouteGraph, guards: Guards, app: Router, router: Router, chain:
         below = (_piece(route.path, route.path_source, route.at),)
         effective, later = in_effect(route.at, below)
         own = _guards(guards, route.router.path, route.router.scope, route.middleware, route.at)
+        close = guards.close_calls(route.router.path, route.router.scope, route.middleware)
+        if route in graph.view_guards:
+            where, scope, names = graph.view_guards[route]
+            own += _guards(guards, where, scope, names, route.at)
+            close += guards.close_calls(where, scope, names)
         opening = guards.opening(route.router.path, route.router.scope, route.handler)
         if opening is not None:
             own += (Guard(route.handler or "handler", route.at, opening),)
@@ -800,9 +835,9 @@ def _walk(graph: RouteGraph, guards: Guards, app: Router, router: Router, chain:
             pieces=pieces + below,
             guards=effective + own,
             order=order + ((route.at.path, route.at.line, route.at.column),),
-            uncertain=uncertain or guards.unknown(route.at.path, route.router.scope, route.middleware),
+            uncertain=uncertain or route in graph.unread or guards.unknown(route.at.path, route.router.scope, route.middleware),
             before_guard=later,
-            looked_at=looked + guards.close_calls(route.router.path, route.router.scope, route.middleware),
+            looked_at=looked + close,
         )
     for edge in graph.mounts_on(router):
         at = edge.mount.at

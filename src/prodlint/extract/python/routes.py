@@ -28,6 +28,7 @@ from prodlint.facts.routes import (
     Router,
     RouterClass,
     RouterRef,
+    ViewClass,
 )
 
 FACTORIES = {
@@ -41,7 +42,12 @@ FACTORIES = {
     "apiflask.APIFlask": ("app", FLASK),
     "apiflask.APIBlueprint": ("router", FLASK),
     "flask_smorest.Blueprint": ("router", FLASK),
+    # `api = Api(app)`: a Flask-RESTful API adds its resources to the app or blueprint it wraps.
+    "flask_restful.Api": ("router", FLASK),
+    "flask_restx.Api": ("router", FLASK),
+    "flask_restplus.Api": ("router", FLASK),
 }
+RESTFUL_APIS = frozenset({"flask_restful.Api", "flask_restx.Api", "flask_restplus.Api"})
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "options", "head", "trace")
 MOUNT_VERBS = frozenset({"include_router", "register_blueprint", "mount"})
 ROUTER_VERBS = frozenset({*HTTP_METHODS, "route", "api_route", "add_api_route", "add_url_rule", "websocket", *MOUNT_VERBS})
@@ -100,6 +106,10 @@ class FileRoutes:
                 if value is not None:
                     self.constants[name] = value
         self.exceptions = raised_constants(self.module.tree.body)
+        self.views = {node.targets[0].id: node.value for node in self.module.nodes
+                      if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                      and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute)
+                      and node.value.func.attr == "as_view"}
         roots = {origin.split(".")[0] for origin in self.origins.values()}
         self.framework = FASTAPI if "fastapi" in roots else FLASK if roots & {"flask", "apiflask"} else ""
         for definition in self.classes.values():
@@ -241,7 +251,7 @@ class FileRoutes:
                 return
             factory, base = ("candidate", ""), callee
         kind, framework = factory
-        prefix_node = self.keyword(value, "url_prefix" if framework == FLASK else "prefix")
+        prefix_node = self.keyword(value, "url_prefix" if framework == FLASK and self.origin(value.func) not in RESTFUL_APIS else "prefix")
         if prefix_node is None and base is not None:
             prefix_node = self.keyword(value, "url_prefix")
         prefix = "" if prefix_node is None else self.string(prefix_node)
@@ -258,6 +268,19 @@ class FileRoutes:
             returned=self.is_returned(target.id, scope),
             base=base,
         )
+        wrapped = value.args[0] if value.args else self.keyword(value, "app")
+        if self.origin(value.func) in RESTFUL_APIS and wrapped is not None:
+            self.restful_mount(scope, target.id, wrapped, statement)
+
+    def restful_mount(self, scope: str, api: str, wrapped: ast.expr, at: ast.AST, deferred: bool = False) -> None:
+        """`Api(app)` / `api.init_app(app)`: the API's resources are served by `app`."""
+        parent = dotted_name(wrapped)
+        if parent is None or not self.known(parent, scope, {}):
+            return
+        if isinstance(at, ast.Call):
+            self.handled.add(id(at))
+        self.facts.append(Mount(self.router_ref(parent, scope), "", self.router_ref(api, scope), (), self.module.at(at), FLASK,
+                                branch=self.branch(at), deferred=deferred))
 
     def candidate(self, callee: str, name: str) -> bool:
         """`router = UserAPIRouter(prefix=...)`, the class imported from the project, `router` used as a router here."""
@@ -347,6 +370,10 @@ class FileRoutes:
             self.read_mount(scope, call, verb, parent, framework, bindings)
         elif verb in ("add_api_route", "add_url_rule"):
             self.read_route_call(scope, call, verb, parent, framework)
+        elif verb == "add_resource" and call.args:
+            self.read_resource(scope, call, parent)
+        elif verb == "init_app" and call.args and self.framework == FLASK:
+            self.restful_mount(scope, receiver, call.args[0], call, deferred=self.local_router(receiver, scope) is None)
         elif verb in ("add_middleware", "before_request") and call.args:
             name = dotted_name(call.args[0])
             if name:
@@ -384,11 +411,16 @@ class FileRoutes:
         path_node = call.args[0] if call.args else self.keyword(call, "path") or self.keyword(call, "rule")
         position = 1 if verb == "add_api_route" else 2
         view = call.args[position] if len(call.args) > position else self.keyword(call, "endpoint" if verb == "add_api_route" else "view_func")
+        if isinstance(view, ast.Name) and view.id in self.views:
+            view = self.views[view.id]  # `user_view = UserAPI.as_view("users")`, then `view_func=user_view`
         handler = dotted_name(view.func if isinstance(view, ast.Call) else view) if view is not None else None
+        view_class = handler.removesuffix(".as_view") if handler and handler.endswith(".as_view") and isinstance(view, ast.Call) else None
+        if view_class is None and isinstance(view, ast.Name) and verb == "add_url_rule" and view.id in self.imported:
+            view_class = view.id  # may be `X.as_view(...)` bound in another module: the project model looks
         methods = self.string_list(self.keyword(call, "methods"))
         if methods is None:
-            # `View.as_view()` answers the methods its class defines: unknown here.
-            methods = () if isinstance(view, ast.Call) else ("GET",)
+            # `View.as_view()` answers the methods its class defines: the project model reads them.
+            methods = () if view_class is not None or isinstance(view, ast.Call) else ("GET",)
         self.handled.add(id(call))
         path = self.string(path_node)
         self.facts.append(Route(
@@ -402,7 +434,30 @@ class FileRoutes:
             framework=framework,
             path_source=ast.unparse(path_node) if path is None and path_node is not None else None,
             branch=self.branch(call),
+            view=view_class,
         ))
+
+    def read_resource(self, scope: str, call: ast.Call, parent: RouterRef) -> None:
+        """`api.add_resource(Users, "/users", "/users/<int:id>")`: each URL serves the methods `Users` defines."""
+        resource = dotted_name(call.args[0])
+        if resource is None:
+            return
+        self.handled.add(id(call))
+        for path_node in call.args[1:] or [None]:
+            path = self.string(path_node) if path_node is not None else None
+            self.facts.append(Route(
+                router=parent,
+                methods=(),
+                path=path,
+                handler=resource,
+                handler_at=self.module.at(call.args[0]),
+                middleware=(),
+                at=self.module.at(call),
+                framework=FLASK,
+                path_source=ast.unparse(path_node) if path is None and path_node is not None else None,
+                branch=self.branch(call),
+                view=resource,
+            ))
 
     def loop_bindings(self, loop: ast.For) -> Iterator[dict[str, ast.expr]]:
         """One binding of the loop variables per element of a literal (or module-level literal) iterable."""
@@ -488,6 +543,35 @@ class FileRoutes:
         uses = attributes + bases + ((f"{definition.name}.__call__",) if "__call__" in methods else ())
         if uses:
             self.facts.append(Check(definition.name, self.module.at(definition), uses=uses))
+        view = self.view_class(definition)
+        if view is not None:
+            self.facts.append(view)
+
+    def view_class(self, definition: ast.ClassDef) -> ViewClass | None:
+        """A class with HTTP-verb methods, their decorators, and the class's `decorators` / `method_decorators`."""
+        common: list[str] = []
+        per_method: dict[str, list[str]] = {}
+        for statement in definition.body:
+            if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name)):
+                continue
+            if statement.targets[0].id not in ("decorators", "method_decorators"):
+                continue
+            value = statement.value
+            if isinstance(value, (ast.List, ast.Tuple)):
+                common += [name for element in value.elts if (name := _decorator_name(element))]
+            elif isinstance(value, ast.Dict):
+                for key, listed in zip(value.keys, value.values):
+                    if isinstance(key, ast.Constant) and isinstance(key.value, str) and isinstance(listed, (ast.List, ast.Tuple)):
+                        per_method.setdefault(key.value.lower(), []).extend(
+                            name for element in listed.elts if (name := _decorator_name(element)))
+        methods = []
+        for statement in definition.body:
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and statement.name in HTTP_METHODS:
+                own = [name for d in statement.decorator_list if (name := _decorator_name(d))]
+                methods.append((statement.name.upper(), tuple(own + per_method.get(statement.name, []))))
+        if not methods:
+            return None
+        return ViewClass(definition.name, self.module.at(definition), tuple(methods), tuple(common))
 
     def dependency_list(self, node: ast.expr | None) -> tuple[str, ...]:
         if not isinstance(node, (ast.List, ast.Tuple)):
@@ -576,6 +660,11 @@ class FileRoutes:
         # The `@` sits one column before the decorator expression.
         at = self.module.at(decorator)
         return Location(at.path, at.line, max(1, at.column - 1), at.end_line, at.end_column)
+
+
+def _decorator_name(node: ast.expr) -> str | None:
+    """`login_required` or `jwt_required()` -> the name applied."""
+    return dotted_name(node.func if isinstance(node, ast.Call) else node)
 
 
 def function_parameters(tree: ast.Module) -> dict[str, tuple[str, ...]]:
