@@ -215,12 +215,17 @@ class RouteGraph:
                 elif parent not in seen:
                     seen.add(parent)
                     pending.append(parent)
-        if not tops or any(self.started(app.at.path) for app in tops):
+        if not tops or not all(self.idle(app) for app in tops):
             return []
-        roots = {self._package_root(app.at.path) for app in tops}
-        running = [app for app in self.apps if app.framework == router.framework and self.started(app.at.path)
-                   and self._package_root(app.at.path) in roots]
-        return sorted(tops, key=lambda app: app.at) if running else []
+        return sorted(tops, key=lambda app: app.at)
+
+    def idle(self, app: Router) -> bool:
+        """No production command starts this application, while one starts another of its framework in its package."""
+        if self.started(app.at.path):
+            return False
+        root = self._package_root(app.at.path)
+        return any(other.framework == app.framework and self.started(other.at.path) and self._package_root(other.at.path) == root
+                   for other in self.apps)
 
     def _package_root(self, path: str) -> str:
         """The directory of the nearest package.json (TS/JS), or the folder holding the topmost Python package."""
@@ -268,6 +273,8 @@ class RouteGraph:
         """(shadowed, winner): the same method and full path handled twice in one application."""
         groups: dict[tuple[Router, str, tuple[object, ...]], list[ResolvedRoute]] = defaultdict(list)
         for resolved in self.routes:
+            if self.idle(resolved.app):
+                continue
             for method in resolved.methods:
                 if method != "ALL":  # `all` handlers usually call next(): not a shadow
                     groups[(resolved.app, method, resolved.key)].append(resolved)
@@ -291,7 +298,7 @@ class RouteGraph:
         """
         by_router: dict[tuple[Router, tuple[MountEdge, ...]], list[ResolvedRoute]] = defaultdict(list)
         for resolved in self.routes:
-            if resolved.router.framework == EXPRESS and resolved.route.path is not None:
+            if resolved.router.framework == EXPRESS and resolved.route.path is not None and not self.idle(resolved.app):
                 by_router[(resolved.router, resolved.chain)].append(resolved)
         for routes in by_router.values():
             routes.sort(key=lambda r: r.order)
@@ -314,8 +321,8 @@ class RouteGraph:
         seen: set[Route] = set()
         for app in self.entries:
             guarded = [r for r in by_app.get(app, ()) if r.guards]
-            if not guarded:
-                continue
+            if not guarded or self.idle(app):
+                continue  # an application nothing starts serves no request
             for resolved in by_app[app]:
                 if resolved.guards or resolved.uncertain or resolved.route in seen or resolved.route.path is None:
                     continue  # a route whose own path is computed may be a public one
