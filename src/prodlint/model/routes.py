@@ -585,7 +585,10 @@ def _confirmed(index: ModuleIndex, routers: list[Router], classes: list[RouterCl
     """Routers, with each candidate (`UserAPIRouter(prefix=...)`) kept when its class is a router class of
     the project; the dependencies that class's `__init__` adds guard every route on the instance."""
     by_name = {(c.at.path, c.name): c for c in classes}
-    defined = lambda path, name, scope: (path, name) in by_name  # noqa: E731
+
+    def defined(path: str, name: str, scope: str) -> bool:
+        return (path, name) in by_name
+
     confirmed = []
     for router in routers:
         if router.kind == "candidate":
