@@ -115,14 +115,15 @@ def test_flask_class_based_views(run, lint):
     analysis = lint("routes/flask_views", select="RT", route_guards=())
     assert analysis.notifications == []
     graph = analysis.project.view(route_graph)
-    assert sorted((r.methods, r.path, r.route.handler) for r in graph.routes) == [
-        ((), "/internal/stats", "StatsView.as_view"),
-        (("DELETE",), "/api/invoices/<int:invoice_id>", "Invoice.delete"),
-        (("DELETE",), "/reports/<int:report_id>", "ReportView.delete"),
-        (("GET",), "/api/invoices/<int:invoice_id>", "Invoice.get"),
-        (("GET",), "/api/orders", "OrderList.get"),
-        (("GET",), "/profile", "profile_view"),
-        (("GET",), "/reports/<int:report_id>", "ReportView.get"),
-        (("POST",), "/api/orders", "OrderList.post"),
-        (("PUT",), "/profile", "profile_view"),
+    # Each route's handler is the method that answers it, located where it is defined.
+    assert sorted((r.methods, r.path, r.route.handler, str(r.route.handler_at)) for r in graph.routes) == [
+        ((), "/internal/stats", "StatsView.as_view", "shop/__init__.py:15:51"),
+        (("DELETE",), "/api/invoices/<int:invoice_id>", "Invoice.delete", "shop/resources.py:23:5"),
+        (("DELETE",), "/reports/<int:report_id>", "ReportView.delete", "shop/views.py:26:5"),
+        (("GET",), "/api/invoices/<int:invoice_id>", "Invoice.get", "shop/resources.py:20:5"),
+        (("GET",), "/api/orders", "OrderList.get", "shop/resources.py:10:5"),
+        (("GET",), "/profile", "profile_view", "shop/views.py:10:5"),
+        (("GET",), "/reports/<int:report_id>", "ReportView.get", "shop/views.py:23:5"),
+        (("POST",), "/api/orders", "OrderList.post", "shop/resources.py:13:5"),
+        (("PUT",), "/profile", "profile_view", "shop/views.py:13:5"),
     ]

@@ -116,6 +116,7 @@ class ViewClass:
     at: Location
     methods: tuple[tuple[str, tuple[str, ...]], ...]
     decorators: tuple[str, ...] = ()
+    method_at: tuple[Location, ...] = ()  # where each of `methods` is defined, in the same order
 
 
 @dataclass(frozen=True, slots=True)

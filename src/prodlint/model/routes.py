@@ -621,10 +621,12 @@ def _view_routes(index: ModuleIndex, route: Route, views: dict[tuple[str, str], 
         yield route
         return
     own = dict(view.methods)
+    defined_at = dict(zip((m for m, _ in view.methods), view.method_at))
     for method in route.methods or tuple(own):
         via_alias = symbol is not None and symbol.name.endswith(".as_view")  # the class is not named in this file
         handler = f"{route.view}.{method.lower()}" if method in own and not via_alias else route.handler
-        expanded = replace(route, methods=(method,), handler=handler)
+        # The handler is the method: other families find the queries of a route by where its handler is defined.
+        expanded = replace(route, methods=(method,), handler=handler, handler_at=defined_at.get(method, route.handler_at))
         graph.view_guards[expanded] = (view.at.path, view.name, view.decorators + own.get(method, ()))
         yield expanded
 

@@ -564,14 +564,15 @@ class FileRoutes:
                     if isinstance(key, ast.Constant) and isinstance(key.value, str) and isinstance(listed, (ast.List, ast.Tuple)):
                         per_method.setdefault(key.value.lower(), []).extend(
                             name for element in listed.elts if (name := _decorator_name(element)))
-        methods = []
+        methods, where = [], []
         for statement in definition.body:
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and statement.name in HTTP_METHODS:
                 own = [name for d in statement.decorator_list if (name := _decorator_name(d))]
                 methods.append((statement.name.upper(), tuple(own + per_method.get(statement.name, []))))
+                where.append(self.module.at(statement))
         if not methods:
             return None
-        return ViewClass(definition.name, self.module.at(definition), tuple(methods), tuple(common))
+        return ViewClass(definition.name, self.module.at(definition), tuple(methods), tuple(common), tuple(where))
 
     def dependency_list(self, node: ast.expr | None) -> tuple[str, ...]:
         if not isinstance(node, (ast.List, ast.Tuple)):
