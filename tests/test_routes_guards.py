@@ -97,19 +97,25 @@ def test_fastapi_router_classes_test_folder_and_double_include(run, lint):
 
 def test_flask_class_based_views(run, lint):
     """Flask-RESTful resources (`api.add_resource`, the `Api(prefix="/api")` attached with
-    `api.init_app(app)`) and `MethodView`s (`add_url_rule(view_func=X.as_view(...))`, also through
-    a `profile_view = ProfileAPI.as_view()` bound in another module) serve one route per method their
-    class defines. Guards: a `method_decorators` list (every method), a `method_decorators` dict
-    (only `delete` of Invoice), a MethodView's `decorators` list, and a method that rejects in its
-    first statements (`ReportView.delete`). Reported: `GET /api/invoices/<id>` (its dict guards only
-    DELETE) and `GET /reports/<id>` (`audited` reads the request, never rejects). Silent: a view class
-    from a package (StatsView, unread: unjudged); `db.init_app(app)` is no mount and no note."""
+    `api.init_app(app)`, also through `add_org_resource(api, Members, "/members")`, a wrapper in
+    another module that adds them below `/orgs/<int:org_id>`) and `MethodView`s
+    (`add_url_rule(view_func=X.as_view(...))`, also through a `profile_view = ProfileAPI.as_view()`
+    bound in another module) serve one route per method their class defines. Guards: a
+    `method_decorators` list (every method), a `method_decorators` dict (only `delete` of Invoice),
+    a MethodView's `decorators` list, and a method that rejects in its first statements
+    (`ReportView.delete`). Reported: `GET /api/invoices/<id>` (its dict guards only DELETE),
+    `GET /reports/<id>` (`audited` reads the request, never rejects) and the wrapped
+    `GET /api/orgs/<id>/stats` (at its call). Silent: a view class from a package (StatsView,
+    unread: unjudged); `db.init_app(app)` is no mount and no note."""
     assert run("routes/flask_views", select="RT", route_guards=()) == [
         "shop/__init__.py:14:5 RT004 GET /reports/<int:report_id> has no authentication guard on the route, its "
-        "router or its mounts (looked at audited: no check that reads a credential and rejects), while 6 routes of "
+        "router or its mounts (looked at audited: no check that reads a credential and rejects), while 7 routes of "
         "this app use one (token_auth); add a guard or list the path in routes.public",
-        "shop/resources.py:28:1 RT004 GET /api/invoices/<int:invoice_id> has no authentication guard on the route, "
-        "its router or its mounts, while 6 routes of this app use one (token_auth); add a guard or list the path in "
+        "shop/resources.py:29:1 RT004 GET /api/invoices/<int:invoice_id> has no authentication guard on the route, "
+        "its router or its mounts, while 7 routes of this app use one (token_auth); add a guard or list the path in "
+        "routes.public",
+        "shop/resources.py:45:18 RT004 GET /api/orgs/<int:org_id>/stats has no authentication guard on the route, "
+        "its router or its mounts, while 7 routes of this app use one (token_auth); add a guard or list the path in "
         "routes.public",
     ]
     analysis = lint("routes/flask_views", select="RT", route_guards=())
@@ -118,12 +124,14 @@ def test_flask_class_based_views(run, lint):
     # Each route's handler is the method that answers it, located where it is defined.
     assert sorted((r.methods, r.path, r.route.handler, str(r.route.handler_at)) for r in graph.routes) == [
         ((), "/internal/stats", "StatsView.as_view", "shop/__init__.py:15:51"),
-        (("DELETE",), "/api/invoices/<int:invoice_id>", "Invoice.delete", "shop/resources.py:23:5"),
+        (("DELETE",), "/api/invoices/<int:invoice_id>", "Invoice.delete", "shop/resources.py:24:5"),
         (("DELETE",), "/reports/<int:report_id>", "ReportView.delete", "shop/views.py:26:5"),
-        (("GET",), "/api/invoices/<int:invoice_id>", "Invoice.get", "shop/resources.py:20:5"),
-        (("GET",), "/api/orders", "OrderList.get", "shop/resources.py:10:5"),
+        (("GET",), "/api/invoices/<int:invoice_id>", "Invoice.get", "shop/resources.py:21:5"),
+        (("GET",), "/api/orders", "OrderList.get", "shop/resources.py:11:5"),
+        (("GET",), "/api/orgs/<int:org_id>/members", "Members.get", "shop/resources.py:35:5"),
+        (("GET",), "/api/orgs/<int:org_id>/stats", "OrgStats.get", "shop/resources.py:40:5"),
         (("GET",), "/profile", "profile_view", "shop/views.py:10:5"),
         (("GET",), "/reports/<int:report_id>", "ReportView.get", "shop/views.py:23:5"),
-        (("POST",), "/api/orders", "OrderList.post", "shop/resources.py:13:5"),
+        (("POST",), "/api/orders", "OrderList.post", "shop/resources.py:14:5"),
         (("PUT",), "/profile", "profile_view", "shop/views.py:13:5"),
     ]

@@ -101,6 +101,10 @@ class Route:
     declared_public: bool = False  # the comment just above says the route is public on purpose
     branch: tuple[tuple[int, int, int], ...] = ()  # (line, column, arm) of each enclosing `if`: exclusive arms never both run
     view: str | None = None  # a class-based view (`api.add_resource(Users, ...)`, `Users.as_view()`): one route per method it defines
+    # In a wrapper (`def add_org_resource(api, resource, path): api.add_resource(resource, f"/orgs/<id>{path}")`):
+    # the view is this parameter of the enclosing function, and the path is (before, parameter, after).
+    view_parameter: int | None = None
+    path_parameter: tuple[str, int, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +173,7 @@ class Escape:
     callee: str | None = None  # `create_application(router=api_router)`: the function it is handed to,
     position: int | None = None  # as its positional argument number,
     keyword: str | None = None  # or its keyword argument
+    arguments: tuple[tuple[str, str], ...] = ()  # the call's positional arguments: ("name", dotted), ("text", literal) or ("", "")
 
 
 @dataclass(frozen=True, slots=True)

@@ -403,6 +403,27 @@ class RouteGraph:
             made = [r for r in found if r is not None]
         return made[0] if len(made) == 1 else None
 
+    def wrapped(self, route: Route) -> Iterator[Route]:
+        """`add_org_resource(api, Users, "/users")` calling `api.add_resource(resource, f"/orgs/<id>{path}")`:
+        the route each caller registers, at the call, with the resource and path it passes."""
+        for handoff in self.handoffs:
+            if handoff.position != route.router.parameter:
+                continue
+            callee = self.index.resolve(handoff.at.path, handoff.callee or "", handoff.ref.scope)
+            if callee is None or callee.path != route.at.path or callee.name != route.router.scope:
+                continue
+            arguments = handoff.arguments
+            kind, view = arguments[route.view_parameter] if route.view_parameter < len(arguments) else ("", "")
+            if kind != "name":
+                continue
+            path, source = route.path, route.path_source
+            if route.path_parameter is not None:
+                before, position, after = route.path_parameter
+                kind, text = arguments[position] if position < len(arguments) else ("", "")
+                path, source = (before + text + after, None) if kind == "text" else (None, route.path_source)
+            yield replace(route, router=handoff.ref, view=view, handler=view, path=path, path_source=source, at=handoff.at,
+                          handler_at=handoff.at, branch=(), view_parameter=None, path_parameter=None)
+
     def _argument(self, ref: RouterRef, depth: int) -> Router | None:
         """A router parameter (`def create_application(router)`): the one router every caller passes."""
         found = set()
@@ -547,9 +568,10 @@ def route_graph(project: Project) -> RouteGraph:
     graph.factory_returns = list(facts(FactoryReturn))
     views = {(v.at.path, v.name): v for v in facts(ViewClass)}
     for route in facts(Route):
-        router = graph.resolve(route.router)
-        if router is not None:
-            graph.routes_of[router].extend(_view_routes(index, route, views, graph))
+        for placed in graph.wrapped(route) if route.view_parameter is not None else [route]:
+            router = graph.resolve(placed.router)
+            if router is not None:
+                graph.routes_of[router].extend(_view_routes(index, placed, views, graph))
     unresolved: list[Mount] = []
     for mount in facts(Mount):
         child = graph.resolve(mount.child)

@@ -437,12 +437,38 @@ class FileRoutes:
             view=view_class,
         ))
 
+    def argument(self, node: ast.expr) -> tuple[str, str]:
+        text = self.string(node)
+        if text is not None:
+            return ("text", text)
+        name = dotted_name(node)
+        return ("name", name) if name else ("", "")
+
+    def path_parameter(self, node: ast.expr | None, parameters: tuple[str, ...]) -> tuple[str, int, str] | None:
+        """`path`, `f"/orgs/<org_id>{path}"` or `"/orgs" + path` where `path` is a parameter: (before, index, after)."""
+        if isinstance(node, ast.Name) and node.id in parameters:
+            return ("", parameters.index(node.id), "")
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add) and isinstance(node.right, ast.Name) and node.right.id in parameters:
+            before = self.string(node.left)
+            return (before, parameters.index(node.right.id), "") if before is not None else None
+        if isinstance(node, ast.JoinedStr):
+            holes = [v for v in node.values if isinstance(v, ast.FormattedValue)]
+            if len(holes) == 1 and isinstance(holes[0].value, ast.Name) and holes[0].value.id in parameters and holes[0].format_spec is None:
+                at = node.values.index(holes[0])
+                before, after = (self.string(ast.JoinedStr(values=part)) for part in (node.values[:at], node.values[at + 1:]))
+                if before is not None and after is not None:
+                    return (before, parameters.index(holes[0].value.id), after)
+        return None
+
     def read_resource(self, scope: str, call: ast.Call, parent: RouterRef) -> None:
-        """`api.add_resource(Users, "/users", "/users/<int:id>")`: each URL serves the methods `Users` defines."""
+        """`api.add_resource(Users, "/users", "/users/<int:id>")`: each URL serves the methods `Users` defines.
+        In a wrapper function taking the resource and the path as parameters, its callers give them."""
         resource = dotted_name(call.args[0])
         if resource is None:
             return
         self.handled.add(id(call))
+        parameters = self.parameters.get(scope, ())
+        wrapped = resource in parameters and parent.parameter is not None
         for path_node in call.args[1:] or [None]:
             path = self.string(path_node) if path_node is not None else None
             self.facts.append(Route(
@@ -457,6 +483,8 @@ class FileRoutes:
                 path_source=ast.unparse(path_node) if path is None and path_node is not None else None,
                 branch=self.branch(call),
                 view=resource,
+                view_parameter=parameters.index(resource) if wrapped else None,
+                path_parameter=self.path_parameter(path_node, parameters) if wrapped and path is None else None,
             ))
 
     def loop_bindings(self, loop: ast.For) -> Iterator[dict[str, ast.expr]]:
@@ -511,7 +539,8 @@ class FileRoutes:
                     callee = dotted_name(node.func) if isinstance(node, ast.Call) else None
                     position = node.args.index(candidate) if isinstance(node, ast.Call) and candidate in node.args else None
                     keyword = next((k.arg for k in node.keywords if k.value is candidate), None) if isinstance(node, ast.Call) else None
-                    self.facts.append(Escape(self.router_ref(name, scope), self.module.at(candidate), callee, position, keyword))
+                    arguments = tuple(self.argument(a) for a in node.args) if isinstance(node, ast.Call) else ()
+                    self.facts.append(Escape(self.router_ref(name, scope), self.module.at(candidate), callee, position, keyword, arguments))
         if isinstance(statement, ast.Return) and isinstance(statement.value, ast.Name) and scope:
             name = statement.value.id
             local = self.local_router(name, scope)
