@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from prodlint.facts import Location
 from prodlint.facts.capacity import Binding, EnvFile, GunicornSettings, Handlers, Pool, PostgresSetting, Value
-from prodlint.extract.commands import Invocation, programs, read_server
+from prodlint.extract.commands import Invocation, option_value, programs, read_server
 from prodlint.facts.compose import Build, ComposeService, Dockerfile, DockerStage, ProcfileEntry, Text
 from prodlint.facts.servers import ServerCommand
 from prodlint.model.services import script_server, services
@@ -495,7 +495,7 @@ class _BudgetBuilder:
         def count(written: int | str | None, *flags: str) -> Known | None:
             if isinstance(written, int):
                 return Known(str(written), at)
-            raw = _flag(words, *flags)  # `--workers ${WEB_CONCURRENCY:-4}`: the service environment decides
+            raw = option_value(words, *flags)  # `--workers ${WEB_CONCURRENCY:-4}`: the service environment decides
             value = _interpolate(Text(raw, at, None, None), env) if raw else None
             return Known(value, at) if value and value.isdigit() else None
 
@@ -526,10 +526,10 @@ class _BudgetBuilder:
         if command.program == "celery" and "worker" in words:
             return Server("celery", count(None, "-c", "--concurrency"), at=at)  # default: one per CPU
         if command.program == "pm2-runtime":
-            instances = _flag(words, "-i", "--instances")
+            instances = option_value(words, "-i", "--instances")
             return Server("pm2-runtime", count(None, "-i", "--instances") if instances else Known("1"), at=at)
         if command.program == "granian":  # its --workers is not read by the command parser
-            return Server("granian", count(None, "--workers") if _flag(words, "--workers") else Known("1"), at=at)
+            return Server("granian", count(None, "--workers") if option_value(words, "--workers") else Known("1"), at=at)
         if command.program in ("node", "bun", "deno", "daphne", "waitress-serve"):
             return Server(command.program, Known("1"), at=at)
         return None
@@ -767,17 +767,3 @@ def _worker_class(written: str) -> str:
     """`uvicorn.workers.UvicornWorker` -> `uvicorn`, `gevent` -> `gevent`, `gthread` -> `gthread`."""
     last = written.rsplit(".", 1)[-1].lower()
     return last.removesuffix("worker") or written.split(".", 1)[0].lower()
-
-
-def _flag(words: list[str], *names: str) -> str | None:
-    for index, word in enumerate(words):
-        for name in names:
-            if word == name and index + 1 < len(words):
-                return words[index + 1]
-            if name.startswith("--") and word.startswith(name + "="):
-                return word.split("=", 1)[1]
-            if not name.startswith("--") and word.startswith(name) and len(word) > len(name):
-                return word[len(name):]
-    return None
-
-

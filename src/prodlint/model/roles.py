@@ -29,7 +29,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from prodlint.extract.generated import GENERATED_DIRECTORIES
-from prodlint.extract.commands import Invocation, inside_workdir, programs, split_command
+from prodlint.extract.commands import Invocation, inside_workdir, option_value, programs, split_command
 from prodlint.facts import Location
 from prodlint.facts.modules import Import
 from prodlint.facts.data import Model, Query
@@ -401,11 +401,11 @@ class ProductionCode:
             if module:
                 self._add_module(code_dir, module, role, evidence, at)
         elif program in JOB_PROGRAMS:
-            app = _option(args, ("-A", "--app")) or next((a for a in args if "." in a and not a.startswith("-")), None)
+            app = option_value(args, "-A", "--app") or next((a for a in args if "." in a and not a.startswith("-")), None)
             if app:
                 self._add_module(code_dir, app.split(":", 1)[0], JOB, evidence, at)
         elif re.match(r"^python(?:\d+(?:\.\d+)?)?$", program):
-            module = _option(args, ("-m",))
+            module = option_value(args, "-m")
             target = next((a for a in args if not a.startswith("-")), None)
             if module:
                 self._add_module(code_dir, module, SCRIPT if one_shot else role, evidence, at)
@@ -605,19 +605,6 @@ def _source_candidates(path: str) -> list[str]:
     candidates = [f"{s}{e}" for s in stems for e in dict.fromkeys(extensions)]
     candidates += [f"{s}/index{e}" for s in stems for e in (".ts", ".js")]
     return candidates
-
-
-
-def _option(args: tuple[str, ...], names: tuple[str, ...]) -> str | None:
-    for index, arg in enumerate(args):
-        for name in names:
-            if arg == name and index + 1 < len(args):
-                return args[index + 1]
-            if arg.startswith(name + "=") and name.startswith("--"):
-                return arg.split("=", 1)[1]
-            if not name.startswith("--") and arg.startswith(name) and len(arg) > len(name):
-                return arg[len(name):]
-    return None
 
 
 def production_code(project: Project) -> ProductionCode:

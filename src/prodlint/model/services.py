@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from prodlint.extract.commands import inside_workdir, programs, server_commands
+from prodlint.extract.commands import inside_workdir, option_value, programs, server_commands
 from prodlint.facts import Location
 from prodlint.facts.capacity import EnvFile, GunicornSettings
 from prodlint.facts.compose import Build, Command, ComposeService, Dockerfile, DockerStage, EnvVar, PortMapping, ProcfileEntry, Text
@@ -373,7 +373,7 @@ class Services:
     def workers(self, launch: Launch, server: ServerCommand) -> WorkerCount:
         """Worker processes of uvicorn or gunicorn, as the command line, config file and environment set them."""
         if server.workers == UNKNOWN:
-            variable = _variable(_option(server.argv, "-w", "--workers"))
+            variable = _variable(option_value(server.argv, "-w", "--workers"))
             if variable is not None:
                 name, inline = variable
                 value = self._env(launch, server, name)
@@ -485,16 +485,6 @@ def script_server(script: EntrypointScript) -> Command | None:
 _VARIABLE_WORD = re.compile(r"^\$\{?([A-Za-z_]\w*)(?::?-([^}]*))?\}?$")
 
 
-def _option(argv: tuple[str, ...], *names: str) -> str | None:
-    for index, word in enumerate(argv):
-        for name in names:
-            if word == name and index + 1 < len(argv):
-                return argv[index + 1]
-            if name.startswith("--") and word.startswith(name + "="):
-                return word.split("=", 1)[1]
-    return None
-
-
 def _variable(word: str | None) -> tuple[str, str | None] | None:
     """`$WORKERS` / `${WORKERS:-2}` -> ("WORKERS", "2")."""
     match = _VARIABLE_WORD.match(word or "")
@@ -504,7 +494,6 @@ def _variable(word: str | None) -> tuple[str, str | None] | None:
 def _join_path(directory: str, relative: str) -> str:
     joined = posixpath.normpath(posixpath.join(directory, relative)) if directory else posixpath.normpath(relative)
     return joined.removeprefix("./")
-
 
 
 def _merge_order(definition: ComposeService) -> tuple[int, str]:
