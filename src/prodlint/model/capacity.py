@@ -361,8 +361,8 @@ class _BudgetBuilder:
         for launch in view.launches():
             if launch.script is None or launch.code_dir is None:
                 continue
-            for command, nested in zip(launch.script.commands, launch.script.nested, strict=True):
-                words = command.argv or ()
+            for simple in launch.script.commands:
+                words = simple.command.argv or ()
                 if len(words) >= 2 and words[0].startswith("python") and words[1].endswith(".py"):
                     relative = words[1] if not words[1].startswith("/") else None
                     if relative:

@@ -33,7 +33,8 @@ from prodlint.extract.commands import Invocation, inside_workdir, option_value, 
 from prodlint.facts import Location
 from prodlint.facts.modules import Import
 from prodlint.facts.data import Model, Query
-from prodlint.facts.roles import ComposeHeader, PackageManifest, PlatformProcess, ShellScript, SourceTraits
+from prodlint.facts.roles import ComposeHeader, PackageManifest, PlatformProcess, SourceTraits
+from prodlint.facts.shell import ShellScript
 from prodlint.facts.routes import Router
 from prodlint.model.modules import ModuleIndex, is_python, module_index
 from prodlint.project import Project, glob_matches
@@ -363,8 +364,9 @@ class ProductionCode:
         script = self._shell_script(argv[0], code_dir, workdir) if argv else None
         if script is not None:
             # `docker-entrypoint.sh gunicorn app` runs the script's own commands, then `exec "$@"` the rest.
-            passes = any("$@" in word or "${@}" in word for words, _ in script.commands for word in words)
-            own = [(w, a) for w, a in script.commands if not any("$@" in word or "${@}" in word for word in w)]
+            commands = [(c.command.argv, c.command.at) for c in script.commands if c.command.argv]
+            passes = any("$@" in word or "${@}" in word for words, _ in commands for word in words)
+            own = [(w, a) for w, a in commands if not any("$@" in word or "${@}" in word for word in w)]
             for number, (words, line_at) in enumerate(own):
                 last = number == len(own) - 1 and not (passes and argv[1:])
                 self._launch(words, code_dir, workdir, role, f"{where} → {script.path}", line_at, depth + 1,

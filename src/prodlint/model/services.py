@@ -36,7 +36,7 @@ from prodlint.facts.compose import Build, Command, ComposeService, Dockerfile, D
 from prodlint.facts.servers import UNKNOWN, ServerCommand, ServerRun
 from prodlint.facts.roles import ComposeHeader
 from prodlint.model.roles import dev_config_of
-from prodlint.facts.shell import EntrypointScript
+from prodlint.facts.shell import ShellScript
 from prodlint.project import Project
 
 WEB_SERVERS = frozenset({"uvicorn", "gunicorn", "hypercorn", "granian", "daphne"})
@@ -261,7 +261,7 @@ class Launch:
     workdir: str | None = None
     service: Service | None = None
     stage: DockerStage | None = None
-    script: EntrypointScript | None = None  # the entrypoint script the process was read from
+    script: ShellScript | None = None  # the entrypoint script the process was read from
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,7 +286,7 @@ class Services:
         for run in project.facts_of(ServerRun):
             self.server_runs.setdefault(run.at.path, []).append(run)
         self.all: tuple[Service, ...] = tuple(self._join())
-        self.scripts = {s.path: s for s in project.facts_of(EntrypointScript)}
+        self.scripts = {s.path: s for s in project.facts_of(ShellScript)}
 
     def is_dev_file(self, path: str) -> bool:
         return dev_config_of(self.project, path, self.headers.get(path)) is not None
@@ -332,7 +332,7 @@ class Services:
             process = Process(entry.command.argv, (entry.command,))
             yield self._through_script(Launch(process, posixpath.dirname(entry.path)))
 
-    def entrypoint_script(self, argv: tuple[str, ...] | None, code_dir: str | None, workdir: str | None) -> EntrypointScript | None:
+    def entrypoint_script(self, argv: tuple[str, ...] | None, code_dir: str | None, workdir: str | None) -> ShellScript | None:
         """The tree's script a command line starts first (`/app/docker-entrypoint.sh`, `./start.sh`)."""
         invocations = programs(argv) if argv else ()
         if not invocations or code_dir is None:
@@ -469,16 +469,16 @@ class Services:
         return Service(name, directory, definitions, dev, dockerfile, stage, self.env_files, extended)
 
 
-def script_server(script: EntrypointScript) -> Command | None:
+def script_server(script: ShellScript) -> Command | None:
     """The server the script ends in: its last top-level command that starts a web server; None when
     the one that runs depends on a branch, or the script hands over to its arguments."""
     found = None
-    for command, nested in zip(script.commands, script.nested, strict=True):
-        servers = server_commands(command.argv) if command.argv else ()
+    for simple in script.commands:
+        servers = server_commands(simple.command.argv) if simple.command.argv else ()
         if any(s.program in WEB_SERVERS for s in servers):
-            if nested:
+            if simple.nested:
                 return None
-            found = command
+            found = simple.command
     return None if script.passes_arguments else found
 
 
