@@ -187,3 +187,43 @@ def test_fastapi_cli_runs_the_conventional_module(tmp_path, lint):
     view = lint(tmp_path).project.view(production_code)
     assert [(e.path, e.evidence) for e in view.entrypoints] == [("app/main.py", "Dockerfile → `fastapi run --workers 4`")]
     assert view.role_of("app/routes.py").reason == "imported by app/main.py"
+
+
+def test_compose_overlays_join_their_base_and_alternative_stacks_stand_alone(run):
+    assert run("roles/compose_stacks", select=("DC", "CP")) == [
+        # my.yml and pg.yml are two stacks of one folder: pg's limits are not my app's
+        'alternatives/docker-compose.my.yml:2:3 DC001 service "app" has no memory limit and no CPU limit; '
+        "set deploy.resources.limits.memory and deploy.resources.limits.cpus",
+        'alternatives/docker-compose.pg.yml:11:9 DC002 PostgreSQL service "db" publishes port 5432 on all network '
+        'interfaces (host port 5432); publish it as "127.0.0.1:5432:5432" or remove it',
+        # The big stack runs on its own (its header says so): its connections are not added to the base stack's.
+        'app.py:4:10 CP002 service "app": 2 replicas × 2 workers × (20 + 10) = 120 connections > 97 available '
+        "(PostgreSQL's default max_connections 100 − 3 reserved); lower the pool sizes, workers or replicas, raise "
+        "max_connections, or put PgBouncer in front",
+        # The prod overlay's port and memory limit join the base's services.
+        'docker-compose.prod.yml:10:9 DC002 PostgreSQL service "db" publishes port 5432 on all network interfaces '
+        '(host port 5433); publish it as "127.0.0.1:5433:5432" or remove it',
+        'docker-compose.yml:2:3 DC001 service "api" has a memory limit but no CPU limit; '
+        "set deploy.resources.limits.cpus (or cpus)",
+    ]
+
+
+def test_compose_stacks_say_why(lint):
+    from prodlint.model.services import services
+
+    view = lint("roles/compose_stacks").project.view(services)
+    assert {path: (stack.stack, stack.reason) for path, stack in view.stacks.items()} == {
+        "alternatives/docker-compose.my.yml": ("alternatives/docker-compose.my.yml",
+                                               "a stack of its own: the folder has no base compose file"),
+        "alternatives/docker-compose.pg.yml": ("alternatives/docker-compose.pg.yml",
+                                               "a stack of its own: the folder has no base compose file"),
+        "docker-compose.big.yml": ("docker-compose.big.yml", "its header runs it on its own (`-f docker-compose.big.yml`)"),
+        "docker-compose.prod.yml": ("docker-compose.yml", "an overlay of docker-compose.yml: adds keys to its service `api`"),
+        "docker-compose.yml": ("docker-compose.yml", "the folder's base compose file"),
+    }
+    assert sorted((s.stack, s.name) for s in view.production()) == [
+        ("alternatives/docker-compose.my.yml", "app"), ("alternatives/docker-compose.my.yml", "db"),
+        ("alternatives/docker-compose.pg.yml", "app"), ("alternatives/docker-compose.pg.yml", "db"),
+        ("docker-compose.big.yml", "app"), ("docker-compose.big.yml", "db"),
+        ("docker-compose.yml", "api"), ("docker-compose.yml", "db"),
+    ]

@@ -154,6 +154,7 @@ class Service:
     env: tuple[tuple[str, tuple[str | None, Location | None]], ...] = ()
     cpus: float | None = None
     env_unknown: bool = False  # an env_file outside the tree may set any variable
+    stack: str = ""  # the compose file its stack starts from; "" for the implicit service
 
     @property
     def environment(self) -> Env:
@@ -312,10 +313,21 @@ class ConnectionBudget:
                 grouped.setdefault(budget.service, []).append(budget)
         return tuple(ServiceBudget(service, tuple(pools)) for service, pools in grouped.items())
 
+    def stacks(self) -> tuple[tuple[ServiceBudget, ...], ...]:
+        """The service budgets of each compose stack that runs at once (alternative stacks never do);
+        the implicit service (pools no compose service claims) counts in each."""
+        grouped: dict[str, list[ServiceBudget]] = {}
+        for budget in self.services():
+            grouped.setdefault(budget.service.stack, []).append(budget)
+        implicit = grouped.pop("", [])
+        if not grouped:
+            return (tuple(implicit),) if implicit else ()
+        return tuple(tuple(budgets + implicit) for _stack, budgets in sorted(grouped.items()))
+
     @property
     def total(self) -> int:
-        """Connections every known pool may hold at once (a lower bound unless `complete`)."""
-        return sum(s.connections for s in self.services())
+        """Connections every known pool of the largest stack may hold at once (a lower bound unless `complete`)."""
+        return max((sum(s.connections for s in stack) for stack in self.stacks()), default=0)
 
     def unknowns(self) -> list[str]:
         return [unknown for service in self.services() for unknown in service.unknowns()]
@@ -417,7 +429,7 @@ class _BudgetBuilder:
         return Server("gunicorn", workers, threads.number or 1 if threads else 1,
                       worker_class.value if worker_class else "", connections.number if connections else None, conf.at)
 
-    def compose_service(self, directory: str, definitions: list[ComposeService]) -> Iterator[Service]:
+    def compose_service(self, directory: str, definitions: list[ComposeService], stack: str) -> Iterator[Service]:
         build = _last(definitions, "build")
         if build is None or build.context is None:
             return  # an image built elsewhere runs no code from this tree
@@ -446,7 +458,7 @@ class _BudgetBuilder:
         cpus_text = _last(definitions, "cpus_limit") or _last(definitions, "cpus")
         cpus = _interpolate(cpus_text, dotenv)
         yield Service(definitions[0].name, definitions[0].at, build.context, replicas, server, tuple(sorted(env.items())),
-                      float(cpus) if cpus and re.fullmatch(r"\d+(\.\d+)?", cpus) else None, env_unknown)
+                      float(cpus) if cpus and re.fullmatch(r"\d+(\.\d+)?", cpus) else None, env_unknown, stack)
 
     def env_file_values(self, path: str) -> dict[str, tuple[str | None, Location | None]]:
         found = self.env_files.get(path)
@@ -669,9 +681,9 @@ class _BudgetBuilder:
 
 
     def postgres_services(self) -> dict[tuple[str, str], ComposeService]:
+        view = self.project.view(services)
         return {(s.file, s.name): s for s in self.project.facts_of(ComposeService)
-                if s.image is not None and POSTGRES_IMAGES.search(s.image.raw)
-                and not self.project.matches_any(s.file, self.project.config.dev_files)}
+                if s.image is not None and POSTGRES_IMAGES.search(s.image.raw) and view.stack_of(s.file)}
 
     def postgres_command_settings(self) -> dict[str, Known]:
         """`command: postgres -c max_connections=200` (or `--max_connections=200`, `-N 200`) of the one postgres service."""
@@ -707,14 +719,16 @@ _VARIABLE = re.compile(r"\$\{(\w+)(?::?-([^}]*))?\}|\$(\w+)")
 
 
 def _compose_services(builder: _BudgetBuilder) -> Iterator[Service]:
-    """Production compose services that build code from the tree, overlays folded into their base."""
-    groups: dict[tuple[str, str], list[ComposeService]] = {}
+    """Production compose services that build code from the tree, overlays folded into their stack's base."""
+    view = builder.project.view(services)
+    groups: dict[tuple[str, str, str], list[ComposeService]] = {}
     for service in builder.project.facts_of(ComposeService):
-        if not builder.project.matches_any(service.file, builder.project.config.dev_files):
-            groups.setdefault((posixpath.dirname(service.file), service.name), []).append(service)
-    for (directory, _name), definitions in sorted(groups.items()):
+        stack = view.stack_of(service.file)
+        if stack:
+            groups.setdefault((posixpath.dirname(service.file), stack, service.name), []).append(service)
+    for (directory, stack, _name), definitions in sorted(groups.items()):
         definitions.sort(key=lambda d: (d.build is None and d.image is None, d.file))  # the base first
-        yield from builder.compose_service(directory, definitions)
+        yield from builder.compose_service(directory, definitions, stack)
 
 
 def _runners(services: list[Service], path: str) -> list[Service]:

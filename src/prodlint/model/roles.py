@@ -182,6 +182,7 @@ class ProductionCode:
         self.seeds: dict[str, str] = {}  # `package.json` `prisma.seed` targets
         self.schema_references: set[str] = set()  # `--schema x.prisma`, `prisma.schema`
         self.roles: dict[str, FileRole] = {}
+        self.compose_stacks: dict[str, str] = {}  # why each production compose file is in its stack
         self._classify()
 
     # --- public ---------------------------------------------------------------------------
@@ -266,7 +267,7 @@ class ProductionCode:
         if path in self.seeds:
             return FileRole(SEED, self.seeds[path])
         if kind in CONFIG_KINDS:
-            return FileRole(CONFIG, "production configuration")
+            return FileRole(CONFIG, self.compose_stacks.get(path, "production configuration"))
         name = path.rsplit("/", 1)[-1]
         stem = name.split(".", 1)[0]
         seed = next((d for d in path_directories(path) if d in SEED_DIRECTORIES), None)
@@ -309,6 +310,7 @@ class ProductionCode:
         from prodlint.model.services import services  # services reads dev decisions from this module
 
         view = self.project.view(services)
+        self.compose_stacks = {path: f"production compose: {stack.reason}" for path, stack in view.stacks.items()}
         for launch in view.launches():
             if launch.service is None and launch.stage is None:
                 continue  # a Procfile line: read below, where its process type is known
