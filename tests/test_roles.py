@@ -11,6 +11,8 @@ import io
 from contextlib import redirect_stdout
 from pathlib import Path
 
+import pytest
+
 from prodlint import cli
 from prodlint.model.roles import production_code
 
@@ -227,3 +229,43 @@ def test_compose_stacks_say_why(lint):
         ("docker-compose.big.yml", "app"), ("docker-compose.big.yml", "db"),
         ("docker-compose.yml", "api"), ("docker-compose.yml", "db"),
     ]
+
+
+BASE_STACK = "services:\n  api:\n    build: .\n  db:\n    image: postgres:16\n"
+
+
+@pytest.mark.parametrize(("second", "stack", "reason"), [
+    # the app built elsewhere, its own database: a whole second stack
+    ("services:\n  api:\n    image: ghcr.io/acme/api\n  crm-db:\n    image: postgres:16\n",
+     "docker-compose.vps.yml",
+     "a stack of its own: every service has its own image or build, and `crm-db` is not in docker-compose.yml"),
+    # every service again, each complete: another way to run the same stack
+    ("services:\n  api:\n    build: .\n  db:\n    image: mysql:8\n",
+     "docker-compose.vps.yml", "a stack of its own: it defines every service of docker-compose.yml, each with its own image or build"),
+    # the base's database with another image, but not the application: an overlay
+    ("services:\n  db:\n    image: postgres:17\n  mail:\n    image: mailhog/mailhog\n",
+     "docker-compose.yml", "an overlay of docker-compose.yml: it redefines `db` but not the application service `api`"),
+    ("services:\n  api:\n    environment:\n      - WORKERS=4\n",
+     "docker-compose.yml", "an overlay of docker-compose.yml: adds keys to its service `api`"),
+    # the header shows it run over the base, whatever it defines
+    ("# docker compose -f docker-compose.yml -f docker-compose.vps.yml up -d\n"
+     "services:\n  api:\n    image: ghcr.io/acme/api\n  crm-db:\n    image: postgres:16\n",
+     "docker-compose.yml", "its header runs it over docker-compose.yml (`-f docker-compose.yml -f docker-compose.vps.yml`)"),
+])
+def test_a_second_compose_file_is_an_overlay_or_a_stack_of_its_own(tmp_path, lint, second, stack, reason):
+    from prodlint.model.services import services
+
+    (tmp_path / "docker-compose.yml").write_text(BASE_STACK)
+    (tmp_path / "docker-compose.vps.yml").write_text(second)
+    view = lint(tmp_path).project.view(services)
+    decided = view.stacks["docker-compose.vps.yml"]
+    assert (decided.stack, decided.reason) == (stack, reason)
+
+
+def test_a_production_overlay_that_restates_every_service_is_read_by_its_name(tmp_path, lint):
+    from prodlint.model.services import services
+
+    (tmp_path / "docker-compose.yml").write_text(BASE_STACK)
+    (tmp_path / "docker-compose.prod.yml").write_text("services:\n  api:\n    image: ghcr.io/acme/api\n  db:\n    image: postgres:16\n")
+    decided = lint(tmp_path).project.view(services).stacks["docker-compose.prod.yml"]
+    assert (decided.stack, decided.reason) == ("docker-compose.yml", "an overlay of docker-compose.yml by its name: it redefines the base's services")
