@@ -45,6 +45,48 @@ def _job_app(module: TsModule) -> tuple[str, object] | None:
     return None
 
 
+def _top_level_functions(module: TsModule) -> set[bytes]:
+    """Names of the file's own top-level functions: `function main()`, `const run = async () => ...`."""
+    names: set[bytes] = set()
+    for statement in module.tree.root_node.named_children:
+        if statement.type == "export_statement" and statement.named_children:
+            statement = statement.named_children[0]
+        if statement.type in ("function_declaration", "generator_function_declaration"):
+            name = statement.child_by_field_name("name")
+            if name is not None and name.text:
+                names.add(name.text)
+        elif statement.type in ("lexical_declaration", "variable_declaration"):
+            for declarator in statement.named_children:
+                value = declarator.child_by_field_name("value")
+                name = declarator.child_by_field_name("name")
+                if value is not None and name is not None and name.text and value.type in ("arrow_function", "function_expression", "function"):
+                    names.add(name.text)
+    return names
+
+
+def _program_call(module: TsModule) -> object | None:
+    """A top-level call that does the file's work when it runs: `main()`, `main().catch(...)`,
+    `(async () => { ... })()`. A file that starts a server (`.listen(`) is not a one-off."""
+    if b".listen(" in module.source:
+        return None
+    defined = _top_level_functions(module)
+    for statement in module.tree.root_node.named_children:
+        call = statement.named_children[0] if statement.type == "expression_statement" and statement.named_children else None
+        if call is not None and call.type == "await_expression" and call.named_children:
+            call = call.named_children[0]
+        while call is not None and call.type == "call_expression":
+            callee = call.child_by_field_name("function")
+            if callee is not None and callee.type == "identifier" and callee.text in defined:
+                return module.at(statement)
+            if callee is not None and callee.type == "parenthesized_expression" and callee.named_children and \
+                    callee.named_children[0].type in ("arrow_function", "function_expression", "function"):
+                return module.at(statement)
+            # `main().catch(...).finally(...)`: the call the chain starts from
+            inner = callee.child_by_field_name("object") if callee is not None and callee.type == "member_expression" else None
+            call = inner
+    return None
+
+
 @collector
 def typescript_traits(module: TsModule) -> Iterator[object]:
     main = None
@@ -52,4 +94,5 @@ def typescript_traits(module: TsModule) -> Iterator[object]:
         captures = module.captures("(binary_expression) @compare")
         main = next((module.at(n) for n in captures.get("compare", [])
                      if n.text and b"require.main" in n.text and b"module" in n.text.replace(b"require.main", b"")), None)
-    yield SourceTraits(module.path, tuple(dict.fromkeys(_references(module))), main, None, _job_app(module))  # type: ignore[arg-type]
+    yield SourceTraits(module.path, tuple(dict.fromkeys(_references(module))), main, _program_call(module),  # type: ignore[arg-type]
+                       _job_app(module))
