@@ -276,3 +276,14 @@ def test_a_production_overlay_that_restates_every_service_is_read_by_its_name(tm
     (tmp_path / "docker-compose.prod.yml").write_text("services:\n  api:\n    image: ghcr.io/acme/api\n  db:\n    image: postgres:16\n")
     decided = lint(tmp_path).project.view(services).stacks["docker-compose.prod.yml"]
     assert (decided.stack, decided.reason) == ("docker-compose.yml", "an overlay of docker-compose.yml by its name: it redefines the base's services")
+
+
+def test_package_bin_names_the_entrypoint_when_there_is_no_start_or_main(tmp_path, lint):
+    (tmp_path / "package.json").write_text('{"name": "orders-cli", "bin": {"orders": "cli/orders.js"}}\n')
+    (tmp_path / "cli").mkdir()
+    (tmp_path / "cli" / "orders.js").write_text('const { listOrders } = require("../lib/orders");\n\nlistOrders();\n')
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "orders.js").write_text("exports.listOrders = () => [];\n")
+    view = lint(tmp_path).project.view(production_code)
+    assert [(e.path, e.evidence) for e in view.entrypoints] == [("cli/orders.js", "`bin` of package.json")]
+    assert view.role_of("lib/orders.js").reason == "imported by cli/orders.js"

@@ -342,6 +342,9 @@ class ProductionCode:
                 self._npm_script(manifest, "start", directory, REQUEST, path, manifest.at, 0)
             elif manifest.main:
                 self._add_file(directory, manifest.main, None, REQUEST, f"`main` of {path}", manifest.at)
+            else:
+                for command in manifest.bin:  # a package run through the commands it installs
+                    self._add_file(directory, command, None, REQUEST, f"`bin` of {path}", manifest.at)
         for path in sorted(files):
             if test_reason(path) or path in self.project.skipped or any(d in SCRIPT_DIRECTORIES | SEED_DIRECTORIES for d in path_directories(path)):
                 continue
