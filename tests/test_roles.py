@@ -287,3 +287,18 @@ def test_package_bin_names_the_entrypoint_when_there_is_no_start_or_main(tmp_pat
     view = lint(tmp_path).project.view(production_code)
     assert [(e.path, e.evidence) for e in view.entrypoints] == [("cli/orders.js", "`bin` of package.json")]
     assert view.role_of("lib/orders.js").reason == "imported by cli/orders.js"
+
+
+def test_prisma_config_names_the_live_schema(tmp_path, lint):
+    schema = 'datasource db {\n  provider = "postgresql"\n  url = env("DATABASE_URL")\n}\n\nmodel Order {\n  id Int @id\n}\n'
+    for folder in ("db", "prisma"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "schema.prisma").write_text(schema)
+    (tmp_path / "prisma.config.ts").write_text(
+        'import { defineConfig } from "prisma/config";\n\nexport default defineConfig({\n  schema: "prisma/schema.prisma",\n});\n')
+    view = lint(tmp_path).project.view(production_code)
+    assert {path: (view.role_of(path).role, view.role_of(path).reason) for path in ("db/schema.prisma", "prisma/schema.prisma", "prisma.config.ts")} == {
+        "db/schema.prisma": ("copy", "the same models as prisma/schema.prisma, which is the schema in use"),
+        "prisma/schema.prisma": ("config", "the schema the app's scripts name (`--schema`/`prisma.schema`/`prisma.config.ts`)"),
+        "prisma.config.ts": ("config", "Prisma configuration (`prisma.config.*`)"),
+    }

@@ -51,6 +51,17 @@ class PackageManifest:
 
 
 @dataclass(frozen=True, slots=True)
+class PrismaConfig:
+    """A `prisma.config.ts`: the schema the Prisma CLI reads (`schema: "prisma/schema.prisma"`).
+
+    `schema` None: not a literal; relative to the config file's folder, a file or a folder of schema files."""
+
+    path: str
+    schema: str | None
+    at: Location
+
+
+@dataclass(frozen=True, slots=True)
 class ComposeHeader:
     """The leading comment of a compose file (`# Development stack: do not deploy`)."""
 

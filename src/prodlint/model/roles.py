@@ -33,7 +33,7 @@ from prodlint.extract.commands import Invocation, inside_workdir, option_value, 
 from prodlint.facts import Location
 from prodlint.facts.modules import Import
 from prodlint.facts.data import Model, Query
-from prodlint.facts.roles import ComposeHeader, PackageManifest, PlatformProcess, SourceTraits
+from prodlint.facts.roles import ComposeHeader, PackageManifest, PlatformProcess, PrismaConfig, SourceTraits
 from prodlint.facts.shell import ShellScript
 from prodlint.facts.routes import Router
 from prodlint.model.modules import ModuleIndex, is_python, module_index
@@ -180,7 +180,8 @@ class ProductionCode:
         self.entrypoints: list[Entrypoint] = []
         self.one_shots: dict[str, str] = {}  # files run once before a server starts (`prisma migrate && seed && node`)
         self.seeds: dict[str, str] = {}  # `package.json` `prisma.seed` targets
-        self.schema_references: set[str] = set()  # `--schema x.prisma`, `prisma.schema`
+        self.schema_references: set[str] = set()  # `--schema x.prisma`, `prisma.schema`, `prisma.config.ts`
+        self.prisma_configs: set[str] = set()
         self.roles: dict[str, FileRole] = {}
         self.compose_stacks: dict[str, str] = {}  # why each production compose file is in its stack
         self._classify()
@@ -250,6 +251,8 @@ class ProductionCode:
             return FileRole(REQUEST, request[path])
         if path in job:
             return FileRole(JOB, job[path])
+        if path in self.prisma_configs:
+            return FileRole(CONFIG, "Prisma configuration (`prisma.config.*`)")
         if kind in CONFIG_KINDS and kind not in ("sql", "prisma", "shell", "package-json", "tsconfig"):
             reason = dev_config_of(self.project, path, self.headers.get(path))
             if reason is not None:
@@ -345,6 +348,10 @@ class ProductionCode:
             else:
                 for command in manifest.bin:  # a package run through the commands it installs
                     self._add_file(directory, command, None, REQUEST, f"`bin` of {path}", manifest.at)
+        for config in self.project.facts_of(PrismaConfig):
+            self.prisma_configs.add(config.path)
+            if config.schema:
+                self.schema_references.add(posixpath.normpath(posixpath.join(posixpath.dirname(config.path), config.schema)))
         for path in sorted(files):
             if test_reason(path) or path in self.project.skipped or any(d in SCRIPT_DIRECTORIES | SEED_DIRECTORIES for d in path_directories(path)):
                 continue
@@ -548,8 +555,8 @@ class ProductionCode:
                 decided[path] = FileRole(COPY, f"a copy by name ({name})")
         remaining = [p for p in schemas if p not in decided]
         for path in remaining:
-            if path in self.schema_references:
-                decided[path] = FileRole(CONFIG, "the schema the app's scripts name (`--schema`/`prisma.schema`)")
+            if self._named_schema(path):
+                decided[path] = FileRole(CONFIG, "the schema the app's scripts name (`--schema`/`prisma.schema`/`prisma.config.ts`)")
         live = [p for p in remaining if p in decided]
         for path in remaining:
             if path in decided:
@@ -560,11 +567,16 @@ class ProductionCode:
                 decided[path] = FileRole(COPY, f"the same models as {twin}, which is the schema in use")
         return decided
 
+    def _named_schema(self, path: str) -> bool:
+        """Named by `--schema`, `prisma.schema` or `prisma.config.ts`, itself or its folder (multi-file schemas)."""
+        return path in self.schema_references or any(
+            _under(path, named) for named in self.schema_references if not named.endswith(".prisma"))
+
     def _preferred(self, live: str, other: str) -> bool:
         """Which of two copies of a schema is the one in use: named by a script, else beside migrations, else the first."""
-        if live in self.schema_references:
+        if self._named_schema(live):
             return True
-        if other in self.schema_references:
+        if self._named_schema(other):
             return False
         def migrations(path: str) -> bool:
             return any(_under(p, posixpath.join(posixpath.dirname(path), "migrations")) for p in self.project.by_path)

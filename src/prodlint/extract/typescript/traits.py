@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from prodlint.extract.typescript import TsModule, collector
 from prodlint.extract.typescript.modules import string_value
-from prodlint.facts.roles import SourceTraits
+from prodlint.facts.roles import PrismaConfig, SourceTraits
 
 _SPECIFIERS = """
 (import_statement source: (string) @specifier)
@@ -87,8 +87,25 @@ def _program_call(module: TsModule) -> object | None:
     return None
 
 
+_SCHEMA_KEY = """
+(pair key: [(property_identifier) (string)] @key value: (_) @value)
+"""
+
+
+def _prisma_config(module: TsModule) -> Iterator[PrismaConfig]:
+    """`defineConfig({ schema: "prisma/schema.prisma" })` of a `prisma.config.ts`."""
+    for _, captures in module.matches(_SCHEMA_KEY):
+        key = captures["key"][0]
+        if (string_value(key, {}) if key.type == "string" else key.text.decode()) == "schema":
+            yield PrismaConfig(module.path, string_value(captures["value"][0], {}), module.at(key))
+            return
+    yield PrismaConfig(module.path, None, module.at(module.tree.root_node))
+
+
 @collector
 def typescript_traits(module: TsModule) -> Iterator[object]:
+    if module.path.rsplit("/", 1)[-1].startswith("prisma.config."):
+        yield from _prisma_config(module)
     main = None
     if b"require.main" in module.source:
         captures = module.captures("(binary_expression) @compare")
