@@ -96,7 +96,8 @@ def test_python_findings_only_in_production_code(run):
         "app/db.py:4:10 CP002 1 replica × 4 workers × (20 + 20) = 160 connections > 97 available (PostgreSQL's default "
         "max_connections 100 − 3 reserved); lower the pool sizes, workers or replicas, raise max_connections, or put "
         "PgBouncer in front",
-        # The model copy in the Alembic revision is not the schema: no second IX001.
+        # The model copies (in the Alembic revision, legacy/models.py, app/models_old.py) are not the schema:
+        # no second IX001.
         "app/models.py:19:5 IX001 foreign key customer_id of Order (references customers) has no index that leads with "
         'it, and PostgreSQL does not index foreign keys itself; add Index("ix_orders_customer_id", "customer_id") to '
         "Order.__table_args__",
@@ -120,9 +121,11 @@ def test_show_files_gives_each_role_and_why(monkeypatch):
         "app/db.py                                 request     imported by app/api/orders.py, reached from the entrypoint app/main.py",
         "app/main.py                               request     entrypoint: Dockerfile → `gunicorn app.main:app -k uvicorn.workers.UvicornWorker --workers 4`",
         "app/models.py                             request     imported by app/api/orders.py, reached from the entrypoint app/main.py",
+        "app/models_old.py                         copy        a copy of the models by name (models_old.py), not reached from an entrypoint",
         "app/worker.py                             job         entrypoint: Procfile `worker` → `celery -A app.worker worker --loglevel=info`",
         "count_orders.py                           script      does its work when run (line 4) and no file imports it",
         "docker-entrypoint.sh                      config      production configuration",
+        "legacy/models.py                          copy        maps the same tables as app/models.py, which the app imports; nothing reaches this file",
         "scripts/__init__.py                       script      in a `scripts/` folder, not reached from an entrypoint",
         "scripts/report.py                         script      in a `scripts/` folder, not reached from an entrypoint",
         "scripts/warm_cache.py                     script      run once before the server starts: Dockerfile → docker-entrypoint.sh → `python -m scripts.warm_cache`",

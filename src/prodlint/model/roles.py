@@ -280,6 +280,9 @@ class ProductionCode:
         if folder is not None:
             return FileRole(SCRIPT, f"in a `{folder}/` folder, not reached from an entrypoint")
         if not self.fallback:
+            twin = self._model_copy_of(path, request, job)
+            if twin is not None:
+                return FileRole(COPY, twin)
             if traits is not None and traits.runs_as_main is not None and not self._defines_app(path):
                 return FileRole(SCRIPT, f"runs as a program (line {traits.runs_as_main.line}) and no entrypoint imports it")
             if traits is not None and traits.runs_on_import is not None and path not in self._imported():
@@ -289,6 +292,29 @@ class ProductionCode:
         if self.fallback:
             return FileRole(REQUEST, "no production entrypoint found: application code")
         return FileRole(REQUEST, "application code not reached from an entrypoint")
+
+    def _model_copy_of(self, path: str, request: dict[str, str], job: dict[str, str]) -> str | None:
+        """Why a Python file nothing runs is a stale copy of the app's models (`models_old.py`), else None:
+        it maps the same tables as a file the app imports, or its name says it is a copy."""
+        tables = self._python_tables().get(path)
+        if not tables:
+            return None
+        name = path.rsplit("/", 1)[-1]
+        if COPY_NAMES.search(name.removesuffix(".py")):
+            return f"a copy of the models by name ({name}), not reached from an entrypoint"
+        for other, used in sorted(self._python_tables().items()):
+            if other != path and (other in request or other in job) and _same_models(tables, used):
+                return f"maps the same tables as {other}, which the app imports; nothing reaches this file"
+        return None
+
+    def _python_tables(self) -> dict[str, set[str]]:
+        if not hasattr(self, "_tables"):
+            tables: dict[str, set[str]] = {}
+            for model in self.project.facts_of(Model):
+                if is_python(model.at.path) and model.table:
+                    tables.setdefault(model.at.path, set()).add(model.table)
+            self._tables = tables
+        return self._tables
 
     def _top_level(self, path: str) -> bool:
         """A file beside a package's manifest (`debug-users.js` next to package.json), not inside `src/`."""
