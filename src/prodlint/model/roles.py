@@ -105,6 +105,9 @@ class Entrypoint:
     launched: bool = True  # named by a command (compose, Dockerfile, Procfile, npm, platform), not by convention
 
 
+NOT_REACHED = FileRole(REQUEST, "application code not reached from an entrypoint")
+
+
 def path_directories(path: str) -> list[str]:
     return path.split("/")[:-1]
 
@@ -243,6 +246,32 @@ class ProductionCode:
             if path in self.roles:
                 continue
             self.roles[path] = override_of(self.project, path) or self._role(path, kind, request, job, live_schemas)
+        if not self.fallback:
+            self._script_only_modules()
+
+    def _script_only_modules(self) -> None:
+        """Application code no entrypoint reaches that only scripts and seeds load is theirs (a service
+        module only `scripts/audit-retention.ts` uses). A file beside reached code stays request code:
+        the app may load it in a way prodlint does not follow (`config.from_object("app.config")`)."""
+        imports = self._imports()
+        importers: dict[str, set[str]] = {}
+        for path in self.project.by_path:
+            for target in self._loads(path, imports):
+                if target != path:
+                    importers.setdefault(target, set()).add(path)
+        reached_folders = {posixpath.dirname(p) for p, r in self.roles.items()
+                           if r.role in (REQUEST, JOB) and r != NOT_REACHED}
+        candidates = sorted(p for p, r in self.roles.items()
+                            if r == NOT_REACHED and posixpath.dirname(p) not in reached_folders and importers.get(p))
+        changed = True
+        while changed:
+            changed = False
+            for path in candidates:
+                roles = {self.roles[i].role for i in importers[path]}
+                if self.roles[path] == NOT_REACHED and roles <= {SCRIPT, SEED, TEST} and roles & {SCRIPT, SEED}:
+                    by = sorted(i for i in importers[path] if self.roles[i].role in (SCRIPT, SEED))
+                    self.roles[path] = FileRole(SCRIPT, f"only scripts and seeds load it ({', '.join(by[:2])}); no entrypoint reaches it")
+                    changed = True
 
     def _role(self, path: str, kind: str, request: dict[str, str], job: dict[str, str],
               live_schemas: dict[str, FileRole]) -> FileRole:
@@ -291,7 +320,7 @@ class ProductionCode:
                 return FileRole(SCRIPT, "one-off script by name at the top of its package, not reached from an entrypoint")
         if self.fallback:
             return FileRole(REQUEST, "no production entrypoint found: application code")
-        return FileRole(REQUEST, "application code not reached from an entrypoint")
+        return NOT_REACHED
 
     def _model_copy_of(self, path: str, request: dict[str, str], job: dict[str, str]) -> str | None:
         """Why a Python file nothing runs is a stale copy of the app's models (`models_old.py`), else None:
