@@ -90,6 +90,19 @@ def inside_workdir(path: str, workdir: str | None) -> str | None:
     return None
 
 
+def option_value(argv: Sequence[str], *names: str) -> str | None:
+    """The value of the first of `names` the command line sets: `-w 4`, `--workers=4`, `-w4`."""
+    for index, word in enumerate(argv):
+        for name in names:
+            if word == name and index + 1 < len(argv):
+                return argv[index + 1]
+            if name.startswith("--") and word.startswith(name + "="):
+                return word.split("=", 1)[1]
+            if not name.startswith("--") and word.startswith(name) and len(word) > len(name):
+                return word[len(name):]
+    return None
+
+
 def program_name(word: str) -> str:
     return word.rsplit("/", 1)[-1]
 
