@@ -214,3 +214,12 @@ def test_internal_error_is_a_sentence_and_exit_2(project: Path, monkeypatch: pyt
     monkeypatch.setenv("PRODLINT_DEBUG", "1")
     with pytest.raises(ValueError):
         cli.main(["check", str(project)])
+
+
+def test_a_reader_that_stops_early_is_no_error(tmp_path: Path) -> None:
+    for number in range(800):  # more output than a pipe holds, so the write after `head` left fails
+        (tmp_path / f"module_with_a_rather_long_name_to_fill_the_pipe_{number:04}.py").write_text("x = 1\n")
+    done = subprocess.run(f"{sys.executable} -m prodlint.cli check --no-cache --jobs 1 --show-files | head -1",
+                          shell=True, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.stderr == ""
+    assert len(done.stdout.splitlines()) == 1

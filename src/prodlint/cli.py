@@ -157,6 +157,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         return EXIT_ERROR
+    except BrokenPipeError:
+        # `prodlint check | head`: the reader left; say nothing more and let exit not flush into the closed pipe
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_CLEAN
     except Exception as error:  # noqa: BLE001 - a user sees a sentence, not a traceback
         if _debugging():
             raise
