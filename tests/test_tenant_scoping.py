@@ -64,6 +64,7 @@ PRISMA_STATUSES = [
     ("src/services/order.service.ts", 55, "scoped-by-filter"),
     ("src/services/order.service.ts", 61, "scoped-by-filter"),
     ("src/services/order.service.ts", 65, "unscoped"),
+    ("src/services/retention.service.ts", 5, "unscoped"),  # unscoped, but in a module nothing imports: not reported
 ]
 
 # SQLAlchemy ORM, Flask-SQLAlchemy and FastAPI/Flask routes (tenant key org_id, sub-key household_id).
@@ -134,7 +135,7 @@ def test_census_counts_every_status(lint):
     assert list(counts) == list(STATUSES)
     assert counts == {
         "scoped-by-filter": 16, "scoped-by-extension": 0, "scoped-by-rls": 0, "scoped-by-check": 1, "scoped-by-parent": 4,
-        "scoped-by-identity": 4, "scoped-by-helper": 2, "unscoped": 10, "unknown": 0,
+        "scoped-by-identity": 4, "scoped-by-helper": 2, "unscoped": 11, "unknown": 0,
     }
 
 

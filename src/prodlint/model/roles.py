@@ -181,6 +181,7 @@ class ProductionCode:
         self.seeds: dict[str, str] = {}  # `package.json` `prisma.seed` targets
         self.schema_references: set[str] = set()  # `--schema x.prisma`, `prisma.schema`
         self.roles: dict[str, FileRole] = {}
+        self.unreached: set[str] = set()  # application modules of a project with entrypoints that none reaches
         self._classify()
 
     # --- public ---------------------------------------------------------------------------
@@ -194,6 +195,8 @@ class ProductionCode:
         role = self.role_of(at.path).role
         if code.startswith("TN") and role == JOB:
             return (at.path, at.line) in self._tenant_job_queries()
+        if code.startswith("TN") and at.path in self.unreached and not self._routers_by_path().get(at.path):
+            return False  # a module nothing starts or imports serves no tenant (a script's service, dead code)
         return roles is None or role in roles
 
     def _tenant_job_queries(self) -> set[tuple[str, int]]:
@@ -283,6 +286,7 @@ class ProductionCode:
                 return FileRole(SCRIPT, "one-off script by name at the top of its package, not reached from an entrypoint")
         if self.fallback:
             return FileRole(REQUEST, "no production entrypoint found: application code")
+        self.unreached.add(path)
         return FileRole(REQUEST, "application code not reached from an entrypoint")
 
     def _top_level(self, path: str) -> bool:
