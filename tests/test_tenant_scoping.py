@@ -69,6 +69,9 @@ PRISMA_STATUSES = [
 
 # SQLAlchemy ORM, Flask-SQLAlchemy and FastAPI/Flask routes (tenant key org_id, sub-key household_id).
 SQLALCHEMY_FINDINGS = [
+    "app/repositories.py:25:16 TN001 select on tenant-scoped model Pantry does not filter by org_id; filter on Pantry.org_id",
+    "app/repositories.py:30:16 TN001 select on tenant-scoped model Pantry does not filter by org_id; filter on Pantry.org_id",
+    "app/repositories.py:40:16 TN001 select on tenant-scoped model Widget does not filter by org_id; filter on Widget.org_id",
     "app/routes.py:30:12 TN004 query on Favorite is scoped by org_id = org_id, taken from the path parameter (line 29), and never compared with the caller's identity, so any user can reach another tenant's rows; take org_id from the authenticated session or check the caller's membership first",
     "app/routes.py:41:12 TN004 filter_by on Widget is scoped by org_id = org_id, taken from the query string (line 40), and never compared with the caller's identity, so any user can reach another tenant's rows; take org_id from the authenticated session or check the caller's membership first",
     "app/services.py:15:17 TN001 get on tenant-scoped model Dashboard does not filter by org_id; look it up with a filter on Dashboard.org_id instead of get",
@@ -84,6 +87,12 @@ SQLALCHEMY_FINDINGS = [
 ]
 
 SQLALCHEMY_STATUSES = [
+    ("app/repositories.py", 15, "scoped-by-parent"),
+    ("app/repositories.py", 20, "scoped-by-parent"),
+    ("app/repositories.py", 25, "unscoped"),
+    ("app/repositories.py", 30, "unscoped"),
+    ("app/repositories.py", 34, "scoped-by-filter"),
+    ("app/repositories.py", 40, "unscoped"),
     ("app/routes.py", 30, "scoped-by-filter"),
     ("app/routes.py", 35, "scoped-by-filter"),
     ("app/routes.py", 41, "scoped-by-filter"),
@@ -176,3 +185,10 @@ def test_core_tables_are_models(run, lint):
         (19, "projects", "update", "unscoped"),
         (23, "tasks", "delete", "scoped-by-filter"),
     ]
+
+
+def test_owned_parent_names_the_table_it_references(lint):
+    model = lint("tenant/scoping_sqlalchemy", select="TN").project.view(data_model)
+    how = {q.query.at.line: q.how for q in model.tenant_queries() if q.query.at.path == "app/repositories.py"}
+    assert how[15] == "kitchen_id = self.kitchen_id: the object's own Kitchen, itself tenant-scoped (by org_id)"
+    assert how[20] == "pantry_id = self.pantry_id: the object's own Pantry, itself tenant-scoped (by org_id)"

@@ -342,6 +342,9 @@ class DataModel:
         how = self._identity(query, tenant_query.tenant)
         if how is not None:
             return replace(tenant_query, status=SCOPED_BY_IDENTITY, how=how)
+        how = self._owned_parent(query, tenant_query.tenant)
+        if how is not None:
+            return replace(tenant_query, status=SCOPED_BY_PARENT, how=how)
         keys = set(query.filter.keys)
         for earlier in scoped_before:
             # `findFirst({ where: { id, tenantId } })` then `update({ where: { id } })`: the same lookup, verified first
@@ -377,6 +380,39 @@ class DataModel:
         primary = {f.name for f in model.fields if f.primary} | {"id"}
         if keys <= primary and (ACCOUNT_FLOW.search(query.function) or ACCOUNT_FLOW.search(query.at.path.rsplit("/", 1)[-1])):
             return f"reads the caller's own user in an account flow ({query.function})"
+        return None
+
+    def _owned_parent(self, query: Query, tenant: TenantModel) -> str | None:
+        """A sub-tenant key the object holds: `Meal.household_id == self.household_id`, where
+        `household_id` references a tenant-scoped table and the value is the repository's own
+        state (set where it was built from the identity), not an argument the caller passes."""
+        for key, value in query.filter.values:
+            if _root(value) not in ("self", "this") or value.count(".") != 1 or value in ("self.id", "this.id"):
+                continue
+            parent = self._referenced(tenant.model, key.rsplit(".", 1)[-1])
+            if parent is not None:
+                return f"{key} = {value}: the object's own {parent.name}, itself tenant-scoped (by {parent.key.name})"
+        return None
+
+    def _referenced(self, model: Model, name: str) -> TenantModel | None:
+        """The tenant-scoped model a field references: by its foreign key, or (fallback, a
+        proxy or a column without one) by name, `household_id` -> `Household` / `households`."""
+        field = next((f for f in model.fields if name in (f.name, f.column)), None)
+        if field is not None and field.foreign_key:
+            target = field.foreign_key.rsplit(".", 1)[0]
+            found = self.by_table.get(target.lower()) or self.sqlalchemy_by_name.get(target)
+            if found is None and model.orm == PRISMA:
+                found = next(iter(self.prisma_by_delegate.get(delegate_name(target), ())), None)
+            return self.tenant_model(found)
+        stem = re.sub(r"_?[iI]d$", "", name)
+        if not stem or stem == name or stem in self.config.tenant_keys:
+            return None
+        candidates = [stem, stem + "s", stem + "es", stem.replace("_", "")]
+        for candidate in candidates:
+            found = self.by_table.get(candidate.lower()) or next(
+                (m for n, m in self.sqlalchemy_by_name.items() if n.lower() == candidate.lower()), None)
+            if found is not None and found is not model:
+                return self.tenant_model(found)
         return None
 
     def _credential_lookup(self, query: Query, tenant: TenantModel) -> list[str]:

@@ -308,11 +308,35 @@ class QueryReader(ast.NodeVisitor):
             current = call
         if conditional:
             chain.filter.unknown |= narrowed.filter.unknown
+            # `if self.group_id: stmt = stmt.filter(M.group_id == self.group_id)`: pinned whenever the
+            # value exists; without one the object is built for no tenant, on purpose
+            tested = self._tested(name)
+            for key, value in narrowed.filter.values.items():
+                if value in tested:
+                    chain.filter.pin(key, value)
         else:
             chain.filter.add(narrowed.filter)
             chain.order_by.extend(narrowed.order_by)
             chain.has_limit |= narrowed.has_limit
         chain.terminal = chain.terminal or narrowed.terminal
+
+    def _tested(self, node: ast.AST) -> set[str]:
+        """Values the enclosing `if`s require to be set: `if x:`, `if x is not None:`, `if a and b:`."""
+        tested: set[str] = set()
+        current = node
+        while current in self.parents:
+            parent = self.parents[current]
+            if isinstance(parent, ast.If) and current in parent.body:
+                tests = parent.test.values if isinstance(parent.test, ast.BoolOp) and isinstance(parent.test.op, ast.And) else [parent.test]
+                for test in tests:
+                    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.IsNot) and _is_none(test.comparators[0]):
+                        test = test.left
+                    if isinstance(test, (ast.Name, ast.Attribute)):
+                        tested.add(ast.unparse(test))
+            if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                break
+            current = parent
+        return tested
 
     def _block_of(self, statement: ast.stmt) -> list[ast.stmt] | None:
         parent = self.parents.get(statement)
