@@ -69,6 +69,8 @@ PRISMA_STATUSES = [
 
 # SQLAlchemy ORM, Flask-SQLAlchemy and FastAPI/Flask routes (tenant key org_id, sub-key household_id).
 SQLALCHEMY_FINDINGS = [
+    "app/maintenance.py:15:12 TN001 all on tenant-scoped model Dashboard does not filter by org_id; filter on Dashboard.org_id",
+    "app/maintenance.py:54:12 TN001 all on tenant-scoped model Widget does not filter by org_id; filter on Widget.org_id",
     "app/repositories.py:25:16 TN001 select on tenant-scoped model Pantry does not filter by org_id; filter on Pantry.org_id",
     "app/repositories.py:30:16 TN001 select on tenant-scoped model Pantry does not filter by org_id; filter on Pantry.org_id",
     "app/repositories.py:40:16 TN001 select on tenant-scoped model Widget does not filter by org_id; filter on Widget.org_id",
@@ -87,6 +89,8 @@ SQLALCHEMY_FINDINGS = [
 ]
 
 SQLALCHEMY_STATUSES = [
+    ("app/maintenance.py", 15, "unscoped"),
+    ("app/maintenance.py", 54, "unscoped"),
     ("app/repositories.py", 15, "scoped-by-parent"),
     ("app/repositories.py", 20, "scoped-by-parent"),
     ("app/repositories.py", 25, "unscoped"),
@@ -192,3 +196,17 @@ def test_owned_parent_names_the_table_it_references(lint):
     how = {q.query.at.line: q.how for q in model.tenant_queries() if q.query.at.path == "app/repositories.py"}
     assert how[15] == "kitchen_id = self.kitchen_id: the object's own Kitchen, itself tenant-scoped (by org_id)"
     assert how[20] == "pantry_id = self.pantry_id: the object's own Pantry, itself tenant-scoped (by org_id)"
+
+
+def test_code_reached_only_from_startup_or_platform_admin_is_cross_tenant(lint):
+    model = lint("tenant/scoping_sqlalchemy", select="TN").project.view(data_model)
+    assert [(f, model.cross_tenant("app/maintenance.py", f)) for f in (
+        "backfill_widgets", "dashboards", "on_startup", "purge", "every_widget", "admin_dashboards", "widgets")] == [
+        ("backfill_widgets", 'reached only from __main__ (runs as a program (`if __name__ == "__main__":`))'),
+        ("dashboards", None),
+        ("on_startup", 'a startup hook (@router.on_event("startup"))'),
+        ("purge", "a startup event handler (add_event_handler)"),
+        ("every_widget", "reached only from admin_widgets (a route handler behind the platform-admin dependency get_current_superuser)"),
+        ("admin_dashboards", "a route handler behind the platform-admin dependency require_platform_admin"),
+        ("widgets", None),
+    ]

@@ -382,3 +382,32 @@ class ScopedClient:
             model in ("$all", "*", delegate) and op in ("*", operation) and (model == "$all" or not delegate.startswith("$"))
             for model, op in self.covers
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Calls:
+    """The names one function calls or hands on as a function (`safe_try(fix)`, a route's handler).
+
+    `callees` are last name parts (`init_db.main()` gives "main"). `function` is "" for module
+    level and "__main__" for an `if __name__ == "__main__":` block. Who calls a function is read
+    from these by name, so a name called anywhere else counts as called from there.
+    """
+
+    function: str
+    callees: tuple[str, ...]
+    at: Location
+    function_at: Location | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CrossTenantEntry:
+    """Code that works across tenants by design: a startup hook, a `__main__` block, a route handler
+    behind a platform-admin guard. `function` is the entry's qualname; `how` says why. With
+    `handler` set, the entry is the route registered at `at` and `handler` the last name of its
+    handler (TypeScript: `router.get('/x', requireRole('SUPER_ADMIN'), ctrl.list)`)."""
+
+    function: str
+    how: str
+    at: Location
+    function_at: Location | None = None
+    handler: str = ""

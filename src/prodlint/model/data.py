@@ -28,9 +28,11 @@ from typing import TYPE_CHECKING
 
 from prodlint.facts import Location
 from prodlint.facts.data import (
-    PRISMA, SQLALCHEMY, ClientInput, Field, IndexDef, Model, NewRow, Query, RawSql, RowCheck, ScopedCall, ScopedClient, SqlTable,
+    PRISMA, SQLALCHEMY, Calls, ClientInput, CrossTenantEntry, Field, IndexDef, Model, NewRow, Query, RawSql, RowCheck, ScopedCall,
+    ScopedClient, SqlTable,
 )
 from prodlint.model.modules import module_index
+from prodlint.model.roles import JOB, REQUEST, override_of, production_code
 
 if TYPE_CHECKING:
     from prodlint.model.routes import ResolvedRoute
@@ -165,6 +167,10 @@ class DataModel:
         self._scoped_clients = list(project.facts_of(ScopedClient))
         self._tenant_queries: list[TenantQuery] | None = None
         self._routes_by_handler: dict[tuple[str, int], list[ResolvedRoute]] | None = None
+        self._entries: dict[tuple[str, str], str] | None = None
+        self._handler_entries: dict[str, list[str]] = {}
+        self._callers: dict[str, list[tuple[str, str]]] = {}
+        self._cross_memo: dict[tuple[str, str], str | None] = {}
         # module-level bindings, which other files can import: (path, name) -> (is a function, client)
         self._scoped_keys = {
             (c.at.path, c.name): (c.called, c) for c in self._scoped_clients if not c.scope and not c.name.startswith("this.")
@@ -246,6 +252,50 @@ class DataModel:
     def exempt(self, path: str) -> bool:
         return self.project.matches_any(path, self.config.tenant_exempt)
 
+    def cross_tenant(self, path: str, function: str) -> str | None:
+        """Why the function works across tenants by design, or None: it is a startup hook, a
+        `__main__` block or a platform-admin route handler, or every production caller of its
+        name is such code (by name, so a name called anywhere else counts as called from there)."""
+        if not function or override_of(self.project, path) is not None:
+            return None  # what the roles config says a file is wins
+        if self._entries is None:
+            roles = self.project.view(production_code)
+            self._entries = {}
+            self._handler_entries = defaultdict(list)
+            for entry in self.project.facts_of(CrossTenantEntry):
+                if entry.handler:
+                    self._handler_entries[entry.handler].append(entry.how)
+                else:
+                    self._entries[(entry.at.path, entry.function)] = entry.how
+            self._callers = defaultdict(list)
+            for calls in self.project.facts_of(Calls):
+                if roles.role_of(calls.at.path).role in (REQUEST, JOB):  # tests and scripts run no tenant's request
+                    for callee in calls.callees:
+                        self._callers[callee].append((calls.at.path, calls.function))
+        return self._cross_tenant(path, function, set())
+
+    def _cross_tenant(self, path: str, function: str, visiting: set[tuple[str, str]]) -> str | None:
+        key = (path, function)
+        if key in self._entries:
+            return self._entries[key]
+        if key in self._cross_memo:
+            return self._cross_memo[key]
+        name = function.rsplit(".", 1)[-1]
+        callers = [c for c in self._callers.get(name, ()) if c != key]
+        routes = self._handler_entries.get(name, [])
+        if (not callers and not routes) or key in visiting or len(visiting) > 12:
+            return None  # never called (a route handler, an entry point), or a cycle
+        reasons = list(routes)
+        for caller_path, caller in callers:
+            reason = self._cross_tenant(caller_path, caller, visiting | {key}) if caller else None
+            if reason is None:
+                self._cross_memo[key] = None
+                return None
+            reasons.append(f"{caller} ({reason})" if not reason.startswith("reached") else f"{caller}, {reason}")
+        found = f"reached only from {reasons[0]}"
+        self._cross_memo[key] = found
+        return found
+
     def tenant_queries(self) -> Iterator[TenantQuery]:
         """Every read and write on a tenant-scoped model outside `tenant.exempt`, in path order."""
         if self._tenant_queries is None:
@@ -253,7 +303,7 @@ class DataModel:
         return iter(self._tenant_queries)
 
     def _scope_queries(self) -> Iterator[TenantQuery]:
-        every = [q for q in self.project.facts_of(Query) if not self.exempt(q.at.path)]
+        every = [q for q in self.project.facts_of(Query) if not self.exempt(q.at.path) and self.cross_tenant(q.at.path, q.function) is None]
         queries = [q for q in every if q.operation not in CREATES]
         base: dict[int, TenantQuery | None] = {}
         for query in queries:
@@ -551,7 +601,7 @@ class DataModel:
     def tenant_raw_sql(self) -> Iterator[TenantRawSql]:
         """Each raw statement's read or write of a tenant-scoped table (inserts excluded)."""
         for raw in self.project.facts_of(RawSql):
-            if self.exempt(raw.at.path) or not raw.parsed:
+            if self.exempt(raw.at.path) or not raw.parsed or self.cross_tenant(raw.at.path, raw.function) is not None:
                 continue
             filtered = self._pinned_by_sql(raw)
             client_scoped = raw.orm == PRISMA and self.scoped_client(raw)
