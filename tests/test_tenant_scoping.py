@@ -19,6 +19,7 @@ PRISMA_FINDINGS = [
     "src/public.ts:7:18 TN001 findMany on tenant-scoped model Order does not filter by tenantId: its value may be undefined (req.auth?.tenantId), and Prisma ignores an undefined filter; require a defined tenantId before querying",
     "src/reports.ts:4:10 TN003 $queryRaw reads tenant-scoped tables Order (model Order), Customer (model Customer) without a tenantId predicate; add o.tenantId = <tenant>, c.tenantId = <tenant> to the WHERE clause",
     "src/reports.ts:14:10 TN003 $queryRaw reads tenant-scoped table Order (model Order) without a tenantId predicate; add Order.tenantId = <tenant> to the WHERE clause",
+    "src/routes/platform.ts:22:20 TN001 findMany on tenant-scoped model Order does not filter by tenantId; add tenantId to the where clause",
     "src/routes/tenants.ts:10:18 TN004 findMany on Order is scoped by tenantId = tenantId, taken from the path parameter (line 9), and never compared with the caller's identity, so any user can reach another tenant's rows; take tenantId from the authenticated session or check the caller's membership first",
     "src/routes/tenants.ts:15:18 TN004 findMany on Order is scoped by tenantId = tenantId, taken from the header (line 14), and never compared with the caller's identity, so any user can reach another tenant's rows; take tenantId from the authenticated session or check the caller's membership first",
     "src/routes/tenants.ts:19:18 TN004 findMany on Customer is scoped by tenantId = req.query.tenantId, taken from the query string (line 19), and never compared with the caller's identity, so any user can reach another tenant's rows; take tenantId from the authenticated session or check the caller's membership first",
@@ -29,11 +30,13 @@ PRISMA_FINDINGS = [
     "src/services/order.service.ts:34:12 TN001 findMany on tenant-scoped model Order does not filter by tenantId; add tenantId to the where clause",
     "src/services/order.service.ts:46:11 TN002 update on tenant-scoped model Customer does not filter by tenantId, so it can change another tenant's rows; add tenantId to the where clause",
     "src/services/order.service.ts:65:12 TN001 findMany on tenant-scoped model Template does not filter by tenantId; add tenantId to the where clause",
+    "src/services/platform.service.ts:11:12 TN001 findMany on tenant-scoped model Customer does not filter by tenantId; add tenantId to the where clause",
 ]
 
 PRISMA_STATUSES = [
     ("src/public.ts", 7, "unscoped"),
     ("src/public.ts", 12, "scoped-by-filter"),
+    ("src/routes/platform.ts", 22, "unscoped"),
     ("src/routes/tenants.ts", 10, "scoped-by-filter"),
     ("src/routes/tenants.ts", 15, "scoped-by-filter"),
     ("src/routes/tenants.ts", 19, "scoped-by-filter"),
@@ -64,6 +67,7 @@ PRISMA_STATUSES = [
     ("src/services/order.service.ts", 55, "scoped-by-filter"),
     ("src/services/order.service.ts", 61, "scoped-by-filter"),
     ("src/services/order.service.ts", 65, "unscoped"),
+    ("src/services/platform.service.ts", 11, "unscoped"),
     ("src/services/retention.service.ts", 5, "unscoped"),  # unscoped, but in a module nothing imports: not reported
 ]
 
@@ -148,7 +152,7 @@ def test_census_counts_every_status(lint):
     assert list(counts) == list(STATUSES)
     assert counts == {
         "scoped-by-filter": 16, "scoped-by-extension": 0, "scoped-by-rls": 0, "scoped-by-check": 1, "scoped-by-parent": 4,
-        "scoped-by-identity": 4, "scoped-by-helper": 2, "unscoped": 11, "unknown": 0,
+        "scoped-by-identity": 4, "scoped-by-helper": 2, "unscoped": 13, "unknown": 0,
     }
 
 
@@ -209,4 +213,13 @@ def test_code_reached_only_from_startup_or_platform_admin_is_cross_tenant(lint):
         ("every_widget", "reached only from admin_widgets (a route handler behind the platform-admin dependency get_current_superuser)"),
         ("admin_dashboards", "a route handler behind the platform-admin dependency require_platform_admin"),
         ("widgets", None),
+    ]
+
+
+def test_service_reached_only_from_a_platform_admin_route_is_cross_tenant(lint):
+    model = lint("tenant/scoping_prisma", select="TN").project.view(data_model)
+    assert [model.cross_tenant("src/services/platform.service.ts", f) for f in (
+        "PlatformService.platformTotals", "PlatformService.openCustomers")] == [
+        "reached only from PlatformController.totals, reached only from a route behind the platform-admin guard platformOnly",
+        None,
     ]

@@ -269,7 +269,8 @@ class DataModel:
                     self._entries[(entry.at.path, entry.function)] = entry.how
             self._callers = defaultdict(list)
             for calls in self.project.facts_of(Calls):
-                if roles.role_of(calls.at.path).role in (REQUEST, JOB):  # tests and scripts run no tenant's request
+                # tests, scripts and modules nothing reaches (a separate frontend) run no tenant's request
+                if roles.role_of(calls.at.path).role in (REQUEST, JOB) and calls.at.path not in roles.unreached:
                     for callee in calls.callees:
                         self._callers[callee].append((calls.at.path, calls.function))
         return self._cross_tenant(path, function, set())
