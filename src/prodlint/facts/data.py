@@ -354,6 +354,7 @@ class RawSql:
     function: str = ""
     function_at: Location | None = None
     orm: str = PRISMA
+    discarded: bool = False  # run as a statement, its rows never looked at (`await db.execute(text("SELECT col ..."))`)
 
 
 @dataclass(frozen=True, slots=True)

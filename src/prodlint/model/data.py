@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from prodlint.facts import Location
 from prodlint.facts.data import (
-    PRISMA, SQLALCHEMY, Calls, ClientInput, CrossTenantEntry, Field, IndexDef, Model, NewRow, Query, RawSql, RowCheck, ScopedCall,
+    PRISMA, READ, SQLALCHEMY, Calls, ClientInput, CrossTenantEntry, Field, IndexDef, Model, NewRow, Query, RawSql, RowCheck, ScopedCall,
     ScopedClient, SqlTable,
 )
 from prodlint.model.modules import module_index
@@ -608,8 +608,8 @@ class DataModel:
             client_scoped = raw.orm == PRISMA and self.scoped_client(raw)
             for index, table in enumerate(raw.tables):
                 tenant = self.tenant_model(self.by_table.get(table.name.lower()))
-                if tenant is None or table.access == "insert":
-                    continue
+                if tenant is None or table.access == "insert" or (raw.discarded and table.access == READ):
+                    continue  # inserts reach no other row; rows nobody looks at leak nothing
                 if table.name.lower() in self.rls_tables:
                     status = SCOPED_BY_RLS
                 elif client_scoped:

@@ -507,8 +507,19 @@ class QueryReader(ast.NodeVisitor):
                 function=function,
                 function_at=function_at,
                 orm=SQLALCHEMY,
+                discarded=self._discarded(call),
             )
         )
+
+    def _discarded(self, call: ast.Call) -> bool:
+        """The statement's result is thrown away: `db.execute(text(...))` (awaited or not) as a statement."""
+        node: ast.AST = call
+        parent = self.parents.get(node)
+        if isinstance(parent, ast.Call) and isinstance(parent.func, ast.Attribute) and parent.func.attr in RAW_EXECUTORS and parent.args and parent.args[0] is node:
+            node, parent = parent, self.parents.get(parent)
+        if isinstance(parent, ast.Await):
+            node, parent = parent, self.parents.get(parent)
+        return isinstance(parent, ast.Expr)
 
     def _local_string(self, name: ast.Name) -> ast.expr | None:
         """`sql = "SELECT ..."` assigned once in the enclosing function (or module)."""
