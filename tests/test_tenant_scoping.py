@@ -37,6 +37,7 @@ PRISMA_STATUSES = [
     ("src/public.ts", 7, "unscoped"),
     ("src/public.ts", 12, "scoped-by-filter"),
     ("src/routes/platform.ts", 22, "unscoped"),
+    ("src/routes/platform.ts", 29, "scoped-by-filter"),
     ("src/routes/tenants.ts", 10, "scoped-by-filter"),
     ("src/routes/tenants.ts", 15, "scoped-by-filter"),
     ("src/routes/tenants.ts", 19, "scoped-by-filter"),
@@ -151,7 +152,7 @@ def test_census_counts_every_status(lint):
     counts = lint("tenant/scoping_prisma", select="TN").project.view(data_model).status_counts()
     assert list(counts) == list(STATUSES)
     assert counts == {
-        "scoped-by-filter": 16, "scoped-by-extension": 0, "scoped-by-rls": 0, "scoped-by-check": 1, "scoped-by-parent": 4,
+        "scoped-by-filter": 17, "scoped-by-extension": 0, "scoped-by-rls": 0, "scoped-by-check": 1, "scoped-by-parent": 4,
         "scoped-by-identity": 4, "scoped-by-helper": 2, "unscoped": 13, "unknown": 0,
     }
 
@@ -220,6 +221,6 @@ def test_service_reached_only_from_a_platform_admin_route_is_cross_tenant(lint):
     model = lint("tenant/scoping_prisma", select="TN").project.view(data_model)
     assert [model.cross_tenant("src/services/platform.service.ts", f) for f in (
         "PlatformService.platformTotals", "PlatformService.openCustomers")] == [
-        "reached only from PlatformController.totals, reached only from a route behind the platform-admin guard platformOnly",
+        "reached only from totals, reached only from a route behind the platform-admin guard platformOnly",
         None,
     ]

@@ -389,7 +389,8 @@ class ScopedClient:
 class Calls:
     """The names one function calls or hands on as a function (`safe_try(fix)`, a route's handler).
 
-    `callees` are last name parts (`init_db.main()` gives "main"). `function` is "" for module
+    `callees` are last name parts (`init_db.main()` gives "main"), `C.m` when the receiver's class
+    is known (TypeScript `this.service.m()` with `constructor(private service: C)`). `function` is "" for module
     level and "__main__" for an `if __name__ == "__main__":` block. Who calls a function is read
     from these by name, so a name called anywhere else counts as called from there.
     """
@@ -398,6 +399,7 @@ class Calls:
     callees: tuple[str, ...]
     at: Location
     function_at: Location | None = None
+    owner: str = ""  # TypeScript: the class it is a member of; a callee `C.m` names method m of class C
 
 
 @dataclass(frozen=True, slots=True)

@@ -168,8 +168,9 @@ class DataModel:
         self._tenant_queries: list[TenantQuery] | None = None
         self._routes_by_handler: dict[tuple[str, int], list[ResolvedRoute]] | None = None
         self._entries: dict[tuple[str, str], str] | None = None
-        self._handler_entries: dict[str, list[str]] = {}
-        self._callers: dict[str, list[tuple[str, str]]] = {}
+        self._handler_entries: dict[str, list[tuple[str, str]]] = {}
+        self._callers: dict[str, list[tuple[str, str, str]]] = {}
+        self._owners: dict[tuple[str, str], str] = {}
         self._cross_memo: dict[tuple[str, str], str | None] = {}
         # module-level bindings, which other files can import: (path, name) -> (is a function, client)
         self._scoped_keys = {
@@ -264,15 +265,19 @@ class DataModel:
             self._handler_entries = defaultdict(list)
             for entry in self.project.facts_of(CrossTenantEntry):
                 if entry.handler:
-                    self._handler_entries[entry.handler].append(entry.how)
+                    cls, _, name = entry.handler.rpartition(".")
+                    self._handler_entries[name].append((cls, entry.how))
                 else:
                     self._entries[(entry.at.path, entry.function)] = entry.how
             self._callers = defaultdict(list)
             for calls in self.project.facts_of(Calls):
+                if calls.owner:
+                    self._owners[(calls.at.path, calls.function)] = calls.owner
                 # tests, scripts and modules nothing reaches (a separate frontend) run no tenant's request
                 if roles.role_of(calls.at.path).role in (REQUEST, JOB) and calls.at.path not in roles.unreached:
                     for callee in calls.callees:
-                        self._callers[callee].append((calls.at.path, calls.function))
+                        cls, _, name = callee.rpartition(".")
+                        self._callers[name].append((cls, calls.at.path, calls.function))
         return self._cross_tenant(path, function, set())
 
     def _cross_tenant(self, path: str, function: str, visiting: set[tuple[str, str]]) -> str | None:
@@ -281,9 +286,11 @@ class DataModel:
             return self._entries[key]
         if key in self._cross_memo:
             return self._cross_memo[key]
-        name = function.rsplit(".", 1)[-1]
-        callers = [c for c in self._callers.get(name, ()) if c != key]
-        routes = self._handler_entries.get(name, [])
+        owner, _, name = function.rpartition(".")
+        owner = self._owners.get(key) or owner.rsplit(".", 1)[-1]
+        # a call through a receiver of a known class calls that class's method only
+        callers = [(p, f) for cls, p, f in self._callers.get(name, ()) if (p, f) != key and (not cls or cls == owner)]
+        routes = [how for cls, how in self._handler_entries.get(name, []) if not cls or cls == owner]
         if (not callers and not routes) or key in visiting or len(visiting) > 12:
             return None  # never called (a route handler, an entry point), or a cycle
         reasons = list(routes)
