@@ -26,6 +26,7 @@ PRISMA_FINDINGS = [
     "src/routes/tenants.ts:37:18 TN001 findUnique on tenant-scoped model User does not filter by tenantId; add tenantId to the where clause",
     "src/routes/tenants.ts:54:18 TN004 findMany on Order is scoped by tenantId = tenantId, taken from the path parameter (line 52), and never compared with the caller's identity, so any user can reach another tenant's rows; take tenantId from the authenticated session or check the caller's membership first",
     "src/services/admin.service.ts:4:9 TN002 delete on tenant-scoped model User does not filter by tenantId, so it can change another tenant's rows; add tenantId to the where clause",
+    "src/services/ledger.service.ts:5:12 TN004 findMany on Order is scoped by tenantId = tenantId, taken from the path parameter tenantId that list forwards, and never compared with the caller's identity, so any user can reach another tenant's rows; take tenantId from the authenticated session or check the caller's membership first",
     "src/services/order.service.ts:11:25 TN001 findUnique on tenant-scoped model Order does not filter by tenantId; add tenantId to the where clause",
     "src/services/order.service.ts:34:12 TN001 findMany on tenant-scoped model Order does not filter by tenantId; add tenantId to the where clause",
     "src/services/order.service.ts:46:11 TN002 update on tenant-scoped model Customer does not filter by tenantId, so it can change another tenant's rows; add tenantId to the where clause",
@@ -53,6 +54,8 @@ PRISMA_STATUSES = [
     ("src/services/auth.service.ts", 7, "scoped-by-parent"),
     ("src/services/auth.service.ts", 12, "scoped-by-identity"),
     ("src/services/auth.service.ts", 17, "scoped-by-identity"),
+    ("src/services/ledger.service.ts", 5, "scoped-by-filter"),
+    ("src/services/ledger.service.ts", 12, "scoped-by-filter"),
     ("src/services/order.service.ts", 5, "scoped-by-check"),
     ("src/services/order.service.ts", 7, "scoped-by-parent"),
     ("src/services/order.service.ts", 11, "unscoped"),
@@ -152,7 +155,7 @@ def test_census_counts_every_status(lint):
     counts = lint("tenant/scoping_prisma", select="TN").project.view(data_model).status_counts()
     assert list(counts) == list(STATUSES)
     assert counts == {
-        "scoped-by-filter": 17, "scoped-by-extension": 0, "scoped-by-rls": 0, "scoped-by-check": 1, "scoped-by-parent": 4,
+        "scoped-by-filter": 19, "scoped-by-extension": 0, "scoped-by-rls": 0, "scoped-by-check": 1, "scoped-by-parent": 4,
         "scoped-by-identity": 4, "scoped-by-helper": 2, "unscoped": 13, "unknown": 0,
     }
 

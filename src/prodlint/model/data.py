@@ -67,6 +67,8 @@ CREDENTIAL_KEY = re.compile(r"^(?:email|username|user_name|userName|login|phone|
 # Fallback when the id's source cannot be seen: functions of an account flow read the caller's own user.
 ACCOUNT_FLOW = re.compile(r"auth|login|logout|sign_?in|sign_?up|register|refresh|password|reset|verif|profile|permission|current|\bme\b|session|account", re.IGNORECASE)
 
+SCRIPT_SUFFIXES = (".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs")
+
 # Inserts cannot reach another tenant's rows; they are not tenant reads or writes.
 CREATES = frozenset({"create", "createMany", "createManyAndReturn"})
 
@@ -259,6 +261,15 @@ class DataModel:
         name is such code (by name, so a name called anywhere else counts as called from there)."""
         if not function or override_of(self.project, path) is not None:
             return None  # what the roles config says a file is wins
+        self._call_graph()
+        return self._cross_tenant(path, function, set())
+
+    def called(self, function: str) -> bool:
+        """Does production code call the function, or hand it on (a route's handler), by its name?"""
+        self._call_graph()
+        return bool(function) and function.rsplit(".", 1)[-1] in self._callers.keys() | self._handler_entries.keys()
+
+    def _call_graph(self) -> None:
         if self._entries is None:
             roles = self.project.view(production_code)
             self._entries = {}
@@ -278,7 +289,6 @@ class DataModel:
                     for callee in calls.callees:
                         cls, _, name = callee.rpartition(".")
                         self._callers[name].append((cls, calls.at.path, calls.function))
-        return self._cross_tenant(path, function, set())
 
     def _cross_tenant(self, path: str, function: str, visiting: set[tuple[str, str]]) -> str | None:
         key = (path, function)
@@ -289,7 +299,9 @@ class DataModel:
         owner, _, name = function.rpartition(".")
         owner = self._owners.get(key) or owner.rsplit(".", 1)[-1]
         # a call through a receiver of a known class calls that class's method only
-        callers = [(p, f) for cls, p, f in self._callers.get(name, ()) if (p, f) != key and (not cls or cls == owner)]
+        script = path.endswith(SCRIPT_SUFFIXES)  # Python calls no TypeScript function, and the other way round
+        callers = [(p, f) for cls, p, f in self._callers.get(name, ())
+                   if (p, f) != key and (not cls or cls == owner) and p.endswith(SCRIPT_SUFFIXES) == script]
         routes = [how for cls, how in self._handler_entries.get(name, []) if not cls or cls == owner]
         if (not callers and not routes) or key in visiting or len(visiting) > 12:
             return None  # never called (a route handler, an entry point), or a cycle
@@ -489,11 +501,17 @@ class DataModel:
             routes = self._handled_routes(found.function_at)
             if found.compared or (routes and not any(r.guards for r in routes)):
                 continue  # checked, or a public route: what it serves is public by design
+            if self.cross_tenant(found.at.path, found.function) is not None:
+                continue  # a platform admin picks the tenant on purpose
+            if found.passed_to and not routes and found.at.path.endswith(SCRIPT_SUFFIXES) and not self.called(found.function):
+                continue  # Express registers a handler by its name: one nothing names serves no request
             inputs[_function_key(found)].setdefault(found.name, found)
             for callee, position in found.passed_to:
                 forwarded[(callee, position)].append(found)
         for query in self.project.facts_of(Query):
             if query.operation in CREATES or self.exempt(query.at.path) or self.scoped_client(query):
+                continue
+            if self.cross_tenant(query.at.path, query.function) is not None:
                 continue
             model = self.model_of(query)
             if model is not None and model.table and model.table.lower() in self.rls_tables:
@@ -511,7 +529,9 @@ class DataModel:
                     break
                 if value in query.parameters and value not in query.compared and query.function:
                     position = str(query.parameters.index(value))
-                    callers = forwarded.get((query.function.rsplit(".", 1)[-1], position), []) + forwarded.get((query.function.rsplit(".", 1)[-1], value), [])
+                    owner, _, method = query.function.rpartition(".")
+                    targets = (method, f"{owner.rsplit('.', 1)[-1]}.{method}") if owner else (method,)  # `C.m`: that class's method only
+                    callers = [c for target in targets for at in (position, value) for c in forwarded.get((target, at), [])]
                     if callers:
                         yield RequestTenantKey(query, name, key, value, callers[0], callers[0].function)
                         break

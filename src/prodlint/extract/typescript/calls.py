@@ -8,37 +8,42 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from tree_sitter import Node
 
-from prodlint.extract.typescript import TsModule, collector
-from prodlint.extract.typescript.prisma_queries import QueryReader
-from prodlint.facts.data import Calls, CrossTenantEntry
+from prodlint.extract.typescript import TsModule
+from prodlint.facts.data import Calls, CrossTenantEntry, Query
+
+if TYPE_CHECKING:
+    from prodlint.extract.typescript.prisma_queries import QueryReader
 
 PLATFORM_ADMIN = re.compile(r"super_?admin|superuser|platform_?admin", re.IGNORECASE)
 ROUTE_METHODS = frozenset({"get", "post", "put", "patch", "delete", "all"})
 REFERENCES = ("identifier", "member_expression")
 
 
-@collector
-def collect_calls(module: TsModule) -> Iterable[object]:
-    reader = QueryReader(module)
+def collect_calls(module: TsModule, reader: QueryReader, queries: Iterable[Query]) -> list[object]:
+    """Run by the Prisma query collector, which has read the queries: those are no project calls."""
     text = module.text
+    skip = {(q.at.line, q.at.column) for q in queries}
     constants = _constants(module)
     callees: dict[tuple[str, object], set[str]] = {}
     places: dict[tuple[str, object], Node | None] = {}
     facts: list[object] = []
-    types = _Types(module)
+    types = reader.types
     for call in module.captures("(call_expression) @call").get("call", []):
+        if (module.at(call).line, module.at(call).column) in skip:
+            continue
         function_node = reader.enclosing_function(call)
         function = reader.qualname(call)[0]
         key = (function, function_node.start_byte if function_node is not None else None)
         names = callees.setdefault(key, set())
         places.setdefault(key, function_node)
         callee = call.child_by_field_name("function")
-        if callee is not None:
-            names.add(types.name(callee))
         arguments = [a for a in (call.child_by_field_name("arguments") or call).named_children if a.type != "comment"]
+        if callee is not None and not _registers_route(module, callee, arguments):  # `router.delete('/x', ...)` calls no `delete`
+            names.add(types.name(callee))
         admin = _platform_admin_route(module, callee, arguments, constants)
         if admin:
             handler = types.name(arguments[-1])
@@ -137,6 +142,11 @@ def _constants(module: TsModule) -> dict[str, str]:
         if name is not None and value is not None and name.type == "identifier":
             found[module.text(name)] = module.text(value)
     return found
+
+
+def _registers_route(module: TsModule, callee: Node, arguments: list[Node]) -> bool:
+    return (callee.type == "member_expression" and module.text(callee.child_by_field_name("property")) in ROUTE_METHODS
+            and bool(arguments) and arguments[0].type in ("string", "template_string") and len(arguments) >= 2)
 
 
 def _platform_admin_route(module: TsModule, callee: Node | None, arguments: list[Node], constants: dict[str, str]) -> str:
