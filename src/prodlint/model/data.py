@@ -264,10 +264,12 @@ class DataModel:
         self._call_graph()
         return self._cross_tenant(path, function, set())
 
-    def called(self, function: str) -> bool:
-        """Does production code call the function, or hand it on (a route's handler), by its name?"""
+    def called(self, path: str, function: str) -> bool:
+        """Does other production code call the function, or hand it on (a route's handler), by its name?
+        (A controller calling the service method of its own name does not call itself.)"""
         self._call_graph()
-        return bool(function) and function.rsplit(".", 1)[-1] in self._callers.keys() | self._handler_entries.keys()
+        name = function.rsplit(".", 1)[-1]
+        return bool(function) and (name in self._handler_entries or any((p, f) != (path, function) for _, p, f in self._callers.get(name, ())))
 
     def _call_graph(self) -> None:
         if self._entries is None:
@@ -503,7 +505,7 @@ class DataModel:
                 continue  # checked, or a public route: what it serves is public by design
             if self.cross_tenant(found.at.path, found.function) is not None:
                 continue  # a platform admin picks the tenant on purpose
-            if found.passed_to and not routes and found.at.path.endswith(SCRIPT_SUFFIXES) and not self.called(found.function):
+            if found.passed_to and not routes and found.at.path.endswith(SCRIPT_SUFFIXES) and not self.called(found.at.path, found.function):
                 continue  # Express registers a handler by its name: one nothing names serves no request
             inputs[_function_key(found)].setdefault(found.name, found)
             for callee, position in found.passed_to:
