@@ -309,10 +309,11 @@ class QueryReader(ast.NodeVisitor):
         if conditional:
             chain.filter.unknown |= narrowed.filter.unknown
             # `if self.group_id: stmt = stmt.filter(M.group_id == self.group_id)`: pinned whenever the
-            # value exists; without one the object is built for no tenant, on purpose
+            # object has a tenant; one built without is cross-tenant on purpose. (An optional
+            # parameter tested the same way is left as it was: a caller may leave it out.)
             tested = self._tested(name)
             for key, value in narrowed.filter.values.items():
-                if value in tested:
+                if value in tested and value.startswith("self."):
                     chain.filter.pin(key, value)
         else:
             chain.filter.add(narrowed.filter)
