@@ -36,6 +36,8 @@ PRISMA_FINDINGS = [
 SQLALCHEMY_FINDINGS = [
     "app/reports.py:13:28 TN003 text reads tenant-scoped table tasks (model Task) without a tenant_id predicate; add tasks.tenant_id = <tenant> to the WHERE clause",
     "app/reports.py:37:9 TN003 text reads tenant-scoped table projects (model Project) without a tenant_id predicate; add p.tenant_id = <tenant> to the WHERE clause",
+    "app/reports.py:51:22 TN003 text writes tenant-scoped table tasks (model Task) without a tenant_id predicate; add tasks.tenant_id = <tenant> to the WHERE clause",
+    "app/reports.py:55:30 TN003 text reads tenant-scoped table tasks (model Task) without a tenant_id predicate; add tasks.tenant_id = <tenant> to the WHERE clause",
     "app/services.py:16:12 TN001 select on tenant-scoped model Task does not filter by tenant_id; filter on Task.tenant_id",
     "app/services.py:23:12 TN001 get on tenant-scoped model Task does not filter by tenant_id; look it up with a filter on Task.tenant_id instead of get",
     "app/services.py:40:12 TN001 query on tenant-scoped model Project does not filter by tenant_id; filter on Project.tenant_id",

@@ -19,21 +19,26 @@ PRISMA_FINDINGS = [
     "src/public.ts:7:18 TN001 findMany on tenant-scoped model Order does not filter by tenantId: its value may be undefined (req.auth?.tenantId), and Prisma ignores an undefined filter; require a defined tenantId before querying",
     "src/reports.ts:4:10 TN003 $queryRaw reads tenant-scoped tables Order (model Order), Customer (model Customer) without a tenantId predicate; add o.tenantId = <tenant>, c.tenantId = <tenant> to the WHERE clause",
     "src/reports.ts:14:10 TN003 $queryRaw reads tenant-scoped table Order (model Order) without a tenantId predicate; add Order.tenantId = <tenant> to the WHERE clause",
+    "src/routes/platform.ts:22:20 TN001 findMany on tenant-scoped model Order does not filter by tenantId; add tenantId to the where clause",
     "src/routes/tenants.ts:10:18 TN004 findMany on Order is scoped by tenantId = tenantId, taken from the path parameter (line 9), and never compared with the caller's identity, so any user can reach another tenant's rows; take tenantId from the authenticated session or check the caller's membership first",
     "src/routes/tenants.ts:15:18 TN004 findMany on Order is scoped by tenantId = tenantId, taken from the header (line 14), and never compared with the caller's identity, so any user can reach another tenant's rows; take tenantId from the authenticated session or check the caller's membership first",
     "src/routes/tenants.ts:19:18 TN004 findMany on Customer is scoped by tenantId = req.query.tenantId, taken from the query string (line 19), and never compared with the caller's identity, so any user can reach another tenant's rows; take tenantId from the authenticated session or check the caller's membership first",
     "src/routes/tenants.ts:37:18 TN001 findUnique on tenant-scoped model User does not filter by tenantId; add tenantId to the where clause",
     "src/routes/tenants.ts:54:18 TN004 findMany on Order is scoped by tenantId = tenantId, taken from the path parameter (line 52), and never compared with the caller's identity, so any user can reach another tenant's rows; take tenantId from the authenticated session or check the caller's membership first",
     "src/services/admin.service.ts:4:9 TN002 delete on tenant-scoped model User does not filter by tenantId, so it can change another tenant's rows; add tenantId to the where clause",
+    "src/services/ledger.service.ts:5:12 TN004 findMany on Order is scoped by tenantId = tenantId, taken from the path parameter tenantId that list forwards, and never compared with the caller's identity, so any user can reach another tenant's rows; take tenantId from the authenticated session or check the caller's membership first",
     "src/services/order.service.ts:11:25 TN001 findUnique on tenant-scoped model Order does not filter by tenantId; add tenantId to the where clause",
     "src/services/order.service.ts:34:12 TN001 findMany on tenant-scoped model Order does not filter by tenantId; add tenantId to the where clause",
     "src/services/order.service.ts:46:11 TN002 update on tenant-scoped model Customer does not filter by tenantId, so it can change another tenant's rows; add tenantId to the where clause",
     "src/services/order.service.ts:65:12 TN001 findMany on tenant-scoped model Template does not filter by tenantId; add tenantId to the where clause",
+    "src/services/platform.service.ts:11:12 TN001 findMany on tenant-scoped model Customer does not filter by tenantId; add tenantId to the where clause",
 ]
 
 PRISMA_STATUSES = [
     ("src/public.ts", 7, "unscoped"),
     ("src/public.ts", 12, "scoped-by-filter"),
+    ("src/routes/platform.ts", 22, "unscoped"),
+    ("src/routes/platform.ts", 29, "scoped-by-filter"),
     ("src/routes/tenants.ts", 10, "scoped-by-filter"),
     ("src/routes/tenants.ts", 15, "scoped-by-filter"),
     ("src/routes/tenants.ts", 19, "scoped-by-filter"),
@@ -49,6 +54,8 @@ PRISMA_STATUSES = [
     ("src/services/auth.service.ts", 7, "scoped-by-parent"),
     ("src/services/auth.service.ts", 12, "scoped-by-identity"),
     ("src/services/auth.service.ts", 17, "scoped-by-identity"),
+    ("src/services/ledger.service.ts", 5, "scoped-by-filter"),
+    ("src/services/ledger.service.ts", 12, "scoped-by-filter"),
     ("src/services/order.service.ts", 5, "scoped-by-check"),
     ("src/services/order.service.ts", 7, "scoped-by-parent"),
     ("src/services/order.service.ts", 11, "unscoped"),
@@ -64,10 +71,18 @@ PRISMA_STATUSES = [
     ("src/services/order.service.ts", 55, "scoped-by-filter"),
     ("src/services/order.service.ts", 61, "scoped-by-filter"),
     ("src/services/order.service.ts", 65, "unscoped"),
+    ("src/services/platform.service.ts", 11, "unscoped"),
+    ("src/services/retention.service.ts", 5, "unscoped"),  # unscoped, but in a module nothing imports: not reported
 ]
 
 # SQLAlchemy ORM, Flask-SQLAlchemy and FastAPI/Flask routes (tenant key org_id, sub-key household_id).
 SQLALCHEMY_FINDINGS = [
+    "app/maintenance.py:15:12 TN001 all on tenant-scoped model Dashboard does not filter by org_id; filter on Dashboard.org_id",
+    "app/maintenance.py:54:12 TN001 all on tenant-scoped model Widget does not filter by org_id; filter on Widget.org_id",
+    "app/repositories.py:25:16 TN001 select on tenant-scoped model Pantry does not filter by org_id; filter on Pantry.org_id",
+    "app/repositories.py:30:16 TN001 select on tenant-scoped model Pantry does not filter by org_id; filter on Pantry.org_id",
+    "app/repositories.py:40:16 TN001 select on tenant-scoped model Widget does not filter by org_id; filter on Widget.org_id",
+    "app/repositories.py:47:12 TN001 select on tenant-scoped model Widget does not filter by org_id; filter on Widget.org_id",
     "app/routes.py:30:12 TN004 query on Favorite is scoped by org_id = org_id, taken from the path parameter (line 29), and never compared with the caller's identity, so any user can reach another tenant's rows; take org_id from the authenticated session or check the caller's membership first",
     "app/routes.py:41:12 TN004 filter_by on Widget is scoped by org_id = org_id, taken from the query string (line 40), and never compared with the caller's identity, so any user can reach another tenant's rows; take org_id from the authenticated session or check the caller's membership first",
     "app/services.py:15:17 TN001 get on tenant-scoped model Dashboard does not filter by org_id; look it up with a filter on Dashboard.org_id instead of get",
@@ -83,6 +98,15 @@ SQLALCHEMY_FINDINGS = [
 ]
 
 SQLALCHEMY_STATUSES = [
+    ("app/maintenance.py", 15, "unscoped"),
+    ("app/maintenance.py", 54, "unscoped"),
+    ("app/repositories.py", 15, "scoped-by-parent"),
+    ("app/repositories.py", 20, "scoped-by-parent"),
+    ("app/repositories.py", 25, "unscoped"),
+    ("app/repositories.py", 30, "unscoped"),
+    ("app/repositories.py", 34, "scoped-by-filter"),
+    ("app/repositories.py", 40, "unscoped"),
+    ("app/repositories.py", 47, "unscoped"),
     ("app/routes.py", 30, "scoped-by-filter"),
     ("app/routes.py", 35, "scoped-by-filter"),
     ("app/routes.py", 41, "scoped-by-filter"),
@@ -133,8 +157,8 @@ def test_census_counts_every_status(lint):
     counts = lint("tenant/scoping_prisma", select="TN").project.view(data_model).status_counts()
     assert list(counts) == list(STATUSES)
     assert counts == {
-        "scoped-by-filter": 16, "scoped-by-extension": 0, "scoped-by-rls": 0, "scoped-by-check": 1, "scoped-by-parent": 4,
-        "scoped-by-identity": 4, "scoped-by-helper": 2, "unscoped": 10, "unknown": 0,
+        "scoped-by-filter": 19, "scoped-by-extension": 0, "scoped-by-rls": 0, "scoped-by-check": 1, "scoped-by-parent": 4,
+        "scoped-by-identity": 4, "scoped-by-helper": 2, "unscoped": 13, "unknown": 0,
     }
 
 
@@ -174,4 +198,34 @@ def test_core_tables_are_models(run, lint):
         (15, "tasks", "select", "scoped-by-filter"),
         (19, "projects", "update", "unscoped"),
         (23, "tasks", "delete", "scoped-by-filter"),
+    ]
+
+
+def test_owned_parent_names_the_table_it_references(lint):
+    model = lint("tenant/scoping_sqlalchemy", select="TN").project.view(data_model)
+    how = {q.query.at.line: q.how for q in model.tenant_queries() if q.query.at.path == "app/repositories.py"}
+    assert how[15] == "kitchen_id = self.kitchen_id: the object's own Kitchen, itself tenant-scoped (by org_id)"
+    assert how[20] == "pantry_id = self.pantry_id: the object's own Pantry, itself tenant-scoped (by org_id)"
+
+
+def test_code_reached_only_from_startup_or_platform_admin_is_cross_tenant(lint):
+    model = lint("tenant/scoping_sqlalchemy", select="TN").project.view(data_model)
+    assert [(f, model.cross_tenant("app/maintenance.py", f)) for f in (
+        "backfill_widgets", "dashboards", "on_startup", "purge", "every_widget", "admin_dashboards", "widgets")] == [
+        ("backfill_widgets", 'reached only from __main__ (runs as a program (`if __name__ == "__main__":`))'),
+        ("dashboards", None),
+        ("on_startup", 'a startup hook (@router.on_event("startup"))'),
+        ("purge", "a startup event handler (add_event_handler)"),
+        ("every_widget", "reached only from admin_widgets (a route handler behind the platform-admin dependency get_current_superuser)"),
+        ("admin_dashboards", "a route handler behind the platform-admin dependency require_platform_admin"),
+        ("widgets", None),
+    ]
+
+
+def test_service_reached_only_from_a_platform_admin_route_is_cross_tenant(lint):
+    model = lint("tenant/scoping_prisma", select="TN").project.view(data_model)
+    assert [model.cross_tenant("src/services/platform.service.ts", f) for f in (
+        "PlatformService.platformTotals", "PlatformService.openCustomers")] == [
+        "reached only from totals, reached only from a route behind the platform-admin guard platformOnly",
+        None,
     ]

@@ -354,6 +354,7 @@ class RawSql:
     function: str = ""
     function_at: Location | None = None
     orm: str = PRISMA
+    discarded: bool = False  # run as a statement, its rows never looked at (`await db.execute(text("SELECT col ..."))`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,3 +383,34 @@ class ScopedClient:
             model in ("$all", "*", delegate) and op in ("*", operation) and (model == "$all" or not delegate.startswith("$"))
             for model, op in self.covers
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Calls:
+    """The names one function calls or hands on as a function (`safe_try(fix)`, a route's handler).
+
+    `callees` are last name parts (`init_db.main()` gives "main"), `C.m` when the receiver's class
+    is known (TypeScript `this.service.m()` with `constructor(private service: C)`). `function` is "" for module
+    level and "__main__" for an `if __name__ == "__main__":` block. Who calls a function is read
+    from these by name, so a name called anywhere else counts as called from there.
+    """
+
+    function: str
+    callees: tuple[str, ...]
+    at: Location
+    function_at: Location | None = None
+    owner: str = ""  # TypeScript: the class it is a member of; a callee `C.m` names method m of class C
+
+
+@dataclass(frozen=True, slots=True)
+class CrossTenantEntry:
+    """Code that works across tenants by design: a startup hook, a `__main__` block, a route handler
+    behind a platform-admin guard. `function` is the entry's qualname; `how` says why. With
+    `handler` set, the entry is the route registered at `at` and `handler` the last name of its
+    handler (TypeScript: `router.get('/x', requireRole('SUPER_ADMIN'), ctrl.list)`)."""
+
+    function: str
+    how: str
+    at: Location
+    function_at: Location | None = None
+    handler: str = ""

@@ -28,9 +28,11 @@ from typing import TYPE_CHECKING
 
 from prodlint.facts import Location
 from prodlint.facts.data import (
-    PRISMA, SQLALCHEMY, ClientInput, Field, IndexDef, Model, NewRow, Query, RawSql, RowCheck, ScopedCall, ScopedClient, SqlTable,
+    PRISMA, READ, SQLALCHEMY, Calls, ClientInput, CrossTenantEntry, Field, IndexDef, Model, NewRow, Query, RawSql, RowCheck, ScopedCall,
+    ScopedClient, SqlTable,
 )
 from prodlint.model.modules import module_index
+from prodlint.model.roles import JOB, REQUEST, override_of, production_code
 
 if TYPE_CHECKING:
     from prodlint.model.routes import ResolvedRoute
@@ -64,6 +66,8 @@ PASSWORD_FIELD = re.compile(r"^(?:password|passwordHash|password_hash|hashed_pas
 CREDENTIAL_KEY = re.compile(r"^(?:email|username|user_name|userName|login|phone|phoneNumber|phone_number)$|[tT]oken|[cC]ode$")
 # Fallback when the id's source cannot be seen: functions of an account flow read the caller's own user.
 ACCOUNT_FLOW = re.compile(r"auth|login|logout|sign_?in|sign_?up|register|refresh|password|reset|verif|profile|permission|current|\bme\b|session|account", re.IGNORECASE)
+
+SCRIPT_SUFFIXES = (".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs")
 
 # Inserts cannot reach another tenant's rows; they are not tenant reads or writes.
 CREATES = frozenset({"create", "createMany", "createManyAndReturn"})
@@ -165,6 +169,11 @@ class DataModel:
         self._scoped_clients = list(project.facts_of(ScopedClient))
         self._tenant_queries: list[TenantQuery] | None = None
         self._routes_by_handler: dict[tuple[str, int], list[ResolvedRoute]] | None = None
+        self._entries: dict[tuple[str, str], str] | None = None
+        self._handler_entries: dict[str, list[tuple[str, str]]] = {}
+        self._callers: dict[str, list[tuple[str, str, str]]] = {}
+        self._owners: dict[tuple[str, str], str] = {}
+        self._cross_memo: dict[tuple[str, str], str | None] = {}
         # module-level bindings, which other files can import: (path, name) -> (is a function, client)
         self._scoped_keys = {
             (c.at.path, c.name): (c.called, c) for c in self._scoped_clients if not c.scope and not c.name.startswith("this.")
@@ -246,6 +255,69 @@ class DataModel:
     def exempt(self, path: str) -> bool:
         return self.project.matches_any(path, self.config.tenant_exempt)
 
+    def cross_tenant(self, path: str, function: str) -> str | None:
+        """Why the function works across tenants by design, or None: it is a startup hook, a
+        `__main__` block or a platform-admin route handler, or every production caller of its
+        name is such code (by name, so a name called anywhere else counts as called from there)."""
+        if not function or override_of(self.project, path) is not None:
+            return None  # what the roles config says a file is wins
+        self._call_graph()
+        return self._cross_tenant(path, function, set())
+
+    def called(self, path: str, function: str) -> bool:
+        """Does other production code call the function, or hand it on (a route's handler), by its name?
+        (A controller calling the service method of its own name does not call itself.)"""
+        self._call_graph()
+        name = function.rsplit(".", 1)[-1]
+        return bool(function) and (name in self._handler_entries or any((p, f) != (path, function) for _, p, f in self._callers.get(name, ())))
+
+    def _call_graph(self) -> None:
+        if self._entries is None:
+            roles = self.project.view(production_code)
+            self._entries = {}
+            self._handler_entries = defaultdict(list)
+            for entry in self.project.facts_of(CrossTenantEntry):
+                if entry.handler:
+                    cls, _, name = entry.handler.rpartition(".")
+                    self._handler_entries[name].append((cls, entry.how))
+                else:
+                    self._entries[(entry.at.path, entry.function)] = entry.how
+            self._callers = defaultdict(list)
+            for calls in self.project.facts_of(Calls):
+                if calls.owner:
+                    self._owners[(calls.at.path, calls.function)] = calls.owner
+                # tests, scripts and modules nothing reaches (a separate frontend) run no tenant's request
+                if roles.role_of(calls.at.path).role in (REQUEST, JOB) and calls.at.path not in roles.unreached:
+                    for callee in calls.callees:
+                        cls, _, name = callee.rpartition(".")
+                        self._callers[name].append((cls, calls.at.path, calls.function))
+
+    def _cross_tenant(self, path: str, function: str, visiting: set[tuple[str, str]]) -> str | None:
+        key = (path, function)
+        if key in self._entries:
+            return self._entries[key]
+        if key in self._cross_memo:
+            return self._cross_memo[key]
+        owner, _, name = function.rpartition(".")
+        owner = self._owners.get(key) or owner.rsplit(".", 1)[-1]
+        # a call through a receiver of a known class calls that class's method only
+        script = path.endswith(SCRIPT_SUFFIXES)  # Python calls no TypeScript function, and the other way round
+        callers = [(p, f) for cls, p, f in self._callers.get(name, ())
+                   if (p, f) != key and (not cls or cls == owner) and p.endswith(SCRIPT_SUFFIXES) == script]
+        routes = [how for cls, how in self._handler_entries.get(name, []) if not cls or cls == owner]
+        if (not callers and not routes) or key in visiting or len(visiting) > 12:
+            return None  # never called (a route handler, an entry point), or a cycle
+        reasons = list(routes)
+        for caller_path, caller in callers:
+            reason = self._cross_tenant(caller_path, caller, visiting | {key}) if caller else None
+            if reason is None:
+                self._cross_memo[key] = None
+                return None
+            reasons.append(f"{caller} ({reason})" if not reason.startswith("reached") else f"{caller}, {reason}")
+        found = f"reached only from {reasons[0]}"
+        self._cross_memo[key] = found
+        return found
+
     def tenant_queries(self) -> Iterator[TenantQuery]:
         """Every read and write on a tenant-scoped model outside `tenant.exempt`, in path order."""
         if self._tenant_queries is None:
@@ -253,7 +325,7 @@ class DataModel:
         return iter(self._tenant_queries)
 
     def _scope_queries(self) -> Iterator[TenantQuery]:
-        every = [q for q in self.project.facts_of(Query) if not self.exempt(q.at.path)]
+        every = [q for q in self.project.facts_of(Query) if not self.exempt(q.at.path) and self.cross_tenant(q.at.path, q.function) is None]
         queries = [q for q in every if q.operation not in CREATES]
         base: dict[int, TenantQuery | None] = {}
         for query in queries:
@@ -342,6 +414,9 @@ class DataModel:
         how = self._identity(query, tenant_query.tenant)
         if how is not None:
             return replace(tenant_query, status=SCOPED_BY_IDENTITY, how=how)
+        how = self._owned_parent(query, tenant_query.tenant)
+        if how is not None:
+            return replace(tenant_query, status=SCOPED_BY_PARENT, how=how)
         keys = set(query.filter.keys)
         for earlier in scoped_before:
             # `findFirst({ where: { id, tenantId } })` then `update({ where: { id } })`: the same lookup, verified first
@@ -379,6 +454,39 @@ class DataModel:
             return f"reads the caller's own user in an account flow ({query.function})"
         return None
 
+    def _owned_parent(self, query: Query, tenant: TenantModel) -> str | None:
+        """A sub-tenant key the object holds: `Meal.household_id == self.household_id`, where
+        `household_id` references a tenant-scoped table and the value is the repository's own
+        state (set where it was built from the identity), not an argument the caller passes."""
+        for key, value in query.filter.values:
+            if _root(value) not in ("self", "this") or value.count(".") != 1 or value in ("self.id", "this.id"):
+                continue
+            parent = self._referenced(tenant.model, key.rsplit(".", 1)[-1])
+            if parent is not None:
+                return f"{key} = {value}: the object's own {parent.name}, itself tenant-scoped (by {parent.key.name})"
+        return None
+
+    def _referenced(self, model: Model, name: str) -> TenantModel | None:
+        """The tenant-scoped model a field references: by its foreign key, or (fallback, a
+        proxy or a column without one) by name, `household_id` -> `Household` / `households`."""
+        field = next((f for f in model.fields if name in (f.name, f.column)), None)
+        if field is not None and field.foreign_key:
+            target = field.foreign_key.rsplit(".", 1)[0]
+            found = self.by_table.get(target.lower()) or self.sqlalchemy_by_name.get(target)
+            if found is None and model.orm == PRISMA:
+                found = next(iter(self.prisma_by_delegate.get(delegate_name(target), ())), None)
+            return self.tenant_model(found)
+        stem = re.sub(r"_?[iI]d$", "", name)
+        if not stem or stem == name or stem in self.config.tenant_keys:
+            return None
+        candidates = [stem, stem + "s", stem + "es", stem.replace("_", "")]
+        for candidate in candidates:
+            found = self.by_table.get(candidate.lower()) or next(
+                (m for n, m in self.sqlalchemy_by_name.items() if n.lower() == candidate.lower()), None)
+            if found is not None and found is not model:
+                return self.tenant_model(found)
+        return None
+
     def _credential_lookup(self, query: Query, tenant: TenantModel) -> list[str]:
         """The credential keys (email, username, a token) a user lookup pins, or [] when it is no such lookup."""
         keys = {k for k in query.filter.keys if k not in self.config.tenant_keys}
@@ -395,11 +503,17 @@ class DataModel:
             routes = self._handled_routes(found.function_at)
             if found.compared or (routes and not any(r.guards for r in routes)):
                 continue  # checked, or a public route: what it serves is public by design
+            if self.cross_tenant(found.at.path, found.function) is not None:
+                continue  # a platform admin picks the tenant on purpose
+            if found.passed_to and not routes and found.at.path.endswith(SCRIPT_SUFFIXES) and not self.called(found.at.path, found.function):
+                continue  # Express registers a handler by its name: one nothing names serves no request
             inputs[_function_key(found)].setdefault(found.name, found)
             for callee, position in found.passed_to:
                 forwarded[(callee, position)].append(found)
         for query in self.project.facts_of(Query):
             if query.operation in CREATES or self.exempt(query.at.path) or self.scoped_client(query):
+                continue
+            if self.cross_tenant(query.at.path, query.function) is not None:
                 continue
             model = self.model_of(query)
             if model is not None and model.table and model.table.lower() in self.rls_tables:
@@ -417,7 +531,9 @@ class DataModel:
                     break
                 if value in query.parameters and value not in query.compared and query.function:
                     position = str(query.parameters.index(value))
-                    callers = forwarded.get((query.function.rsplit(".", 1)[-1], position), []) + forwarded.get((query.function.rsplit(".", 1)[-1], value), [])
+                    owner, _, method = query.function.rpartition(".")
+                    targets = (method, f"{owner.rsplit('.', 1)[-1]}.{method}") if owner else (method,)  # `C.m`: that class's method only
+                    callers = [c for target in targets for at in (position, value) for c in forwarded.get((target, at), [])]
                     if callers:
                         yield RequestTenantKey(query, name, key, value, callers[0], callers[0].function)
                         break
@@ -515,14 +631,14 @@ class DataModel:
     def tenant_raw_sql(self) -> Iterator[TenantRawSql]:
         """Each raw statement's read or write of a tenant-scoped table (inserts excluded)."""
         for raw in self.project.facts_of(RawSql):
-            if self.exempt(raw.at.path) or not raw.parsed:
+            if self.exempt(raw.at.path) or not raw.parsed or self.cross_tenant(raw.at.path, raw.function) is not None:
                 continue
             filtered = self._pinned_by_sql(raw)
             client_scoped = raw.orm == PRISMA and self.scoped_client(raw)
             for index, table in enumerate(raw.tables):
                 tenant = self.tenant_model(self.by_table.get(table.name.lower()))
-                if tenant is None or table.access == "insert":
-                    continue
+                if tenant is None or table.access == "insert" or (raw.discarded and table.access == READ):
+                    continue  # inserts reach no other row; rows nobody looks at leak nothing
                 if table.name.lower() in self.rls_tables:
                     status = SCOPED_BY_RLS
                 elif client_scoped:

@@ -27,6 +27,7 @@ import re
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 from prodlint.extract.generated import GENERATED_DIRECTORIES
 from prodlint.extract.commands import Invocation, inside_workdir, option_value, programs, split_command
@@ -194,12 +195,19 @@ class ProductionCode:
     def role_of(self, path: str) -> FileRole:
         return self.roles.get(path) or FileRole(REQUEST, "not classified")
 
+    @cached_property
+    def unreached(self) -> frozenset[str]:
+        """Application modules of a project with entrypoints that none reaches."""
+        return frozenset(path for path, role in self.roles.items() if role == NOT_REACHED)
+
     def allowed(self, code: str, at: Location) -> bool:
         """Whether a rule of this code reports at this location."""
         roles = FAMILY_ROLES.get(code[:2])
         role = self.role_of(at.path).role
         if code.startswith("TN") and role == JOB:
             return (at.path, at.line) in self._tenant_job_queries()
+        if code.startswith("TN") and at.path in self.unreached and not self._routers_by_path().get(at.path):
+            return False  # a module nothing starts or imports serves no tenant (a script's service, dead code)
         return roles is None or role in roles
 
     def _tenant_job_queries(self) -> set[tuple[str, int]]:

@@ -308,11 +308,36 @@ class QueryReader(ast.NodeVisitor):
             current = call
         if conditional:
             chain.filter.unknown |= narrowed.filter.unknown
+            # `if self.group_id: stmt = stmt.filter(M.group_id == self.group_id)`: pinned whenever the
+            # object has a tenant; one built without is cross-tenant on purpose. (An optional
+            # parameter tested the same way is left as it was: a caller may leave it out.)
+            tested = self._tested(name)
+            for key, value in narrowed.filter.values.items():
+                if value in tested and value.startswith("self."):
+                    chain.filter.pin(key, value)
         else:
             chain.filter.add(narrowed.filter)
             chain.order_by.extend(narrowed.order_by)
             chain.has_limit |= narrowed.has_limit
         chain.terminal = chain.terminal or narrowed.terminal
+
+    def _tested(self, node: ast.AST) -> set[str]:
+        """Values the enclosing `if`s require to be set: `if x:`, `if x is not None:`, `if a and b:`."""
+        tested: set[str] = set()
+        current = node
+        while current in self.parents:
+            parent = self.parents[current]
+            if isinstance(parent, ast.If) and current in parent.body:
+                tests = parent.test.values if isinstance(parent.test, ast.BoolOp) and isinstance(parent.test.op, ast.And) else [parent.test]
+                for test in tests:
+                    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.IsNot) and _is_none(test.comparators[0]):
+                        test = test.left
+                    if isinstance(test, (ast.Name, ast.Attribute)):
+                        tested.add(ast.unparse(test))
+            if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                break
+            current = parent
+        return tested
 
     def _block_of(self, statement: ast.stmt) -> list[ast.stmt] | None:
         parent = self.parents.get(statement)
@@ -483,8 +508,19 @@ class QueryReader(ast.NodeVisitor):
                 function=function,
                 function_at=function_at,
                 orm=SQLALCHEMY,
+                discarded=self._discarded(call),
             )
         )
+
+    def _discarded(self, call: ast.Call) -> bool:
+        """The statement's result is thrown away: `db.execute(text(...))` (awaited or not) as a statement."""
+        node: ast.AST = call
+        parent = self.parents.get(node)
+        if isinstance(parent, ast.Call) and isinstance(parent.func, ast.Attribute) and parent.func.attr in RAW_EXECUTORS and parent.args and parent.args[0] is node:
+            node, parent = parent, self.parents.get(parent)
+        if isinstance(parent, ast.Await):
+            node, parent = parent, self.parents.get(parent)
+        return isinstance(parent, ast.Expr)
 
     def _local_string(self, name: ast.Name) -> ast.expr | None:
         """`sql = "SELECT ..."` assigned once in the enclosing function (or module)."""

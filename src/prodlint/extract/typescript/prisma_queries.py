@@ -18,6 +18,7 @@ from tree_sitter import Node
 from prodlint.extract.typescript import TsModule, collector
 from prodlint.facts import Location
 from prodlint.facts.data import PRISMA, READ, WRITE, ClientInput, FilterParts, Query, RawSql, RowCheck, ScopedCall, ScopedClient
+from prodlint.extract.typescript.calls import _Types, collect_calls
 from prodlint.sqltext import join_interpolated, tables_touched
 
 READ_OPERATIONS = frozenset(
@@ -84,6 +85,13 @@ class QueryReader:
         self.module = module
         self.text = module.text
         self._inline_inputs: list[Node] = []  # filter values, read for client input
+        self._types: _Types | None = None
+
+    @property
+    def types(self) -> _Types:
+        if self._types is None:
+            self._types = _Types(self.module)
+        return self._types
 
     # --- scopes -------------------------------------------------------------
 
@@ -561,7 +569,21 @@ class QueryReader:
         function_node = self.enclosing_function(node)
         body = self.text(function_node) if function_node is not None else ""
         function, function_at = self.qualname(node)
-        return ClientInput(name, source, function, self.module.at(node), _compared(name, body, others), function_at=function_at)
+        passed = self._passed_to(function_node, name) if function_node is not None else ()
+        return ClientInput(name, source, function, self.module.at(node), _compared(name, body, others), passed, function_at)
+
+    def _passed_to(self, function: Node, name: str) -> tuple[tuple[str, str], ...]:
+        """`(callee, position)` of the calls in the function that hand `name` on: `this.orders.list(tenantId)`."""
+        passed: list[tuple[str, str]] = []
+        for call in self.module.captures("(call_expression) @call", function).get("call", []):
+            arguments = call.child_by_field_name("arguments")
+            callee = call.child_by_field_name("function")
+            if arguments is None or callee is None or arguments.type != "arguments":
+                continue
+            named = [a for a in arguments.named_children if a.type != "comment"]
+            last = self.types.name(callee) or self.text(callee).rsplit(".", 1)[-1]  # `C.m` when the receiver's class is known
+            passed += [(last, str(i)) for i, a in enumerate(named) if a.type == "identifier" and self.text(a) == name]
+        return tuple(dict.fromkeys(passed))
 
     # --- raw SQL ------------------------------------------------------------
 
@@ -758,6 +780,7 @@ def collect_prisma_queries(module: TsModule) -> Iterable[object]:
     reader = QueryReader(module)
     try:
         facts: list[object] = list(reader.queries())
+        facts.extend(collect_calls(module, reader, [f for f in facts if isinstance(f, Query)]))
         facts.extend(reader.raw_sql())
         facts.extend(reader.typed_raw_sql())
         facts.extend(reader.scoped_clients(module.config.tenant_keys))
