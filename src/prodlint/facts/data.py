@@ -127,6 +127,7 @@ class Model:
     table_explicit: bool = True  # False when the table name is the ORM's default
     dynamic_table: bool = False  # defines `__tablename__` as a function for its subclasses
     abstract: bool = False  # SQLAlchemy `__abstract__ = True`
+    core: bool = False  # a SQLAlchemy Core `name = Table("table", metadata, ...)`: indexes go inside the call
 
 
 @dataclass(frozen=True, slots=True)
