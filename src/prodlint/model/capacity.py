@@ -254,7 +254,7 @@ class ServiceBudget:
     def related(self) -> Iterator[tuple[Location, str]]:
         for known, what in ((self.service.replicas, "replicas"), (self.service.server.workers, "workers")):
             if known is not None and known.at is not None:
-                yield known.at, f"{known.value} {what}"
+                yield known.at, f"{known.value} {what if known.number != 1 else what[:-1]}"
 
 
 def _count(known: Known | None, noun: str) -> str:
