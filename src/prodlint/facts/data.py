@@ -236,7 +236,7 @@ class Query:
     has_limit: bool = False
     returns_many: bool = False
     client_source: str | None = None
-    terminal: str | None = None  # SQLAlchemy: `all`, `first`, `one`, `scalars.all`, ...
+    terminal: str | None = None  # SQLAlchemy: `all`, `first`, `one`, `scalars.all`, ...; Prisma: `distinct` for `findMany({ distinct })`
     binds: str = ""  # the local name the result is assigned to (`const order = await ...`)
     parameters: tuple[str, ...] = ()  # the enclosing function's parameters in order (no `self`)
     compared: tuple[str, ...] = ()  # names the function compares with the caller's identity

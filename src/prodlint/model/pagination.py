@@ -11,7 +11,7 @@ from prodlint.facts.capacity import Binding
 from prodlint.facts.data import PRISMA, Model, Query
 from prodlint.facts.pagination import EXPRESS, SCHEMA, Function, PageSizeParam, ParameterUse, QueryModelUse, SchemaBound
 from prodlint.model.data import data_model
-from prodlint.model.indexes import index_inventory, is_boolean, is_soft_delete
+from prodlint.model.indexes import index_inventory, is_soft_delete
 from prodlint.model.modules import module_index
 from prodlint.model.routes import route_graph
 from prodlint.project import Project
@@ -121,12 +121,12 @@ class Pagination:
 
     def list_status(self, listed: ListQuery) -> str:
         """What a read query a route handler reaches returns: LIMITED (a limit or one row), AGGREGATE
-        (a groupBy), CONFIGURED (a model in pagination.bounded-models), FILTERED (a parent's children,
+        (a groupBy, a distinct findMany), CONFIGURED (a model in pagination.bounded-models), FILTERED (a parent's children,
         or a filter prodlint cannot see), LOOKUP (a lookup table by its schema) or UNBOUNDED."""
         query = listed.query
         if query.has_limit:
             return LIMITED
-        if query.operation in AGGREGATES:
+        if query.operation in AGGREGATES or query.terminal == "distinct":
             return AGGREGATE
         model = self.data.model_of(query)
         name = model.name if model is not None else query.model.rsplit(".", 1)[-1]
@@ -140,13 +140,11 @@ class Pagination:
         return UNBOUNDED
 
     def narrowing_keys(self, query: Query, model: Model | None) -> set[str]:
-        """The pinned keys that pick a parent's rows: not the tenant key, and not a soft-delete
-        flag or a boolean (`isDeleted: false`, `deletedAt: null`: most rows pass)."""
+        """The pinned keys that pick a parent's rows: not the tenant key, and not a soft-delete flag
+        (`isDeleted: false`, `deletedAt: null`: most rows pass). Another flag may pick few rows
+        (`is_builtin == True`): it stays a filter."""
         fields = {f.name: f for f in model.fields} if model is not None else {}
-        return {
-            key for key in query.filter.keys
-            if key not in self.tenant_keys and not (key in fields and (is_soft_delete(fields[key]) or is_boolean(fields[key])))
-        }
+        return {key for key in query.filter.keys if key not in self.tenant_keys and not (key in fields and is_soft_delete(fields[key]))}
 
     # --- page sizes -----------------------------------------------------------
 

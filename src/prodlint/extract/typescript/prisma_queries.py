@@ -533,6 +533,8 @@ class QueryReader:
                 client_source=self.client_source(client),
                 binds=self.bound_name(call),
                 parameters=self.parameters(enclosing) if enclosing is not None else (),
+                # `findMany({ distinct: ["segment"] })`: one row per value, like a groupBy
+                terminal="distinct" if isinstance(arguments, Node) and isinstance(self.property(arguments, "distinct"), Node) else None,
             )
 
     def bound_name(self, call: Node) -> str:
