@@ -212,3 +212,20 @@ def test_the_production_compose_stack_names_the_database(run, tmp_path: Path):
     project = with_compose("code", "${DATABASE_URL}", "mysql:8")
     (project / "app" / "db.py").write_text('from sqlalchemy import create_engine\n\nengine = create_engine("postgresql://app@db/app")\n')
     assert run(project, select="IX001") == [f for f in SHAPES_FINDINGS if " IX001 " in f]
+
+
+def test_models_of_a_metadata_set_the_app_does_not_import_are_copies(run, lint):
+    # metadata_sets: the app's models descend from app/db.py's Base; warehouse/legacy/models.py
+    # declares the same tables on its own LegacyBase and nothing imports it: a copy, no IX001.
+    # app/archive.py is not imported either, but its model is in the app's metadata.
+    assert run("indexes/metadata_sets", select="IX") == [
+        'app/archive.py:12:5 IX001 foreign key customer_id of ArchivedOrder (references customers) has no index that leads with it, and PostgreSQL does not index foreign keys itself; add Index("ix_archived_orders_customer_id", "customer_id") to ArchivedOrder.__table_args__',
+        'app/models.py:18:5 IX001 foreign key customer_id of Order (references customers) has no index that leads with it, and PostgreSQL does not index foreign keys itself; add Index("ix_orders_customer_id", "customer_id") to Order.__table_args__',
+    ]
+    from prodlint.model.roles import production_code
+
+    roles = lint("indexes/metadata_sets", select="IX001").project.view(production_code)
+    copy = roles.role_of("warehouse/legacy/models.py")
+    assert (copy.role, copy.reason) == (
+        "copy", "models of another metadata set (LegacyBase in warehouse/legacy/models.py) that no entrypoint imports; the app's is Base (app/db.py)")
+    assert roles.role_of("app/archive.py").role == "request"
