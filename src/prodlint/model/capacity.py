@@ -455,7 +455,7 @@ class _BudgetBuilder:
     def docker_stage(self, build: Build) -> DockerStage | None:
         path = build.dockerfile or posixpath.join(build.context, "Dockerfile").removeprefix("./")
         dockerfile = self.dockerfiles.get(posixpath.normpath(path))
-        return dockerfile.stage(build.target) if dockerfile else None
+        return dockerfile.stage(build.target, build.args) if dockerfile else None
 
     def server(self, definitions: list[ComposeService], stage: DockerStage | None, code_dir: str, env: Env) -> Server | None:
         entrypoint = _last(definitions, "entrypoint")
@@ -475,6 +475,9 @@ class _BudgetBuilder:
             defaults = {v.name: (v.value, v.at) for v in script.variables if v.default}
             assigned = {v.name: (v.value, v.at) for v in script.variables if not v.default}
             return self.server_of_argv(list(started.argv), code_dir, {**defaults, **env, **assigned}, started.at)
+        supervised = self.project.view(services).supervised(tuple(argv), stage, code_dir)
+        if supervised is not None and supervised.argv is not None:
+            return self.server_of_argv(list(supervised.argv), code_dir, env, supervised.at)
         return self.server_of_argv(argv, code_dir, env, (command or entrypoint).at)
 
     def server_of_argv(self, argv: Sequence[str], code_dir: str, env: Env, at: Location) -> Server | None:
@@ -524,7 +527,10 @@ class _BudgetBuilder:
                 return Server(command.program, default_workers if command.program == "uvicorn" else Known("1"), at=at)
             return Server(command.program, count(command.workers, "--workers", "-w"), at=at)
         if command.program == "celery" and "worker" in words:
-            return Server("celery", count(None, "-c", "--concurrency"), at=at)  # default: one per CPU
+            if (_flag(words, "-P", "--pool") or "prefork") in ("gevent", "eventlet", "threads", "solo"):
+                # `-c` counts greenlets or threads of one process, which shares one pool
+                return Server("celery", Known("1", at), at=at)
+            return Server("celery", count(None, "-c", "--concurrency"), at=at)  # prefork: one child process per -c (default: per CPU)
         if command.program == "pm2-runtime":
             instances = _flag(words, "-i", "--instances")
             return Server("pm2-runtime", count(None, "-i", "--instances") if instances else Known("1"), at=at)
