@@ -32,7 +32,7 @@ def _matches(path: str, config: Config) -> bool:
     return name.endswith((".conf", ".ini")) and any(d.lower().startswith("supervisor") for d in directories)
 
 
-@extractor("supervisor", matches=_matches)
+@extractor("supervisor", matches=_matches, priority=1)
 def extract_supervisor(source: Source, config: Config) -> Iterable[object]:
     programs: list[tuple[str, Command]] = []
     includes: list[str] = []
