@@ -6,6 +6,7 @@ import pickle
 import shutil
 
 from conftest import FIXTURES
+
 from prodlint.config import Config
 from prodlint.extract import Source
 from prodlint.extract.dotenv import extract_dotenv

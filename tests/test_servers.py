@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 from conftest import FIXTURES
+
 from prodlint.config import Config
 from prodlint.extract import Source
 from prodlint.extract.dockerfile import extract_dockerfile
