@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pickle
+import shutil
+
+from conftest import FIXTURES
 
 from prodlint.config import Config
 from prodlint.extract import Source
@@ -210,3 +213,22 @@ def test_pools_record_how_long_their_engine_lives():
         (6, "shared", "", None),
         (10, "instance", "app.x.Repo", None),
     ]
+
+
+def test_pool_settings_from_an_ini_file(run, tmp_path):
+    # flask_ini: max_overflow = cast(config_ini["database"]["MAX_OVERFLOW"], default=20), and
+    # app/config.ini leaves it empty: the default, 5 + 20 for 1000 greenlets per gevent worker
+    finding = (
+        "app/config.py:15:33 CP001 pool allows 5 + 20 = 25 connections but 1000 requests can use it at once "
+        "(each gevent worker serves 1000 requests at once); raise pool_size + max_overflow to at least 1000 or lower the concurrency"
+    )
+    assert run("capacity/flask_ini", select="CP001") == [finding]
+    project = tmp_path / "set"
+    shutil.copytree(FIXTURES / "capacity" / "flask_ini", project)
+    ini = project / "app" / "config.ini"
+    # the file sets it: 5 + 1000 serves them
+    ini.write_text(ini.read_text().replace("MAX_OVERFLOW =", "MAX_OVERFLOW = 1000"))
+    assert run(project, select="CP001") == []
+    # no INI file in the tree sets it: the file read at run time is unknown, so is the pool
+    ini.write_text("[database]\nPOOL_RECYCLE = 3600\n")
+    assert run(project, select="CP001") == []

@@ -88,13 +88,24 @@ def test_the_message_names_the_datasource_provider(run, tmp_path: Path):
     ]
 
 
-def test_sqlalchemy_on_mysql_indexes_its_foreign_keys(run, tmp_path: Path):
-    # the database comes from SQLALCHEMY_DATABASE_URI's default in the config class
-    assert run("indexes/flask_mysql", select="IX") == []
+def test_sqlalchemy_on_mysql_indexes_its_foreign_keys(run, lint, tmp_path: Path):
+    # the database comes from SQLALCHEMY_DATABASE_URI's default in the config class; InnoDB's own
+    # index on customer_id serves the customer's orders by status, nothing serves the reference;
+    # of the two lookups by reference, the route handler's is shown
+    by_reference = (
+        'shop/views.py:11:12 IX003 filter_by on Order filters on reference, but no index serves that (1 more query needs it); '
+        'add Index("ix_orders_reference", "reference") to Order.__table_args__'
+    )
+    assert run("indexes/flask_mysql", select="IX") == [by_reference]
+    related = lint("indexes/flask_mysql", select="IX003").reported[0].finding.related
+    assert [(r.at.path, r.at.line, r.message) for r in related] == [("shop/billing.py", 6, "filter_by on Order needs the same index")]
     project = edited_copy(tmp_path, "flask_mysql", "shop/config.py", ("mysql+pymysql://shop:shop@db:3306/shop", "postgresql://shop:shop@db/shop"))
     assert run(project, select="IX") == [
         "shop/models.py:16:5 IX001 foreign key customer_id of Order (references customers) has no index that leads with it, "
         'and PostgreSQL does not index foreign keys itself; add Index("ix_orders_customer_id", "customer_id") to Order.__table_args__',
+        by_reference,
+        'shop/views.py:17:27 IX003 filter_by on Order filters on customer_id, status, but no index serves that; '
+        'add Index("ix_orders_customer_id_status", "customer_id", "status") to Order.__table_args__',
     ]
 
 
@@ -135,12 +146,16 @@ def test_alembic_revisions_apply_along_the_chain_not_by_file_name():
 # AvatarFiles.avatar_of is indexed. Primary keys through the id_key alias and the primary_key()
 # helper serve their lookups; Legacy's maybe_key is a key in one branch only, so session.get on it
 # stays silent rather than asking for an index on no columns. (title, status) and (title) share
-# one index; (status) is not where it starts.
+# one index; (status) is not where it starts. Core tables take their index inside Table(...):
+# post_tags.post_id leads its primary key, post_readers.user_id has an Index, post_readers.post_id
+# and a lookup by post_tags' second key column have none.
 SHAPES_FINDINGS = [
     'app/models.py:39:5 IX001 foreign key owner_id of Files (references users) has no index that leads with it, and PostgreSQL does not index foreign keys itself; add Index("ix_files_owner_id", "owner_id") to Files.__table_args__',
     'app/models.py:45:5 IX001 foreign key post_id of PostFiles (references posts) has no index that leads with it, and PostgreSQL does not index foreign keys itself; add Index("ix_files_post_id", "post_id") to Files.__table_args__',
+    'app/models.py:75:5 IX001 foreign key post_id of post_readers (references posts) has no index that leads with it, and PostgreSQL does not index foreign keys itself; add Index("ix_post_readers_post_id", "post_id") inside post_readers = Table("post_readers", ...)',
     'app/queries.py:23:28 IX003 select on Post filters on title, status, but no index serves that (1 more query needs it); add Index("ix_posts_title_status", "title", "status") to Post.__table_args__',
     'app/queries.py:33:28 IX003 select on Post filters on status, but no index serves that; add Index("ix_posts_status", "status") to Post.__table_args__',
+    'app/queries.py:38:28 IX003 select on post_tags filters on tag, but no index serves that; add Index("ix_post_tags_tag", "tag") inside post_tags = Table("post_tags", ...)',
 ]
 
 
@@ -197,3 +212,20 @@ def test_the_production_compose_stack_names_the_database(run, tmp_path: Path):
     project = with_compose("code", "${DATABASE_URL}", "mysql:8")
     (project / "app" / "db.py").write_text('from sqlalchemy import create_engine\n\nengine = create_engine("postgresql://app@db/app")\n')
     assert run(project, select="IX001") == [f for f in SHAPES_FINDINGS if " IX001 " in f]
+
+
+def test_models_of_a_metadata_set_the_app_does_not_import_are_copies(run, lint):
+    # metadata_sets: the app's models descend from app/db.py's Base; warehouse/legacy/models.py
+    # declares the same tables on its own LegacyBase and nothing imports it: a copy, no IX001.
+    # app/archive.py is not imported either, but its model is in the app's metadata.
+    assert run("indexes/metadata_sets", select="IX") == [
+        'app/archive.py:12:5 IX001 foreign key customer_id of ArchivedOrder (references customers) has no index that leads with it, and PostgreSQL does not index foreign keys itself; add Index("ix_archived_orders_customer_id", "customer_id") to ArchivedOrder.__table_args__',
+        'app/models.py:18:5 IX001 foreign key customer_id of Order (references customers) has no index that leads with it, and PostgreSQL does not index foreign keys itself; add Index("ix_orders_customer_id", "customer_id") to Order.__table_args__',
+    ]
+    from prodlint.model.roles import production_code
+
+    roles = lint("indexes/metadata_sets", select="IX001").project.view(production_code)
+    copy = roles.role_of("warehouse/legacy/models.py")
+    assert (copy.role, copy.reason) == (
+        "copy", "models of another metadata set (LegacyBase in warehouse/legacy/models.py) that no entrypoint imports; the app's is Base (app/db.py)")
+    assert roles.role_of("app/archive.py").role == "request"

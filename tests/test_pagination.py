@@ -133,3 +133,48 @@ def test_lookup_tables_carry_their_evidence(lint):
         "Tenant": None,  # its settings need one
         "Account": None,  # a unique email
     }
+
+
+# express_filters: filters built from conditional spreads pin only what every branch pins, and a
+# soft-delete flag (isDeleted: false, deletedAt: null) picks no parent: the invoices admins list
+# and the optional-filter tickets are lists; one client's invoices are not. A take set only in one
+# branch (`...(take ? { take } : {})`, `take: limit ? ... : undefined`) leaves the other unbounded;
+# a spread prodlint cannot see may set it. Lists are followed three calls deep, through a
+# module-level service instance (route -> controller -> employeeService.list -> readAll); a `let`
+# nothing reassigns is read like a const, one that is reassigned is not. Department and
+# SecurityQuestion are narrow global lookup tables; Company has eight columns of its own, and
+# nothing points to Notification, which points to a user.
+FILTERS_FINDINGS = [
+    "src/repositories/employees.ts:9:12 PG002 findMany on Employee in readAll (called by route handler listEmployees) returns every row with no limit; paginate it with take (or list Employee in pagination.bounded-models if the table stays small)",
+    "src/routes/index.ts:11:26 PG002 findMany on Invoice in route handler at line 8 returns every row with no limit; paginate it with take (or list Invoice in pagination.bounded-models if the table stays small)",
+    "src/routes/index.ts:30:41 PG001 page size limit (req.query.limit) has no upper bound, so one request can ask for every row; clamp it with Math.min(value, MAX_PAGE_SIZE) or validate it with a schema .max()",
+    "src/routes/index.ts:32:25 PG002 findMany on Ticket in route handler at line 29 returns every row with no limit; paginate it with take (or list Ticket in pagination.bounded-models if the table stays small)",
+    "src/routes/index.ts:46:18 PG002 findMany on Ticket in route handler at line 44 returns every row with no limit; paginate it with take (or list Ticket in pagination.bounded-models if the table stays small)",
+    "src/routes/index.ts:60:18 PG002 findMany on Company in route handler at line 59 returns every row with no limit; paginate it with take (or list Company in pagination.bounded-models if the table stays small)",
+    "src/routes/index.ts:67:18 PG002 findMany on Notification in route handler at line 66 returns every row with no limit; paginate it with take (or list Notification in pagination.bounded-models if the table stays small)",
+]
+
+
+def test_filters_from_spreads_optional_takes_and_service_layers(run):
+    assert run("pagination/express_filters", select="PG") == FILTERS_FINDINGS
+
+
+def test_narrow_global_tables_are_lookups(lint):
+    from prodlint.model.data import data_model
+    from prodlint.model.pagination import lookup_tables
+
+    project = lint("pagination/express_filters", select="PG002").project
+    lookups = project.view(lookup_tables)
+    why = {m.name: lookups.why_small(m) for m in project.view(data_model).models}
+    assert why == {
+        "User": None,  # a unique email
+        "Notification": None,  # a leaf with a reference: a record
+        "Client": None,  # narrow, but invoices need one and belong to nothing bigger: it owns them
+        "Invoice": None,  # belongs to a client
+        "Ticket": None,
+        "Department": "Department is a narrow global table (3 columns of its own besides keys and timestamps) that Ticket rows need one",
+        "SecurityQuestion": "SecurityQuestion is a narrow global table (1 column of its own besides keys and timestamps) that ClientAnswer rows need one",
+        "ClientAnswer": None,
+        "Company": None,  # eight columns of its own
+        "Employee": None,
+    }

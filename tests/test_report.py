@@ -184,7 +184,8 @@ def test_tenant_census_counts_statuses_the_data_model_adds(monkeypatch) -> None:
 
 def test_data_section() -> None:
     doc = document("report/express_prisma")
-    assert doc["pagination"]["list_queries"] == {"total": 5, "bounded": 3, "unbounded": 1, "filtered": 1, "checked": True}
+    assert doc["pagination"]["list_queries"] == {
+        "total": 5, "bounded": 3, "unbounded": 1, "filtered": 1, "lookup": 0, "configured": 0, "checked": True}
     assert doc["pagination"]["page_sizes"] == {"total": 1, "bounded": 0, "unbounded": 1}
     assert doc["indexes"]["foreign_keys"] == {"total": 2, "indexed": 1, "unindexed": 1}
     assert doc["indexes"]["blocks"] == [
@@ -209,7 +210,7 @@ def test_data_section() -> None:
             "CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_invoices_order_id ON invoices (order_id);"},
     ]
     assert document("report/flask_app")["pagination"]["list_queries"] == {
-        "total": 3, "bounded": 2, "unbounded": 1, "filtered": 0, "checked": True}
+        "total": 3, "bounded": 2, "unbounded": 1, "filtered": 0, "lookup": 0, "configured": 0, "checked": True}
 
 
 def test_containers_and_nginx() -> None:
@@ -368,10 +369,20 @@ def test_readme_example_is_the_real_markdown_of_the_bundled_example(monkeypatch)
     assert [line for line in example.splitlines() if line not in real and line != "..."] == []
 
 
+def test_pagination_census_counts_lookup_tables_apart() -> None:
+    # express_filters: two lookup tables (Department, SecurityQuestion) apart from the child
+    # lookups, the spread that may set take, the distinct findMany and the reassigned filter
+    listing = document("pagination/express_filters")["pagination"]["list_queries"]
+    assert listing == {"total": 13, "bounded": 2, "unbounded": 6, "filtered": 3, "lookup": 2, "configured": 0, "checked": True}
+    listing = document("pagination/express_app")["pagination"]["list_queries"]
+    assert (listing["lookup"], listing["configured"]) == (4, 1)
+
+
 def test_pagination_census_says_when_pg002_is_off() -> None:
     analysis = lint_project("report/flask_app", ignore=("PG002",))
     doc = build(Report(analysis, analysis.reported))
-    assert doc["pagination"]["list_queries"] == {"total": 3, "bounded": 2, "unbounded": 0, "filtered": 1, "checked": False}
+    assert doc["pagination"]["list_queries"] == {
+        "total": 3, "bounded": 2, "unbounded": 0, "filtered": 1, "lookup": 0, "configured": 0, "checked": False}
     data = next(v for v in doc["summary"]["verdicts"] if v["area"] == "data")
     assert data["verdict"].endswith("; ? of 3 list queries unbounded, 0 of 0 foreign keys unindexed")
 

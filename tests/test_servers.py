@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+
+from conftest import FIXTURES
+
 from prodlint.config import Config
 from prodlint.extract import Source
 from prodlint.extract.dockerfile import extract_dockerfile
@@ -251,3 +255,22 @@ def test_shell_scripts_split_lines_into_simple_commands():
         (10, ("$@",), False),
     ]
     assert script.passes_arguments
+
+
+def test_programs_supervisord_starts(run, tmp_path):
+    # supervisor_app: every service runs supervisord; the image's stage (the build arg names it,
+    # or the ARG's default) copies in the program files its [include] reads. web runs granian with
+    # one worker (SV002, at the program's command); beat runs no tasks and holds no pool; a gevent
+    # worker is one process whatever its -c, so 30 + 30 connections fit in 97.
+    assert run("servers/supervisor_app", select="CP,SV") == [
+        'deploy/supervisor/web.conf:3:1 SV002 granian runs a single worker process (--workers 1) and service "web" has no replicas; set --workers 4 (or deploy.replicas)',
+    ]
+    project = tmp_path / "prefork"
+    shutil.copytree(FIXTURES / "servers" / "supervisor_app", project)
+    conf = project / "deploy" / "supervisor" / "worker.conf"
+    conf.write_text(conf.read_text().replace("-P gevent -c 500", "-c 4"))
+    # a prefork worker: four child processes, a pool each
+    assert run(project, select="CP002") == [
+        'app/db.py:3:10 CP002 service "web": 1 replica × 1 worker × (10 + 20) = 30 + service "worker": 1 replica × 4 workers × (10 + 20) = 120 = 150 connections > 97 available '
+        "(PostgreSQL's default max_connections 100 − 3 reserved); lower the pool sizes, workers or replicas, raise max_connections, or put PgBouncer in front",
+    ]

@@ -148,6 +148,10 @@ def test_prisma_filters_read_like_prisma_does():
           await prisma.order.findMany({ where: { tenantId: flag ? t : undefined } });
           let where = { tenantId: t };
           await prisma.order.findMany({ where });
+          let scoped = { tenantId: t };
+          if (extra) scoped = extra;
+          await prisma.order.findMany({ where: scoped });
+          await prisma.order.findMany({ where: { ...(cond && { tenantId: t }), ...(extra ? { status: 'A' } : { status: 'B', tenantId: t }) } });
         }
         """,
         Query,
@@ -160,7 +164,9 @@ def test_prisma_filters_read_like_prisma_does():
         ((), (), True),
         ((), (), True),
         ((), (("tenantId", "may be undefined (flag ? t : undefined)"),), False),
-        ((), (), True),  # `let` may be reassigned: unknown
+        (("tenantId",), (), False),  # a `let` nothing assigns again holds its initializer
+        ((), (), True),  # a `let` assigned again: unknown
+        (("status",), (), False),  # a conditional spread pins only what each of its branches pins
     ]
 
 

@@ -189,7 +189,7 @@ def test_core_tables_are_models(run, lint):
     assert run("tenant/scoping_core", select=("TN", "IX")) == [
         "app/queries.py:11:25 TN001 select on tenant-scoped model tasks does not filter by tenant_id; filter on tasks.tenant_id",
         "app/queries.py:19:18 TN002 update on tenant-scoped model projects does not filter by tenant_id, so it can change another tenant's rows; filter on projects.tenant_id",
-        'app/tables.py:24:5 IX002 tenant-scoped model tasks has no index that leads with tenant_id, so every tenant\'s query scans all tenants\' rows; add Index("ix_tasks_tenant_id", "tenant_id") to tasks.__table_args__',
+        'app/tables.py:24:5 IX002 tenant-scoped model tasks has no index that leads with tenant_id, so every tenant\'s query scans all tenants\' rows; add Index("ix_tasks_tenant_id", "tenant_id") inside tasks = Table("tasks", ...)',
     ]
     model = lint("tenant/scoping_core", select="TN").project.view(data_model)
     assert [(q.query.at.line, q.query.model, q.query.operation, q.status) for q in model.tenant_queries()] == [

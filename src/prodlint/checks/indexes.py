@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from prodlint.facts import Location
 from prodlint.facts.data import PRISMA, Field, Model
 from prodlint.model.indexes import DATABASE_NAMES, MYSQL_WITHOUT_FOREIGN_KEYS, ForeignKey, IndexInventory, index_inventory, suggested_indexes
+from prodlint.model.pagination import pagination
 from prodlint.project import Project
 from prodlint.rules import Finding, Related, rule
 
@@ -50,6 +52,10 @@ def unindexed_query_filter(project: Project) -> Iterator[Finding]:
         need for need in inventory.query_indexes()
         if need.served_by is None and (id(need.model), tuple(f.column or f.name for f in need.equality)) not in reported_elsewhere
     ]
+    # Of queries that want the same index, the one a route handler runs itself is shown: every
+    # request of that route pays for the scan (the merge keeps the first of equals).
+    handlers = {_key(f.at) for f in project.view(pagination).handlers()}
+    unserved.sort(key=lambda need: need.query.function_at is None or _key(need.query.function_at) not in handlers)
     for suggestion in suggested_indexes(unserved):
         first, others = suggestion.needs[0], suggestion.needs[1:]
         sorted_by = f" and sorts by {first.sort.name}" if first.sort is not None else ""
@@ -94,7 +100,13 @@ def suggested_index(model: Model, fields: tuple[Field, ...], partial: tuple[Fiel
     columns = [f.column or f.name for f in fields]
     name = "_".join(["ix", model.table or model.name.lower(), *columns])
     arguments = ", ".join(f'"{c}"' for c in [name, *columns])
+    if model.core:
+        return f'Index({arguments}) inside {model.name} = Table("{model.table or model.name}", ...)'
     return f"Index({arguments}) to {model.name}.__table_args__"
+
+
+def _key(at: Location) -> tuple[str, int, int]:
+    return at.path, at.line, at.column
 
 
 def _names(fields: tuple[Field, ...]) -> str:

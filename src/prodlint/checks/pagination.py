@@ -7,12 +7,9 @@ from collections.abc import Iterator
 from prodlint.facts.data import PRISMA, READ, Query
 from prodlint.facts.pagination import EXPRESS, FASTAPI, FLASK, SCHEMA, Function
 from prodlint.model.data import data_model
-from prodlint.model.pagination import lookup_tables, pagination
+from prodlint.model.pagination import UNBOUNDED, pagination
 from prodlint.project import Project
 from prodlint.rules import Finding, Related, rule
-
-# One row per group, not per record.
-AGGREGATES = frozenset({"groupBy"})
 
 FIXES = {
     FASTAPI: "declare a maximum, e.g. Query(20, ge=1, le=100)",
@@ -38,21 +35,13 @@ def unbounded_page_size(project: Project) -> Iterator[Finding]:
 @rule("PG002")
 def unpaginated_list_query(project: Project) -> Iterator[Finding]:
     data = project.view(data_model)
-    bounded = {name.lower() for name in project.config.bounded_models}
-    tenant_keys = set(project.config.tenant_keys)
-    lookups = project.view(lookup_tables)
-    for listed in project.view(pagination).list_queries():
+    view = project.view(pagination)
+    for listed in view.list_queries():
         query = listed.query
-        if query.kind != READ or not query.returns_many or query.has_limit or query.operation in AGGREGATES:
+        if query.kind != READ or not query.returns_many or view.list_status(listed) != UNBOUNDED:
             continue
         model = data.model_of(query)
         name = model.name if model is not None else query.model.rsplit(".", 1)[-1]
-        if name.lower() in bounded or query.model.lower() in bounded:
-            continue
-        if query.filter.unknown or query.filter.ranges or not set(query.filter.keys) <= tenant_keys:
-            continue  # filtered by a parent (a child lookup) or by something unseen: not a list of the table
-        if model is not None and lookups.why_small(model) and (lookups.tenant_key(model) is None or query.filter.keys):
-            continue  # a lookup table (of this tenant): few rows by nature
         yield Finding("PG002", _unpaginated_message(query, name, listed.handler), query.at, _related(query, listed.handler))
 
 

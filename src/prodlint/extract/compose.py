@@ -304,11 +304,27 @@ def _build(path: str, directory: str, body: YMap) -> Build | None:
         target = target_key.value if target_key and interpolate(target_key.value)[0] is not None else None
         if value.get("dockerfile_inline") is not None:
             return Build(_project_path(directory, context_raw), None, target, key.at(path), context_raw)
+    args = _build_args(value.get("args")) if isinstance(value, YMap) else ()
     context_path = _project_path(directory, context_raw)
     dockerfile_path = None
     if context_path is not None:
         dockerfile_path = _project_path(context_path, dockerfile or "Dockerfile")
-    return Build(context_path, dockerfile_path, target, key.at(path), context_raw)
+    return Build(context_path, dockerfile_path, target, key.at(path), context_raw, args)
+
+
+def _build_args(node: YNode | None) -> tuple[tuple[str, str], ...]:
+    """`args: [NAME=value]` or `args: {NAME: value}`, literal values only (`${X}` is set at build time)."""
+    pairs: list[tuple[str, str]] = []
+    if isinstance(node, YSeq):
+        for item in node.items:
+            if isinstance(item, YScalar) and item.value and "=" in item.value:
+                name, _, text = item.value.partition("=")
+                pairs.append((name.strip(), text.strip()))
+    elif isinstance(node, YMap):
+        for name, text in node.items():
+            if isinstance(text, YScalar) and text.value is not None and name.value:
+                pairs.append((name.value, text.value))
+    return tuple((name, text) for name, text in pairs if "$" not in text)
 
 
 def _ports(path: str, node: YNode | None) -> Iterator[PortMapping]:

@@ -60,12 +60,17 @@ def _is_dockerfile(path: str, config: Config) -> bool:
 @extractor("dockerfile", matches=_is_dockerfile)
 def extract_dockerfile(source: Source, config: Config) -> Iterable[object]:
     stages: list[_Stage] = []
+    args: list[tuple[str, str]] = []
     for instruction in instructions(source.path, source.text):
         if instruction.keyword == "FROM":
             stages.append(_from(instruction, stages))
         elif stages:
             _apply(stages[-1], instruction)  # before the first FROM only ARG is valid; docker reports the rest
-    yield Dockerfile(source.path, tuple(stage.fact for stage in stages))
+        elif instruction.keyword == "ARG":
+            name, equals, value = instruction.arguments.partition("=")
+            if equals and name.strip().isidentifier():
+                args.append((name.strip(), value.strip().strip("\"'")))
+    yield Dockerfile(source.path, tuple(stage.fact for stage in stages), tuple(args))
 
 
 def instructions(path: str, text: str) -> Iterator[Instruction]:
@@ -129,13 +134,17 @@ def _from(instruction: Instruction, stages: list[_Stage]) -> _Stage:
     parent = next((s for s in reversed(stages) if s.fact.name is not None and s.fact.name.lower() == image.lower()), None)
     if parent is not None:
         inherited = parent.fact
-        stage.update(cmd=inherited.cmd, entrypoint=inherited.entrypoint, env=inherited.env, workdir=inherited.workdir)
+        stage.update(cmd=inherited.cmd, entrypoint=inherited.entrypoint, env=inherited.env, workdir=inherited.workdir,
+                     copies=inherited.copies)
         stage.shell = parent.shell
     return stage
 
 
 def _apply(stage: _Stage, instruction: Instruction) -> None:
     keyword = instruction.keyword
+    stage.update(own=True)
+    if keyword in ("COPY", "ADD"):
+        stage.update(copies=stage.fact.copies + _copies(instruction.arguments, stage.fact.workdir))
     if keyword == "CMD":
         stage.update(cmd=_command(instruction, stage.shell))
         stage.cmd_set_here = True
@@ -187,6 +196,23 @@ def _env(instruction: Instruction) -> Iterator[EnvVar]:
         name, equals, value = word.partition("=")
         if equals:
             yield EnvVar(name, text_at(value, instruction.at), instruction.at)
+
+
+def _copies(arguments: str, workdir: str | None) -> tuple[tuple[str, str], ...]:
+    """`COPY deploy/app.conf /etc/app/` -> (("deploy/app.conf", "/etc/app/"),); nothing for `--from`, URLs or JSON it cannot read."""
+    words = _json_words(arguments)
+    if words is None:
+        try:
+            words = tuple(shlex.split(arguments, posix=True))
+        except ValueError:
+            return ()
+    if any(w.startswith("--from") for w in words):
+        return ()
+    words = tuple(w for w in words if not w.startswith("--"))
+    if len(words) < 2 or any("://" in w for w in words):
+        return ()
+    destination = words[-1] if words[-1].startswith("/") or workdir is None else _workdir(workdir, words[-1]) + ("/" if words[-1].endswith("/") else "")
+    return tuple((source, destination) for source in words[:-1])
 
 
 def _workdir(current: str | None, argument: str) -> str:

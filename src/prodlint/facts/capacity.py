@@ -18,7 +18,8 @@ class Value:
 
     kind `literal`: `text` is the value (`"20"`, `"postgresql://..."`);
     `name`: `text` is an absolute dotted name (`app.config.settings.pool_size`); `env`: `text` is an environment variable, `default` its fallback;
-    `instance`: a call of the class or function named by `text`; `unknown`: computed at run time.
+    `instance`: a call of the class or function named by `text`; `ini`: `text` is `section/KEY` of an
+    INI file the code reads, `default` the value when the file leaves it empty; `unknown`: computed at run time.
     """
 
     kind: str
@@ -114,3 +115,14 @@ class PostgresSetting:
     value: str
     at: Location
     origin: str = "postgresql.conf"  # or "alter-system" (init SQL), which PostgreSQL applies after the file
+
+
+@dataclass(frozen=True, slots=True)
+class IniValue:
+    """`KEY = value` in a `[section]` of an INI file (`config.ini`); value "" when left empty."""
+
+    path: str
+    section: str
+    key: str
+    value: str
+    at: Location

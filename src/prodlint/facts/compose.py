@@ -12,6 +12,7 @@ defaults, never rename.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from prodlint.facts import Location
@@ -70,6 +71,7 @@ class Build:
     target: str | None
     at: Location
     context_raw: str = "."
+    args: tuple[tuple[str, str], ...] = ()  # `build.args` with literal values
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,22 +153,38 @@ class DockerStage:
     entrypoint: Command | None = None
     env: tuple[EnvVar, ...] = ()
     workdir: str | None = None
+    # `COPY src... dest` from the build context (not `--from`), inherited ones first: (source, destination)
+    copies: tuple[tuple[str, str], ...] = ()
+    own: bool = False  # the stage has instructions of its own, beyond its FROM
 
 
 @dataclass(frozen=True, slots=True)
 class Dockerfile:
     path: str
     stages: tuple[DockerStage, ...]
+    args: tuple[tuple[str, str], ...] = ()  # `ARG NAME=default` before the first FROM
 
     @property
     def final(self) -> DockerStage | None:
         return self.stages[-1] if self.stages else None
 
-    def stage(self, target: str | None) -> DockerStage | None:
-        """What `docker build --target` builds: the named stage, or the final one."""
+    def stage(self, target: str | None, args: tuple[tuple[str, str], ...] = ()) -> DockerStage | None:
+        """What `docker build --target` builds: the named stage, or the final one. A stage that is
+        only `FROM ${NAME}` is the stage the build argument (or the ARG's default) names."""
         if target is None:
-            return self.final
-        return next((s for s in self.stages if s.name is not None and s.name.lower() == target.lower()), None)
+            chosen = self.final
+        else:
+            chosen = next((s for s in self.stages if s.name is not None and s.name.lower() == target.lower()), None)
+        variable = _VARIABLE_BASE.match(chosen.base) if chosen is not None and not chosen.own else None
+        if variable is not None:
+            value = dict(self.args).get(variable[1])
+            value = dict(args).get(variable[1], value)
+            named = next((s for s in self.stages[: chosen.index] if s.name and value and s.name.lower() == value.lower()), None)
+            return named or chosen
+        return chosen
+
+
+_VARIABLE_BASE = re.compile(r"^\$\{?([A-Za-z_]\w*)\}?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,3 +194,12 @@ class ProcfileEntry:
     path: str
     process: str
     command: Command
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisorConf:
+    """A supervisord configuration file: its `[program:x]` commands and its `[include] files` globs."""
+
+    path: str
+    programs: tuple[tuple[str, Command], ...]
+    includes: tuple[str, ...] = ()

@@ -127,6 +127,7 @@ class Model:
     table_explicit: bool = True  # False when the table name is the ORM's default
     dynamic_table: bool = False  # defines `__tablename__` as a function for its subclasses
     abstract: bool = False  # SQLAlchemy `__abstract__ = True`
+    core: bool = False  # a SQLAlchemy Core `name = Table("table", metadata, ...)`: indexes go inside the call
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,7 +236,7 @@ class Query:
     has_limit: bool = False
     returns_many: bool = False
     client_source: str | None = None
-    terminal: str | None = None  # SQLAlchemy: `all`, `first`, `one`, `scalars.all`, ...
+    terminal: str | None = None  # SQLAlchemy: `all`, `first`, `one`, `scalars.all`, ...; Prisma: `distinct` for `findMany({ distinct })`
     binds: str = ""  # the local name the result is assigned to (`const order = await ...`)
     parameters: tuple[str, ...] = ()  # the enclosing function's parameters in order (no `self`)
     compared: tuple[str, ...] = ()  # names the function compares with the caller's identity

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 from prodlint.facts import Location
-from prodlint.facts.capacity import Binding, EnvFile, GunicornSettings, Handlers, Pool, PostgresSetting, Value
+from prodlint.facts.capacity import Binding, EnvFile, GunicornSettings, Handlers, IniValue, Pool, PostgresSetting, Value
 from prodlint.extract.commands import Invocation, option_value, programs, read_server
 from prodlint.facts.compose import Build, ComposeService, Dockerfile, DockerStage, ProcfileEntry, Text
 from prodlint.facts.servers import ServerCommand
@@ -67,10 +67,12 @@ Env = Mapping[str, tuple[str | None, Location | None]]  # value None: set, but n
 class SettingsResolver:
     """Resolves `Value`s written in code against the bindings of every module and one environment."""
 
-    def __init__(self, owners: dict[str, dict[str, Binding]], env: Env, env_unknown: bool = False) -> None:
+    def __init__(self, owners: dict[str, dict[str, Binding]], env: Env, env_unknown: bool = False,
+                 ini: Mapping[str, list[IniValue]] | None = None) -> None:
         self.owners = owners
         self.env = {key.upper(): value for key, value in env.items()}
         self.env_unknown = env_unknown  # an env_file outside the tree may set any variable
+        self.ini = ini or {}  # "section/KEY" -> where INI files in the tree set it
 
     @staticmethod
     def index(bindings: Iterable[Binding]) -> dict[str, dict[str, Binding]]:
@@ -91,6 +93,14 @@ class SettingsResolver:
             if binding is None or rest:
                 return None
             return self.from_env(binding.env, lambda: self.resolve(binding.value, depth + 1))
+        if value.kind == "ini":
+            # One INI file in the tree sets the key: its value, or the default when it is left empty.
+            # No file, or several: the file read at run time is not known.
+            found = self.ini.get(value.text, [])
+            if len({f.path for f in found}) != 1:
+                return None
+            setting = found[-1]
+            return Known(setting.value, setting.at, setting.path) if setting.value else self.resolve(value.default, depth + 1)
         return None
 
     def from_env(self, names: tuple[str, ...], otherwise: Callable[[], Known | None]) -> Known | None:
@@ -256,7 +266,7 @@ class ServiceBudget:
     def related(self) -> Iterator[tuple[Location, str]]:
         for known, what in ((self.service.replicas, "replicas"), (self.service.server.workers, "workers")):
             if known is not None and known.at is not None:
-                yield known.at, f"{known.value} {what}"
+                yield known.at, f"{known.value} {what if known.number != 1 else what[:-1]}"
 
 
 def _count(known: Known | None, noun: str) -> str:
@@ -342,6 +352,9 @@ class _BudgetBuilder:
     def __init__(self, project: Project) -> None:
         self.project = project
         self.owners = SettingsResolver.index(project.facts_of(Binding))
+        self.ini_values: dict[str, list[IniValue]] = {}
+        for setting in project.live_facts_of(IniValue):
+            self.ini_values.setdefault(f"{setting.section}/{setting.key}", []).append(setting)
         self.env_files = {f.path: f for f in project.facts_of(EnvFile)}
         self.handlers = list(project.facts_of(Handlers))
         self.gunicorn = list(project.facts_of(GunicornSettings))
@@ -422,7 +435,7 @@ class _BudgetBuilder:
 
     def server_from_gunicorn_file(self, env: Env, conf: GunicornSettings) -> Server:
         """What gunicorn.conf.py sets: workers, threads, worker class."""
-        resolver = SettingsResolver(self.owners, env)
+        resolver = SettingsResolver(self.owners, env, ini=self.ini_values)
         workers = resolver.resolve(conf.workers) if conf.workers else Known("1")
         threads = resolver.resolve(conf.threads) if conf.threads else Known("1")
         worker_class = resolver.resolve(conf.worker_class) if conf.worker_class else None
@@ -468,7 +481,7 @@ class _BudgetBuilder:
     def docker_stage(self, build: Build) -> DockerStage | None:
         path = build.dockerfile or posixpath.join(build.context, "Dockerfile").removeprefix("./")
         dockerfile = self.dockerfiles.get(posixpath.normpath(path))
-        return dockerfile.stage(build.target) if dockerfile else None
+        return dockerfile.stage(build.target, build.args) if dockerfile else None
 
     def server(self, definitions: list[ComposeService], stage: DockerStage | None, code_dir: str, env: Env) -> Server | None:
         entrypoint = _last(definitions, "entrypoint")
@@ -488,6 +501,9 @@ class _BudgetBuilder:
             defaults = {v.name: (v.value, v.at) for v in script.variables if v.default}
             assigned = {v.name: (v.value, v.at) for v in script.variables if not v.default}
             return self.server_of_argv(list(started.argv), code_dir, {**defaults, **env, **assigned}, started.at)
+        supervised = self.project.view(services).supervised(tuple(argv), stage, code_dir)
+        if supervised is not None and supervised.argv is not None:
+            return self.server_of_argv(list(supervised.argv), code_dir, env, supervised.at)
         return self.server_of_argv(argv, code_dir, env, (command or entrypoint).at)
 
     def server_of_argv(self, argv: Sequence[str], code_dir: str, env: Env, at: Location) -> Server | None:
@@ -537,7 +553,10 @@ class _BudgetBuilder:
                 return Server(command.program, default_workers if command.program == "uvicorn" else Known("1"), at=at)
             return Server(command.program, count(command.workers, "--workers", "-w"), at=at)
         if command.program == "celery" and "worker" in words:
-            return Server("celery", count(None, "-c", "--concurrency"), at=at)  # default: one per CPU
+            if (option_value(words, "-P", "--pool") or "prefork") in ("gevent", "eventlet", "threads", "solo"):
+                # `-c` counts greenlets or threads of one process, which shares one pool
+                return Server("celery", Known("1", at), at=at)
+            return Server("celery", count(None, "-c", "--concurrency"), at=at)  # prefork: one child process per -c (default: per CPU)
         if command.program == "pm2-runtime":
             instances = option_value(words, "-i", "--instances")
             return Server("pm2-runtime", count(None, "-i", "--instances") if instances else Known("1"), at=at)
@@ -557,7 +576,7 @@ class _BudgetBuilder:
     # --- pools ----------------------------------------------------------------------------
 
     def budget(self, pool: Pool, service: Service) -> PoolBudget:
-        resolver = SettingsResolver(self.owners, service.environment, service.env_unknown)
+        resolver = SettingsResolver(self.owners, service.environment, service.env_unknown, self.ini_values)
         related: list[tuple[Location, str]] = []
         at = pool.at
         if pool.library in ("sqlalchemy", "flask-sqlalchemy"):
@@ -668,7 +687,7 @@ class _BudgetBuilder:
             return True
         if budget.pool.library == "prisma":
             return any((d.provider or "").startswith("postgres") for d in self.datasources) or not self.datasources
-        url = SettingsResolver(self.owners, budget.service.environment, budget.service.env_unknown).resolve(budget.pool.url)
+        url = SettingsResolver(self.owners, budget.service.environment, budget.service.env_unknown, self.ini_values).resolve(budget.pool.url)
         if url is not None:
             return url.value.startswith("postgres")
         return bool(self.postgres_services())  # a URL built at run time, next to a PostgreSQL service

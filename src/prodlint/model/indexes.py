@@ -295,7 +295,7 @@ class IndexInventory:
         sort = by_name.get(query.order_by[0]) if query.order_by else None
         if sort is not None and sort in keys:
             sort = None
-        if all(_is_boolean(f) or is_soft_delete(f) for f in keys):
+        if all(is_boolean(f) or is_soft_delete(f) for f in keys):
             # The planner seldom uses an index on a flag alone, nor on "not deleted" (most rows);
             # a partial index on the sort column serves "not deleted, newest first".
             if sort is None or not keys or not all(is_soft_delete(f) and _is_timestamp(f) for f in keys):
@@ -331,7 +331,7 @@ def _is_timestamp(field: Field) -> bool:
     return any(t in field.type.lower() for t in ("date", "time"))
 
 
-def _is_boolean(field: Field) -> bool:
+def is_boolean(field: Field) -> bool:
     return field.type.split("(", 1)[0].rsplit(".", 1)[-1].lower() in ("boolean", "bool")
 
 

@@ -33,7 +33,7 @@ from prodlint.extract.generated import GENERATED_DIRECTORIES
 from prodlint.extract.commands import Invocation, inside_workdir, option_value, programs, split_command
 from prodlint.facts import Location
 from prodlint.facts.modules import Import
-from prodlint.facts.data import Model, Query
+from prodlint.facts.data import SQLALCHEMY, Model, Query
 from prodlint.facts.roles import ComposeHeader, PackageManifest, PlatformProcess, PrismaConfig, SourceTraits
 from prodlint.facts.shell import ShellScript
 from prodlint.facts.routes import Router
@@ -250,6 +250,7 @@ class ProductionCode:
         self.launched_request = set(self._reach([e for e in self.entrypoints if e.role == REQUEST and e.launched]))
         job = self._reach([e for e in self.entrypoints if e.role == JOB])
         live_schemas = self._prisma_schemas(files)
+        self.metadata_copies = self._sqlalchemy_metadata_sets(request, job)
         for path, kind in sorted(files.items()):
             if path in self.roles:
                 continue
@@ -316,6 +317,8 @@ class ProductionCode:
         folder = next((d for d in path_directories(path) if d in SCRIPT_DIRECTORIES), None)
         if folder is not None:
             return FileRole(SCRIPT, f"in a `{folder}/` folder, not reached from an entrypoint")
+        if path in self.metadata_copies:
+            return self.metadata_copies[path]
         if not self.fallback:
             twin = self._model_copy_of(path, request, job)
             if twin is not None:
@@ -337,11 +340,15 @@ class ProductionCode:
         if not tables:
             return None
         name = path.rsplit("/", 1)[-1]
-        if COPY_NAMES.search(name.removesuffix(".py")):
-            return f"a copy of the models by name ({name}), not reached from an entrypoint"
-        for other, used in sorted(self._python_tables().items()):
-            if other != path and (other in request or other in job) and _same_models(tables, used):
+        live = {other: used for other, used in sorted(self._python_tables().items())
+                if other != path and (other in request or other in job)}
+        for other, used in live.items():
+            if _same_models(tables, used):
                 return f"maps the same tables as {other}, which the app imports; nothing reaches this file"
+        # a name only says "copy" of tables the app has: `archive.py` with tables of its own is the app's
+        shared = sorted(tables & set().union(*live.values())) if live else []
+        if shared and COPY_NAMES.search(name.removesuffix(".py")):
+            return f"a copy of the models by name ({name}; maps {shared[0]} like the app), not reached from an entrypoint"
         return None
 
     def _python_tables(self) -> dict[str, set[str]]:
@@ -634,6 +641,56 @@ class ProductionCode:
         """Named by `--schema`, `prisma.schema` or `prisma.config.ts`, itself or its folder (multi-file schemas)."""
         return path in self.schema_references or any(
             _under(path, named) for named in self.schema_references if not named.endswith(".prisma"))
+
+    # --- SQLAlchemy metadata sets ----------------------------------------------------------
+
+    def _sqlalchemy_metadata_sets(self, request: dict[str, str], job: dict[str, str]) -> dict[str, FileRole]:
+        """Models descend from a declarative base (`Base`, `db.Model`); each base is one metadata
+        set. When several exist and the entrypoints reach the models of some, the unreached files
+        of the others hold copies (a tool's own Base, an old models package)."""
+        if self.fallback:
+            return {}
+        index = self.project.view(module_index)
+        classes = {(m.at.path, m.name): m for m in self.project.facts_of(Model) if m.orm == SQLALCHEMY}
+        sets: dict[tuple[str, str], set[str]] = {}
+        for model in classes.values():
+            if model.kind != "model":
+                continue
+            root = self._metadata_root(index, classes, model, 0)
+            if root is not None:
+                sets.setdefault(root, set()).add(model.at.path)
+        if len(sets) < 2:
+            return {}
+        reached = set(request) | set(job)
+        live = {root for root, paths in sets.items() if paths & reached}
+        if not live:
+            return {}
+        live_paths = {p for root in live for p in sets[root]}
+        used = ", ".join(f"{name} ({path})" for path, name in sorted(live))
+        copies: dict[str, FileRole] = {}
+        for (path, name), paths in sorted(sets.items()):
+            if (path, name) in live:
+                continue
+            for model_path in sorted(paths - reached - live_paths):
+                copies.setdefault(model_path, FileRole(
+                    COPY, f"models of another metadata set ({name} in {path}) that no entrypoint imports; the app's is {used}"))
+        return copies
+
+    def _metadata_root(self, index: ModuleIndex, classes: dict[tuple[str, str], Model], model: Model, depth: int) -> tuple[str, str] | None:
+        """The declarative base a model's mapped ancestry starts from, as (defining file, name)."""
+        if depth > 8:
+            return None
+        for base in model.bases:
+            symbol = index.resolve(model.at.path, base)
+            if symbol is None:
+                continue  # a library class (`DeclarativeBase` itself): not a project's base
+            parent = classes.get((symbol.path, symbol.name))
+            if parent is None:
+                return symbol.path, symbol.name
+            root = self._metadata_root(index, classes, parent, depth + 1)
+            if root is not None:
+                return root
+        return None
 
     def _preferred(self, live: str, other: str) -> bool:
         """Which of two copies of a schema is the one in use: named by a script, else beside migrations, else the first."""

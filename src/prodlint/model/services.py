@@ -27,16 +27,17 @@ deploy time are `UNKNOWN`, never a guess.
 
 from __future__ import annotations
 
+import fnmatch
 import posixpath
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from prodlint.extract.commands import inside_workdir, option_value, programs, server_commands
+from prodlint.extract.commands import inside_workdir, option_value, program_name, programs, server_commands
 from prodlint.facts import Location
 from prodlint.facts.capacity import EnvFile, GunicornSettings
-from prodlint.facts.compose import Build, Command, ComposeService, Dockerfile, DockerStage, EnvVar, PortMapping, ProcfileEntry, Text
+from prodlint.facts.compose import Build, Command, ComposeService, Dockerfile, DockerStage, EnvVar, PortMapping, ProcfileEntry, SupervisorConf, Text
 from prodlint.facts.servers import UNKNOWN, ServerCommand, ServerRun
 from prodlint.facts.roles import ComposeHeader
 from prodlint.model.roles import dev_config_of
@@ -308,6 +309,7 @@ class Services:
         self.stacks: dict[str, StackFile] = self._stacks()
         self.all: tuple[Service, ...] = tuple(self._join())
         self.scripts = {s.path: s for s in project.facts_of(ShellScript)}
+        self.supervisor = {s.path: s for s in project.facts_of(SupervisorConf)}
 
     def is_dev_file(self, path: str) -> bool:
         return dev_config_of(self.project, path, self.headers.get(path)) is not None
@@ -328,7 +330,7 @@ class Services:
         """
         for path, dockerfile in sorted(self.dockerfiles.items()):
             users = self.building(path)
-            stage = dockerfile.final
+            stage = dockerfile.stage(None)
             if self.is_dev_file(path) or (users and all(s.dev for s in users)):
                 continue
             if stage is not None and stage.name is not None and DEV_PROFILE.search(stage.name):
@@ -368,8 +370,47 @@ class Services:
         script = self.entrypoint_script(launch.process.argv, launch.code_dir, launch.workdir)
         command = script_server(script) if script is not None else None
         if command is None:
-            return launch
+            return self._through_supervisor(launch)
         return Launch(Process(command.argv, (command,)), launch.code_dir, launch.workdir, launch.service, launch.stage, script)
+
+    def _through_supervisor(self, launch: Launch) -> Launch:
+        chosen = self.supervised(launch.process.argv, launch.stage, launch.code_dir)
+        if chosen is None:
+            return launch
+        return Launch(Process(chosen.argv, (chosen,)), launch.code_dir, launch.workdir, launch.service, launch.stage, launch.script)
+
+    def supervised(self, argv: tuple[str, ...] | None, stage: DockerStage | None, code_dir: str | None) -> Command | None:
+        """`supervisord -c /etc/supervisor/supervisord.conf`: the program that the configuration the
+        image holds (its COPY lines, its `[include]` files) starts; None when that is not exactly
+        one program, or one web server among them."""
+        invocation = next((i for i in programs(argv) if program_name(i.argv[0]) == "supervisord"), None) if argv else None
+        if invocation is None or stage is None or code_dir is None:
+            return None
+        files = self._image_files(stage, code_dir)
+        main = option_value(invocation.argv, "-c", "--configuration") or next(
+            (c for c in SUPERVISOR_CONFIGS if c in files), SUPERVISOR_CONFIGS[0])
+        confs = [files[main]] if main in files else []
+        for include in self.supervisor[confs[0]].includes if confs and confs[0] in self.supervisor else ():
+            pattern = include if include.startswith("/") else posixpath.join(posixpath.dirname(main), include)
+            confs += [path for container, path in sorted(files.items()) if fnmatch.fnmatchcase(container, pattern)]
+        commands = [c for path in confs if path in self.supervisor for _, c in self.supervisor[path].programs if c.argv]
+        web = [c for c in commands if any(s.program in WEB_SERVERS for s in server_commands(c.argv or ()))]
+        return commands[0] if len(commands) == 1 else web[0] if len(web) == 1 else None
+
+    def _image_files(self, stage: DockerStage, context: str) -> dict[str, str]:
+        """Container path -> project file, for what the stage's COPY lines put in the image."""
+        found: dict[str, str] = {}
+        for source, destination in stage.copies:
+            source_path = _join_path(context, source)
+            if source_path in self.project.by_path:
+                name = posixpath.basename(source_path)
+                found[destination + name if destination.endswith("/") else destination] = source_path
+                continue
+            prefix = "" if source_path in ("", ".") else source_path + "/"
+            for path in self.project.by_path:
+                if path.startswith(prefix):
+                    found[posixpath.join(destination, path[len(prefix):])] = path
+        return found
 
     def script_runs(self, launch: Launch, server: ServerCommand) -> tuple[ServerRun, ...]:
         """The `app.run(...)` / `uvicorn.run(...)` calls of the file `python app.py` / `python -m app` runs.
@@ -514,7 +555,7 @@ class Services:
             extended = tuple(groups.get((directory, not stack, stack, parent), ()))
         build = next((d.build for d in (*reversed(definitions), *reversed(extended)) if d.build), None)
         dockerfile = self.dockerfiles.get(build.dockerfile) if build and build.dockerfile else None
-        stage = dockerfile.stage(build.target) if dockerfile and build else None
+        stage = dockerfile.stage(build.target, build.args) if dockerfile and build else None
         return Service(name, directory, definitions, dev, dockerfile, stage, self.env_files, extended, stack)
 
 
@@ -561,6 +602,10 @@ def _header_runs(header: str) -> Iterator[tuple[str, ...]]:
     """The files of each `docker compose -f a.yml -f b.yml` a compose file's header shows."""
     for match in _COMPOSE_RUN.finditer(header):
         yield tuple(f.rsplit("/", 1)[-1] for f in _FILE_OPTION.findall(match[0]))
+
+
+# Where supervisord looks for its configuration when no `-c` is given (in this order).
+SUPERVISOR_CONFIGS = ("/etc/supervisor/supervisord.conf", "/etc/supervisord.conf", "/etc/supervisor.conf")
 
 
 def script_server(script: ShellScript) -> Command | None:

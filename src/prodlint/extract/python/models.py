@@ -117,7 +117,7 @@ class ModelReader:
             if index is not None:
                 indexes.append(index)
         return Model(name=name, table=table, orm=SQLALCHEMY, fields=tuple(fields), at=self.module.at(node),
-                     indexes=tuple(indexes), schema=string(keyword(call, "schema")))
+                     indexes=tuple(indexes), schema=string(keyword(call, "schema")), core=True)
 
     def model(self, cls: ast.ClassDef) -> Model | None:
         bases = tuple(name for name in (dotted(base) for base in cls.bases) if name)

@@ -97,6 +97,11 @@ class _Reader:
         name = dotted_name(call.func) or ""
         if name in ("int", "str", "float") and len(call.args) == 1:
             return self.value(call.args[0])
+        looked_up = _ini_lookup(call.args[0]) if call.args else None
+        default = _keyword(call, "default")
+        if looked_up is not None and default is not None:
+            # `cast(config["section"]["KEY"], default=20)`: the INI file's value, or the default when it is empty
+            return Value("ini", looked_up, self.value(default), at=at)
         if name in ENV_READERS and call.args and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str):
             default = call.args[1] if len(call.args) > 1 else _keyword(call, "default")
             return Value("env", call.args[0].value, self.value(default) if default is not None else None, at=at)
@@ -104,6 +109,22 @@ class _Reader:
         if target and not call.args and not call.keywords:
             return Value("instance", target, at=at)  # `settings = Settings()`, `get_settings()`
         return UNKNOWN
+
+
+def _ini_lookup(node: ast.expr) -> str | None:
+    """`config["section"]["KEY"]` / `config["section"].get("KEY")` -> "section/KEY"."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get" and node.args:
+        key, holder = node.args[0], node.func.value
+    elif isinstance(node, ast.Subscript):
+        key, holder = node.slice, node.value
+    else:
+        return None
+    if not (isinstance(holder, ast.Subscript) and isinstance(holder.value, ast.Name)):
+        return None
+    section = holder.slice
+    if isinstance(key, ast.Constant) and isinstance(key.value, str) and isinstance(section, ast.Constant) and isinstance(section.value, str):
+        return f"{section.value}/{key.value}"
+    return None
 
 
 def _keyword(call: ast.Call, name: str) -> ast.expr | None:

@@ -184,7 +184,7 @@ class QueryReader:
         if declarator is None or declarator.type != "variable_declarator":
             return None
         declaration = declarator.parent
-        if declaration is None or not self.text(declaration).startswith("const"):
+        if declaration is None or not (self.text(declaration).startswith("const") or self._never_reassigned(declaration, declarator)):
             return None
         value = declarator.child_by_field_name("value")
         while value is not None and value.type in TRANSPARENT:
@@ -209,6 +209,18 @@ class QueryReader:
             value = self.const_value(node)
             return value if value is not None and value.type == "object" and not self._mutated(node) else None
         return None
+
+    def _never_reassigned(self, declaration: Node, declarator: Node) -> bool:
+        """A `let` that nothing assigns again after its declaration holds its initializer."""
+        if not self.text(declaration).startswith("let"):
+            return False
+        name = re.escape(self.text(declarator.child_by_field_name("name")))
+        function = self.enclosing_function(declaration)
+        scope = function if function is not None else None
+        source = self.module.source
+        end = scope.end_byte if scope is not None else len(source)
+        after = source[declarator.end_byte:end].decode("utf-8", "replace")
+        return re.search(rf"(?<![\w.$]){name}\s*(?:[-+*/%&|^]|\?\?|\|\||&&)?=(?![=>])|(?:\+\+|--){name}\b|\b{name}(?:\+\+|--)", after) is None
 
     def _mutated(self, identifier: Node) -> bool:
         """`where.tenantId = x` or `Object.assign(where, ...)` later in the function."""
@@ -244,6 +256,13 @@ class QueryReader:
         if node is None:
             parts.unknown = True
             return parts
+        branches = self._conditional(self._unwrapped(node))
+        if branches is not None:
+            # `...(status && { status })`, `cond ? { clientId } : {}`: one of the branches holds
+            chosen = [self.filter_of(b) if b is not None else FilterParts() for b in branches]
+            merged = FilterParts.either(chosen)
+            merged.ranges = set.intersection(*(c.ranges for c in chosen))  # a search in one branch narrows nothing
+            return merged
         obj = self.object_of(node)
         if obj is None:
             parts.unknown = True
@@ -263,9 +282,47 @@ class QueryReader:
                 parts.add(self.filter_of(spread) if spread is not None else FilterParts(unknown=True))
         return parts
 
+    def takes(self, arguments: Node) -> bool:
+        """The arguments set `take` in every branch (True too when a spread may hold it unseen).
+
+        `take: limit ? Number(limit) : undefined` and `...(take ? { take } : {})` leave it out in
+        one branch: that branch returns every row."""
+        take = self.property(arguments, "take")
+        if isinstance(take, Node):
+            value = self._unwrapped(take)
+            branches = self._conditional(value) if value.type == "ternary_expression" else None
+            return not (_is_undefined(value) or any(b is None or _is_undefined(self._unwrapped(b)) for b in branches or ()))
+        if take is False:
+            return False
+        for member in arguments.named_children:
+            if member.type != "spread_element" or not member.named_children:
+                continue
+            branches = self._conditional(self._unwrapped(member.named_children[0]))
+            if branches is None:
+                return True  # `...paginate(page)`: it may set take
+            objects = [self.object_of(b) if b is not None else None for b in branches]
+            if any(b is not None and o is None for b, o in zip(branches, objects, strict=True)):
+                return True
+            if all(o is not None and isinstance(self.property(o, "take"), Node) for o in objects):
+                return True
+        return False
+
+    def _conditional(self, node: Node) -> list[Node | None] | None:
+        """The filters a `c ? a : b` or `c && a` chooses between (None: no filter at all), or None."""
+        if node.type == "ternary_expression":
+            return [node.child_by_field_name("consequence"), node.child_by_field_name("alternative")]
+        operator = node.child_by_field_name("operator")
+        if node.type == "binary_expression" and operator is not None and self.text(operator) == "&&":
+            right = node.child_by_field_name("right")
+            return [right, None] if right is not None else None
+        return None
+
     def _condition(self, parts: FilterParts, key: str, value: Node) -> None:
         if key == "AND":
-            for item in self._items(value):
+            items = self._items(value)
+            if items is None:
+                parts.unknown = True  # `AND: [...conditions]`
+            for item in items or ():
                 parts.add(self.filter_of(item))
         elif key == "OR":
             items = self._items(value)
@@ -464,7 +521,7 @@ class QueryReader:
                 where = self.property(arguments, "where")
                 query_filter = FilterParts() if where is False else self.filter_of(where if where is not None else None)
                 args_known = True
-            take = self.property(arguments, "take") if isinstance(arguments, Node) else None
+            limited = isinstance(arguments, Node) and self.takes(arguments)
             order_by = self.property(arguments, "orderBy") if isinstance(arguments, Node) else None
             function, function_at = self.qualname(call)
             enclosing = self.enclosing_function(call)
@@ -479,11 +536,13 @@ class QueryReader:
                 function=function,
                 function_at=function_at,
                 order_by=self.sort_fields(order_by) if isinstance(order_by, Node) else (),
-                has_limit=operation in SINGLE_ROW or isinstance(take, Node) or (not args_known),
+                has_limit=operation in SINGLE_ROW or limited or (not args_known),
                 returns_many=operation in ("findMany", "groupBy", "createManyAndReturn", "updateManyAndReturn"),
                 client_source=self.client_source(client),
                 binds=self.bound_name(call),
                 parameters=self.parameters(enclosing) if enclosing is not None else (),
+                # `findMany({ distinct: ["segment"] })`: one row per value, like a groupBy
+                terminal="distinct" if isinstance(arguments, Node) and isinstance(self.property(arguments, "distinct"), Node) else None,
             )
 
     def bound_name(self, call: Node) -> str:
@@ -791,3 +850,7 @@ def collect_prisma_queries(module: TsModule) -> Iterable[object]:
     except RecursionError:
         return []  # a filter nested thousands deep: unknown, not a crash
     return facts
+
+
+def _is_undefined(node: Node) -> bool:
+    return node.type == "undefined" or (node.type == "identifier" and node.text == b"undefined")

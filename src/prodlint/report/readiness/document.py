@@ -23,7 +23,7 @@ from prodlint.model.capacity_chain import Limit, ServiceCapacity, capacity_chain
 from prodlint.model.data import STATUSES, data_model
 from prodlint.model.indexes import POSTGRES, index_inventory
 from prodlint.model.nginx import inherited, nginx_configuration
-from prodlint.model.pagination import pagination
+from prodlint.model.pagination import CONFIGURED, LIMITED, LOOKUP, pagination
 from prodlint.model.roles import production_code
 from prodlint.model.routes import could_be_public, route_graph
 from prodlint.model.services import Services, services
@@ -371,17 +371,21 @@ class _Builder:
             if query.kind != READ or not query.returns_many or query.at in seen or not roles.allowed("PG002", query.at):
                 continue
             seen.add(query.at)
-            if query.has_limit:
+            status = view.list_status(listed)
+            if status == LIMITED:
                 listing["bounded"] += 1
             elif query.at in unpaginated:
                 listing["unbounded"] += 1
+            elif status in (LOOKUP, CONFIGURED):
+                listing[status] += 1  # a lookup table by its schema, a model in pagination.bounded-models
             else:
-                listing["filtered"] += 1  # a child lookup, or a model in pagination.bounded-models
+                listing["filtered"] += 1  # a child lookup, a groupBy, a filter prodlint cannot see
         params = list(self.project.facts_of(PageSizeParam))
         unbounded = {p.at for p in view.unbounded_page_sizes()}
         return {
             "list_queries": {"total": sum(listing.values()), "bounded": listing["bounded"],
-                             "unbounded": listing["unbounded"], "filtered": listing["filtered"], "checked": checked},
+                             "unbounded": listing["unbounded"], "filtered": listing["filtered"],
+                             "lookup": listing[LOOKUP], "configured": listing[CONFIGURED], "checked": checked},
             "page_sizes": {"total": len(params), "bounded": sum(1 for p in params if p.bound),
                            "unbounded": sum(1 for p in params if p.at in unbounded)},
             "findings": [self.finding(r) for r in self.results if r.code.startswith("PG")],

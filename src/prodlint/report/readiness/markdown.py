@@ -178,7 +178,8 @@ def _data(pages: dict[str, Any], indexes: dict[str, Any]) -> list[str]:
     out = ["", "## Data", ""]
     unbounded = f"{listing['unbounded']} unbounded" if listing["checked"] else "unbounded ones not checked (PG002 is off)"
     out.append(f"- List queries in route handlers: {listing['total']} ({listing['bounded']} with a limit, "
-               f"{unbounded}, {listing['filtered']} filtered by a parent or bounded by config)")
+               f"{unbounded}, {listing['filtered']} filtered by a parent, {listing['lookup']} on lookup tables, "
+               f"{listing['configured']} on models in pagination.bounded-models)")
     out.append(f"- Page-size parameters: {sizes['total']} ({sizes['bounded']} bounded, {sizes['unbounded']} unbounded)")
     out.append(f"- Foreign keys: {keys['total']} ({keys['indexed']} indexed, {keys['unindexed']} unindexed); "
                f"tenant keys indexed: {indexes['tenant_keys']['indexed']} of {indexes['tenant_keys']['total']}")

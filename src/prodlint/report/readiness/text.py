@@ -86,7 +86,7 @@ def render(document: dict[str, Any], stream: TextIO, color: bool = False) -> Non
     _section(console, "Data")
     listing, keys = document["pagination"]["list_queries"], document["indexes"]["foreign_keys"]
     console.print(f"List queries: {listing['total']} ({listing['bounded']} with a limit, {listing['unbounded']} unbounded, "
-                  f"{listing['filtered']} filtered)")
+                  f"{listing['filtered']} filtered, {listing['lookup']} on lookup tables, {listing['configured']} on bounded models)")
     console.print(f"Foreign keys: {keys['total']} ({keys['indexed']} indexed, {keys['unindexed']} unindexed)")
     for block in document["indexes"]["blocks"]:
         console.print(Text(f"-- {block['kind']}", style="dim"))
