@@ -54,10 +54,14 @@ def _looked_at(route: ResolvedRoute) -> str:
 def unmounted_router(project: Project) -> Iterator[Finding]:
     graph = project.view(route_graph)
     for router, count, importers in graph.unmounted_routers():
+        # Where its siblings are mounted is where this one is missing: removing a mount there is news about it.
+        related = tuple(Related(edge.mount.at, f"{_label(edge.child)} is mounted here")
+                        for edge in sorted(graph.edges, key=lambda e: (e.mount.at.path, e.mount.at.line))
+                        if edge.mount.at.path in importers)
         if importers:
             where = importers[0] + (f" and {len(importers) - 1} more" if len(importers) > 1 else "")
             yield Finding("RT001", f"{KIND.get(router.framework, 'blueprint')} {router.name} defines {_routes(count)} and is imported in {where} but never "
-                                   f"mounted, so {_they(count)} 404; mount it with {_mount_call(router)}", router.at)
+                                   f"mounted, so {_they(count)} 404; mount it with {_mount_call(router)}", router.at, related)
         else:
             yield Finding("RT001", f"{KIND.get(router.framework, 'blueprint')} {router.name} defines {_routes(count)} but is never imported anywhere, "
                                    f"so {_they(count)} 404; import it and mount it with {_mount_call(router)}", router.at)
