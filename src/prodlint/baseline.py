@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from prodlint.engine import Result
+from prodlint.facts import Location
 
 VERSION = 1
 MAX_BASELINE_BYTES = 256 << 20
@@ -205,14 +206,15 @@ def changed_lines(root: Path, ref: str) -> dict[str, set[int] | None]:
     return changed
 
 
-def _touched(path: str, line: int, changed: dict[str, set[int] | None]) -> bool:
-    if path not in changed:
+def _touched(at: Location, changed: dict[str, set[int] | None]) -> bool:
+    """Does a changed line fall in the span `at` (its first line, when it has no end)?"""
+    if at.path not in changed:
         return False
-    lines = changed[path]
-    return lines is None or line in lines
+    lines = changed[at.path]
+    return lines is None or any(line in lines for line in range(at.line, max(at.line, at.end_line or at.line) + 1))
 
 
 def in_diff(result: Result, changed: dict[str, set[int] | None]) -> bool:
     """On a changed line, or one of its related locations is: removing a mount in main.py is news about the router."""
-    return _touched(result.at.path, result.at.line, changed) or any(
-        _touched(related.at.path, related.at.line, changed) for related in result.finding.related)
+    return _touched(Location(result.at.path, result.at.line), changed) or any(
+        _touched(related.at, changed) for related in result.finding.related)

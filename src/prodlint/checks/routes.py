@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
+from prodlint.facts import Location
 from prodlint.facts.routes import EXPRESS, FASTAPI, Router
 from prodlint.model.routes import ResolvedRoute, route_graph
 from prodlint.project import Project
@@ -50,14 +51,26 @@ def _looked_at(route: ResolvedRoute) -> str:
     return f" (looked at {shown}: no check that reads a credential and rejects)"
 
 
+def _sibling_mounts(edges, importers: list[str]) -> tuple[Related, ...]:  # type: ignore[no-untyped-def]
+    """Per importing file, the span of its mounts: where this router's mount is missing.
+
+    With --diff-base, removing a mount inside that span is news about the router, in its unchanged file.
+    """
+    spans = []
+    for path in importers:
+        mounts = sorted((edge.mount.at for edge in edges if edge.mount.at.path == path), key=lambda at: (at.line, at.column))
+        if mounts:
+            first, last = mounts[0], mounts[-1]
+            span = Location(path, first.line, first.column, last.end_line or last.line, last.end_column)
+            spans.append(Related(span, f"{len(mounts)} other router{'s are' if len(mounts) > 1 else ' is'} mounted here"))
+    return tuple(spans)
+
+
 @rule("RT001")
 def unmounted_router(project: Project) -> Iterator[Finding]:
     graph = project.view(route_graph)
     for router, count, importers in graph.unmounted_routers():
-        # Where its siblings are mounted is where this one is missing: removing a mount there is news about it.
-        related = tuple(Related(edge.mount.at, f"{_label(edge.child)} is mounted here")
-                        for edge in sorted(graph.edges, key=lambda e: (e.mount.at.path, e.mount.at.line))
-                        if edge.mount.at.path in importers)
+        related = _sibling_mounts(graph.edges, importers)
         if importers:
             where = importers[0] + (f" and {len(importers) - 1} more" if len(importers) > 1 else "")
             yield Finding("RT001", f"{KIND.get(router.framework, 'blueprint')} {router.name} defines {_routes(count)} and is imported in {where} but never "
