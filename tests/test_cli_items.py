@@ -24,9 +24,10 @@ def _write(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
-def _fastapi(root: Path, mount_users: bool = True, users_prefix: str = "") -> Path:
+def _fastapi(root: Path, mount_users: bool = True, users_prefix: str = "", users_first: bool = False) -> Path:
     """A FastAPI app that mounts two routers from main.py; `users_prefix` goes above the users router."""
-    mounts = "app.include_router(items.router)\n" + ("app.include_router(users.router)\n" if mount_users else "")
+    mounts = ["app.include_router(items.router)\n"] + (["app.include_router(users.router)\n"] if mount_users else [])
+    mounts = "".join(reversed(mounts) if users_first else mounts)
     return _write(root, {
         "app/__init__.py": "", "app/routers/__init__.py": "",
         "app/main.py": f"from fastapi import FastAPI\n\nfrom app.routers import items, users\n\napp = FastAPI()\n{mounts}",
@@ -151,8 +152,9 @@ def test_symlinked_folder_inside_the_project_reports_like_the_folder(tmp_path: P
 # --- 9: --diff-base and related locations ---------------------------------------------------------
 
 
-def test_removing_a_mount_reports_the_router_in_an_unchanged_file(tmp_path: Path) -> None:
-    root = _fastapi(tmp_path / "p")
+@pytest.mark.parametrize("users_first", [False, True])  # the deleted mount ends or starts the block
+def test_removing_a_mount_reports_the_router_in_an_unchanged_file(tmp_path: Path, users_first: bool) -> None:
+    root = _fastapi(tmp_path / "p", users_first=users_first)
     _git(root, "init", "-q", ".")
     _git(root, "add", "-A")
     _git(root, "commit", "-qm", "routers")
