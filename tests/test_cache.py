@@ -24,7 +24,7 @@ def _all_facts() -> list:
     out = []
     for root in (EXAMPLES, *sorted(p for p in FIXTURES.glob("*/*") if p.is_dir())):
         config = load(root)
-        for candidate in discover([root], config).candidates:
+        for candidate in discover([root], config, root).candidates:  # each fixture is its own project
             _, text, refusal = _read(candidate, config)
             if refusal is None:
                 out.append(extract_file((candidate.path, candidate.kind, text, config)))

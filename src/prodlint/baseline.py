@@ -2,9 +2,9 @@
 
 A baseline records findings by what they flag (rule, path, whitespace-normalised text of
 the flagged line), not by line number, so edits above a finding do not resurrect it. When a
-file holds several equal findings, the recorded line numbers, shifted as the file's other
-findings moved, say which of them are the old ones: a duplicate inserted above a baselined
-line is the new one.
+file holds several equal findings, the recorded lines above each (its context), then the
+recorded line numbers shifted as the file's other findings moved, say which of them are the
+old ones: a duplicate inserted above a baselined line is the new one.
 
 The baseline changes only when asked: `--write-baseline` records the run's findings,
 `--update-baseline` removes entries that no longer match; entries outside the run's rule
@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from prodlint.engine import Result
+from prodlint.facts import Location
 
 VERSION = 1
 MAX_BASELINE_BYTES = 256 << 20
@@ -56,7 +57,8 @@ def group_of(code: str, path: str, source_line: str) -> str:
 
 def entry_of(result: Result) -> dict[str, Any]:
     return {"fingerprint": result.fingerprint, "group": group_of(result.code, result.at.path, result.source_line),
-            "code": result.code, "path": result.at.path, "line": result.at.line, "message": result.message}
+            "context": result.context, "code": result.code, "path": result.at.path, "line": result.at.line,
+            "message": result.message}
 
 
 def dumps(entries: list[dict[str, Any]]) -> str:
@@ -81,7 +83,8 @@ def read(path: Path) -> list[dict[str, Any]]:
         for entry in entries:
             if not all(isinstance(entry.get(key), str) for key in ("fingerprint", "code", "path")):
                 raise BaselineError(f"cannot read baseline {path}: an entry lacks fingerprint, code or path")
-            if not isinstance(entry.get("line", 0), int) or not isinstance(entry.get("group", ""), str):
+            if not isinstance(entry.get("line", 0), int) or not all(
+                    isinstance(entry.get(key, ""), str) for key in ("group", "context")):
                 raise BaselineError(f"cannot read baseline {path}: an entry has a bad line or group")
         return list(entries)
     except BaselineError:
@@ -121,8 +124,17 @@ def match(results: list[Result], entries: list[dict[str, Any]]) -> list[tuple[Re
     for group, found in groups.items():
         old = sorted(recorded.get(group, []), key=lambda e: e.get("line") or 0)
         if old:
-            shift = statistics.median(moves.get(found[0].at.path, [0]))
-            pairs.extend(_pick(sorted(found, key=lambda r: r.at.line), old, shift))
+            found = sorted(found, key=lambda r: r.at.line)
+            if len(found) > 1 or len(old) > 1:
+                # Equal lines: the one whose lines above are as recorded is the old one.
+                for result in list(found):
+                    same = next((e for e in old if e.get("context") == result.context), None)
+                    if same is not None:
+                        pairs.append((result, same))
+                        found.remove(result)
+                        old.remove(same)
+            shift = statistics.median(moves.get(found[0].at.path, [0])) if found else 0
+            pairs.extend(_pick(found, old, shift) if found and old else [])
         else:
             pairs.extend((r, by_fingerprint[r.fingerprint]) for r in found if r.fingerprint in by_fingerprint)
     return pairs
@@ -186,21 +198,23 @@ def changed_lines(root: Path, ref: str) -> dict[str, set[int] | None]:
             start, count = int(match_[1]), int(match_[2] if match_[2] is not None else 1)
             lines = changed[current]
             if lines is not None:
-                lines.update(range(start, start + count))
+                # A deletion (`+N,0`) is a change at the surviving lines around it, N and N+1.
+                lines.update(range(start, start + count) if count else (max(start, 1), start + 1))
     for name in git("ls-files", "-z", "--others", "--exclude-standard").split("\0"):
         if name:
             changed[name] = None
     return changed
 
 
-def _touched(path: str, line: int, changed: dict[str, set[int] | None]) -> bool:
-    if path not in changed:
+def _touched(at: Location, changed: dict[str, set[int] | None]) -> bool:
+    """Does a changed line fall in the span `at` (its first line, when it has no end)?"""
+    if at.path not in changed:
         return False
-    lines = changed[path]
-    return lines is None or line in lines
+    lines = changed[at.path]
+    return lines is None or any(line in lines for line in range(at.line, max(at.line, at.end_line or at.line) + 1))
 
 
 def in_diff(result: Result, changed: dict[str, set[int] | None]) -> bool:
     """On a changed line, or one of its related locations is: removing a mount in main.py is news about the router."""
-    return _touched(result.at.path, result.at.line, changed) or any(
-        _touched(related.at.path, related.at.line, changed) for related in result.finding.related)
+    return _touched(Location(result.at.path, result.at.line), changed) or any(
+        _touched(related.at, changed) for related in result.finding.related)

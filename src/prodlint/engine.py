@@ -49,6 +49,7 @@ class Result:
     fingerprint: str
     source_line: str
     suppression: Suppression | None = None
+    context: str = ""  # the two non-blank lines above, normalised: tells equal findings apart in a baseline
 
     @property
     def code(self) -> str:
@@ -240,6 +241,16 @@ def _normalised(line: str) -> str:
     return re.sub(r"\s+", " ", line).strip()
 
 
+def _context(lines: list[str], line: int) -> str:
+    above = []
+    for index in range(min(line, len(lines) + 1) - 2, -1, -1):
+        if lines[index].strip():
+            above.append(_normalised(lines[index]))
+            if len(above) == 2:
+                break
+    return hashlib.sha256("\n".join(above).encode("utf-8", "surrogateescape")).hexdigest()[:12]
+
+
 def _results(findings: list[Finding], project: Project, texts: dict[str, list[str]], config: Config) -> list[Result]:
     meta = metadata()
     suppressions = {file.path: file.suppressions for file in project.files}
@@ -258,7 +269,8 @@ def _results(findings: list[Finding], project: Project, texts: dict[str, list[st
         if finding.code not in ("PL002", "PL003", "PL004"):
             suppression = next((s for s in suppressions.get(finding.at.path, ()) if suppress.covers(s, finding.code, finding.at.line)), None)
         rule = meta[finding.code]
-        results.append(Result(finding, rule.name, config.severity_of(finding.code, rule.severity), fingerprint, source_line, suppression))
+        results.append(Result(finding, rule.name, config.severity_of(finding.code, rule.severity), fingerprint, source_line,
+                              suppression, _context(lines, finding.at.line)))
     return results
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
+from prodlint.facts import Location
 from prodlint.facts.routes import EXPRESS, FASTAPI, Router
 from prodlint.model.routes import ResolvedRoute, route_graph
 from prodlint.project import Project
@@ -50,10 +51,26 @@ def _looked_at(route: ResolvedRoute) -> str:
     return f" (looked at {shown}: no check that reads a credential and rejects)"
 
 
+def _sibling_mounts(edges, importers: list[str]) -> tuple[Related, ...]:  # type: ignore[no-untyped-def]
+    """Per importing file, the span of its mounts: where this router's mount is missing.
+
+    With --diff-base, removing a mount inside that span is news about the router, in its unchanged file.
+    """
+    spans = []
+    for path in importers:
+        mounts = sorted((edge.mount.at for edge in edges if edge.mount.at.path == path), key=lambda at: (at.line, at.column))
+        if mounts:
+            first, last = mounts[0], mounts[-1]
+            span = Location(path, first.line, first.column, last.end_line or last.line, last.end_column)
+            spans.append(Related(span, f"{len(mounts)} other router{'s are' if len(mounts) > 1 else ' is'} mounted here"))
+    return tuple(spans)
+
+
 @rule("RT001")
 def unmounted_router(project: Project) -> Iterator[Finding]:
     graph = project.view(route_graph)
     for router, count, importers in graph.unmounted_routers():
+        related = _sibling_mounts(graph.edges, importers)
         idle = graph.idle_apps(router) if graph.incoming.get(router) else []
         if idle:
             apps = ", ".join(f"{app.name} ({app.at.path})" for app in idle)
@@ -63,7 +80,7 @@ def unmounted_router(project: Project) -> Iterator[Finding]:
         elif importers:
             where = importers[0] + (f" and {len(importers) - 1} more" if len(importers) > 1 else "")
             yield Finding("RT001", f"{KIND.get(router.framework, 'blueprint')} {router.name} defines {_routes(count)} and is imported in {where} but never "
-                                   f"mounted, so {_they(count)} 404; mount it with {_mount_call(router)}", router.at)
+                                   f"mounted, so {_they(count)} 404; mount it with {_mount_call(router)}", router.at, related)
         else:
             yield Finding("RT001", f"{KIND.get(router.framework, 'blueprint')} {router.name} defines {_routes(count)} but is never imported anywhere, "
                                    f"so {_they(count)} 404; import it and mount it with {_mount_call(router)}", router.at)

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 # Values are cached on disk with the facts: secrets are never kept.
 _SECRET_KEY = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|PRIVATE|CREDENTIAL|API_?KEY|ACCESS_KEY", re.IGNORECASE)
 _URL_PASSWORD = re.compile(r"(?<=://)([^:/@\s]*):[^@/\s]*@")
-_LINE = re.compile(r"^\s*(?:export\s+)?(?P<key>[A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(?P<value>.*?)\s*$")
+_COMMENT = re.compile(r"(?<=\s)#")  # a lookbehind, linear where `\s+#` is quadratic on long blank runs
+_LINE = re.compile(r"^\s*(?:export\s+)?(?P<key>[A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(?P<value>.*)")  # trailing blanks: rstrip, not a lazy match (quadratic)
 
 
 def _matches(path: str, config: Config) -> bool:
@@ -36,7 +37,7 @@ def _unquote(raw: str) -> tuple[str, int]:
         if end > 0:
             inner = raw[1:end]
             return (inner.replace('\\"', '"') if raw[0] == '"' else inner), 1
-    return re.split(r"\s+#", raw, maxsplit=1)[0].rstrip(), 0
+    return _COMMENT.split(raw, maxsplit=1)[0].rstrip(), 0
 
 
 @extractor("dotenv", matches=_matches)

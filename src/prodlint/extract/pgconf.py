@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from prodlint.config import Config
 
 CONNECTION_SETTINGS = ("max_connections", "superuser_reserved_connections", "reserved_connections")
-_LINE = re.compile(r"^\s*(?P<name>[a-z_.]+)\s*(?:=\s*|\s+)(?P<value>'[^']*'|[^\s#]+)")
+# Possessive quantifiers: a line of a name and 100k blanks must not backtrack quadratically.
+_LINE = re.compile(r"^\s*+(?P<name>[a-z_.]++)(?:\s*+=\s*+|\s++)(?P<value>'[^']*+'|[^\s#]++)")
 
 
 @extractor("postgresql-conf", matches=name_matches("postgresql.conf", "postgresql.*.conf", "postgresql.conf.*"))

@@ -10,6 +10,8 @@ from __future__ import annotations
 import ast
 import importlib
 import pkgutil
+import re
+import sys
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from prodlint.extract import ParseError, Source, extractor, name_matches
 from prodlint.facts import Location
+from prodlint.lines import split_lines
 
 if TYPE_CHECKING:
     from prodlint.config import Config
@@ -95,7 +98,7 @@ def parse_python(source: Source) -> ast.Module:
             warnings.simplefilter("ignore")
             return ast.parse(source.text, filename=source.path)
     except SyntaxError as error:
-        raise ParseError(f"Python syntax error: {error.msg}", error.lineno) from None
+        raise ParseError(_newer_python(source.text, error) or f"Python syntax error: {error.msg}", error.lineno) from None
     except (ValueError, RecursionError, MemoryError) as error:
         raise ParseError(f"Python source cannot be parsed: {type(error).__name__}") from None
 
@@ -105,3 +108,19 @@ def extract_python(source: Source, config: Config) -> Iterable[object]:
     module = PyModule(source.path, source.text, parse_python(source), config)
     for collect in collectors():
         yield from collect(module)
+
+
+# PEP 695 (3.12): `class Box[T]:`, `def first[T](...)`, `type Alias = ...`.
+_PEP695 = re.compile(r"\s*+(?:(?:async\s++)?def|class)\s++\w++\s*+\[|\s*+type\s++\w++\s*+[\[=]")
+
+
+def _newer_python(text: str, error: SyntaxError) -> str | None:
+    """The message for valid code of a newer Python than the one running prodlint."""
+    if sys.version_info >= (3, 12) or not error.lineno:
+        return None
+    lines = split_lines(text)
+    if error.lineno > len(lines) or not _PEP695.match(lines[error.lineno - 1]):
+        return None
+    running = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    return (f"needs a newer Python (running {running}); run prodlint under 3.12+, "
+            "e.g. pre-commit language_version / uvx --python 3.12")

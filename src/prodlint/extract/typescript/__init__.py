@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -114,11 +115,27 @@ def collectors() -> list[Collector]:
     return [fn for _, fn in _COLLECTORS]
 
 
+_LONE_AMPERSAND = re.compile(rb"(?<!&)&(?![&=]|#?\w++;)")  # not `&&`, `&=` or an entity (`&amp;`)
+
+
+def _valid_anyway(node: tree_sitter.Node) -> bool:
+    """An error of the grammar on code TypeScript accepts: `tag<T>`...`` (a typed tagged template)."""
+    parent = node.parent
+    if parent is None:
+        return False
+    if node.is_missing and parent.type == "non_null_expression" and parent.parent is not None:
+        call = parent.parent
+        arguments = call.child_by_field_name("arguments")
+        return (call.type == "call_expression" and arguments is not None and arguments.type == "template_string"
+                and any(child.type == "instantiation_expression" for child in parent.children))
+    return False
+
+
 def _first_error(node: tree_sitter.Node) -> tree_sitter.Node | None:
     stack = [node]
     while stack:
         current = stack.pop()
-        if current.is_error or current.is_missing:
+        if (current.is_error or current.is_missing) and not _valid_anyway(current):
             return current
         if current.has_error:
             stack.extend(reversed(current.children))
@@ -131,10 +148,17 @@ def extract_typescript(source: Source, config: Config) -> Iterable[object]:
         return
     dialect = dialect_of(source.path)
     data = source.text.encode("utf-8")
-    tree = tree_sitter.Parser(language(dialect)).parse(data)
-    if tree.root_node.has_error:
-        error = _first_error(tree.root_node)
-        line = error.start_point[0] + 1 if error is not None else None
+    parser = tree_sitter.Parser(language(dialect))
+    tree = parser.parse(data)
+    error = _first_error(tree.root_node) if tree.root_node.has_error else None
+    if error is not None and dialect == "tsx" and b"&" in data:
+        # JSX text may hold a bare `&` (`<h1>Doors & Windows</h1>`) that the grammar refuses. Read the file
+        # again with each lone `&` as a letter (same length, offsets unchanged); keep that tree only if it parses.
+        retry = parser.parse(_LONE_AMPERSAND.sub(b"x", data))
+        if not retry.root_node.has_error or _first_error(retry.root_node) is None:
+            tree, error = retry, None
+    if error is not None:
+        line = error.start_point[0] + 1
         # tree-sitter recovers: facts from the rest of the file are still used.
         yield Notification(source.path, f"syntax error at line {line}; the rest of the file was analysed", line)
     module = TsModule(source.path, data, tree, dialect, config)
