@@ -133,6 +133,29 @@ class RouteGraph:
     by_name: dict[tuple[str, str, str], Router] = field(default_factory=dict)
     handoffs: list[Escape] = field(default_factory=list)  # routers passed to a named function
     factory_returns: list[FactoryReturn] = field(default_factory=list)
+    _lookups: dict[str, dict] = field(default_factory=dict, repr=False)  # indexes over the lists above, built on first use
+
+    def _lookup(self, name: str) -> dict:
+        """One index per join, built once: scanning every edge or handoff per question was quadratic."""
+        found = self._lookups.get(name)
+        if found is None:
+            found = self._lookups[name] = defaultdict(list)
+            if name == "mounts":
+                for edge in self.edges:
+                    found[edge.parent].append(edge)
+            elif name == "made":
+                for router in self.routers:
+                    if router.returned:
+                        found[(router.at.path, router.scope)].append(router)
+            elif name == "returns":
+                for returned in self.factory_returns:
+                    found[(returned.at.path, returned.function)].append(returned)
+            elif name == "handoffs":
+                for handoff in self.handoffs:
+                    callee = self.index.resolve(handoff.at.path, handoff.callee or "", handoff.ref.scope)
+                    if callee is not None:
+                        found[(callee.path, callee.name)].append(handoff)
+        return found
 
     @property
     def entries(self) -> list[Router]:
@@ -141,14 +164,26 @@ class RouteGraph:
         return sorted((app for app in self.apps if app not in mounted), key=lambda a: a.at)
 
     def mounts_on(self, parent: Router) -> list[MountEdge]:
-        return [edge for edge in self.edges if edge.parent == parent]
+        return list(self._lookup("mounts").get(parent, ()))
 
-    def defines_routes(self, router: Router, seen: frozenset[Router] = frozenset()) -> int:
+    def defines_routes(self, router: Router) -> int:
         """How many routes a router serves, its own and those of routers mounted on it."""
+        return self._serves(router, frozenset(), self._lookups.setdefault("served", {}))[0]
+
+    def _serves(self, router: Router, seen: frozenset[Router], done: dict) -> tuple[int, bool]:
+        """(count, whether a cycle cut it short); a count no cycle touched holds whatever the path
+        to it, so it is kept (routers mounting the next one twice would otherwise double per level)."""
         if router in seen:
-            return 0
-        own = len(self.routes_of.get(router, ()))
-        return own + sum(self.defines_routes(e.child, seen | {router}) for e in self.mounts_on(router))
+            return 0, True
+        if router in done:
+            return done[router], False
+        total, cut = len(self.routes_of.get(router, ())), False
+        for edge in self.mounts_on(router):
+            count, short = self._serves(edge.child, seen | {router}, done)
+            total, cut = total + count, cut or short
+        if not cut:
+            done[router] = total
+        return total, cut
 
     def importers(self, router: Router) -> list[str]:
         """Files, other than tests, that import (or re-export) this router or its module."""
@@ -344,20 +379,17 @@ class RouteGraph:
 
     def _factory_router(self, symbol: Symbol, depth: int) -> Router | None:
         """The router a function returns: `makeRouter()`, `create_router()`, or one it imports and returns."""
-        made = [r for r in self.routers if r.at.path == symbol.path and r.returned and r.scope == symbol.name]
+        made = list(self._lookup("made").get((symbol.path, symbol.name), ()))
         if not made:
-            found = {self.resolve(f.ref, depth + 1) for f in self.factory_returns if f.at.path == symbol.path and f.function == symbol.name}
+            found = {self.resolve(f.ref, depth + 1) for f in self._lookup("returns").get((symbol.path, symbol.name), ())}
             made = [r for r in found if r is not None]
         return made[0] if len(made) == 1 else None
 
     def _argument(self, ref: RouterRef, depth: int) -> Router | None:
         """A router parameter (`def create_application(router)`): the one router every caller passes."""
         found = set()
-        for handoff in self.handoffs:
-            if handoff.position != ref.parameter and handoff.keyword != ref.name:
-                continue
-            callee = self.index.resolve(handoff.at.path, handoff.callee or "", handoff.ref.scope)
-            if callee is not None and callee.path == ref.path and callee.name == ref.scope:
+        for handoff in self._lookup("handoffs").get((ref.path, ref.scope), ()):
+            if handoff.position == ref.parameter or handoff.keyword == ref.name:
                 found.add(self.resolve(handoff.ref, depth + 1))
         return found.pop() if len(found) == 1 else None
 
@@ -515,6 +547,7 @@ def route_graph(project: Project) -> RouteGraph:
         if router is not None:
             graph.escapes[router].append(escape)
     graph.edges.sort(key=lambda e: (e.mount.at.path, e.mount.at.line, e.mount.at.column))
+    graph._lookups.pop("mounts", None)
     guards = Guards(project, index)
     for app in graph.entries:
         graph.routes.extend(_walk(graph, guards, app, app, (), (), (), (), 0))
