@@ -32,6 +32,8 @@ TEST_DIRECTORIES = frozenset({"test", "tests", "__tests__", "spec", "specs", "e2
 TEST_FILES = ("*.test.*", "*.spec.*", "*.e2e.*", "test_*.py", "*_test.py", "conftest.py", "tests.py")
 PARAMETER = re.compile(r":[A-Za-z_$][\w$]*\??(\([^)]*\))?|\{[^}/]*\}|<[^>/]*>")
 MAX_DEPTH = 24  # mount chains deeper than this are cycles
+# Router visits per application: a router mounted twice at each level doubles the routes per level.
+MAX_VISITS = 20_000
 CODE_EXTENSIONS = frozenset({".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts", ".py"})
 
 
@@ -550,7 +552,12 @@ def route_graph(project: Project) -> RouteGraph:
     graph._lookups.pop("mounts", None)
     guards = Guards(project, index)
     for app in graph.entries:
-        graph.routes.extend(_walk(graph, guards, app, app, (), (), (), (), 0))
+        budget = [MAX_VISITS]
+        graph.routes.extend(_walk(graph, guards, app, app, (), (), (), (), 0, budget=budget))
+        if budget[0] < 0:
+            project.notes.append(Notification(
+                app.at.path, f"routes: application {app.name} reaches its routers more than {MAX_VISITS} times over "
+                f"(routers mounted repeatedly at each level); the routes past that were not checked", app.at.line, level="note"))
     project.notes.extend(_not_built(graph, unresolved))
     return graph
 
@@ -726,9 +733,13 @@ def _guards(guards: Guards, path: str, scope: str, names: tuple[str, ...], at: L
 
 def _walk(graph: RouteGraph, guards: Guards, app: Router, router: Router, chain: tuple[MountEdge, ...],
           pieces: tuple[Piece, ...], inherited: tuple[Guard, ...], order: tuple[tuple[str, int, int], ...],
-          depth: int, uncertain: bool = False, seen: tuple[str, ...] = ()) -> Iterator[ResolvedRoute]:
-    """Every route below `router`, depth first; `inherited` holds the guards in effect where it is mounted."""
+          depth: int, uncertain: bool = False, seen: tuple[str, ...] = (), *, budget: list[int]) -> Iterator[ResolvedRoute]:
+    """Every route below `router`, depth first; `inherited` holds the guards in effect where it is mounted.
+    `budget` counts the router visits left for this application."""
     if depth > MAX_DEPTH or router in {edge.parent for edge in chain}:
+        return
+    budget[0] -= 1
+    if budget[0] < 0:
         return
     layers = [(router.at, None, _guards(guards, router.at.path, router.scope, router.middleware, router.at))]
     for middleware in graph.middleware_of.get(router, ()):
@@ -776,7 +787,8 @@ def _walk(graph: RouteGraph, guards: Guards, app: Router, router: Router, chain:
         effective, _ = in_effect(at, edge.prefix)
         yield from _walk(graph, guards, app, edge.child, chain + (edge,), pieces + edge.prefix,
                          effective + mount_guards, order + ((at.path, at.line, at.column),), depth + 1, doubt,
-                         looked + guards.close_calls(edge.mount.parent.path, edge.mount.parent.scope, edge.mount.middleware))
+                         looked + guards.close_calls(edge.mount.parent.path, edge.mount.parent.scope, edge.mount.middleware),
+                         budget=budget)
 
 
 def could_be_public(route: ResolvedRoute, patterns: tuple[str, ...]) -> bool:
