@@ -21,6 +21,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cache
 
 from prodlint.facts import Location, Notification
 from prodlint.facts.modules import DynamicImport, Import
@@ -37,6 +38,7 @@ MAX_VISITS = 20_000
 CODE_EXTENSIONS = frozenset({".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts", ".py"})
 
 
+@cache
 def is_test_file(path: str) -> bool:
     *directories, name = path.split("/")
     return any(d in TEST_DIRECTORIES for d in directories) or any(fnmatch.fnmatchcase(name, p) for p in TEST_FILES)
