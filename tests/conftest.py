@@ -19,6 +19,19 @@ SARIF_SCHEMA = Path(__file__).parent / "schemas" / "sarif-schema-2.1.0.json"
 os.environ["PRODLINT_DEBUG"] = "1"
 
 
+def standalone(name: str, tmp: Path) -> Path:
+    """A copy of a fixture project outside prodlint's own tree, where it is its own project root.
+
+    Inside the tree the root is prodlint's checkout, and a fixture under `tests/` is test code.
+    """
+    import shutil
+
+    source = Path(__file__).resolve().parents[1] / name if name == "examples" else FIXTURES / name
+    target = tmp / Path(name).name
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns(".prodlint_cache"))
+    return target
+
+
 def _codes(value: str | tuple[str, ...] | None) -> tuple[str, ...]:
     if value is None:
         return ()

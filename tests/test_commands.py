@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from prodlint.extract.commands import postgres_settings, programs, server_commands, split_command
+from prodlint.extract.commands import option_value, postgres_settings, programs, server_commands, split_command
 from prodlint.facts.servers import UNKNOWN
 
 
@@ -105,3 +105,15 @@ def test_unsplittable_command():
 ])
 def test_postgres_settings(argv, expected):
     assert postgres_settings(argv) == expected
+
+
+@pytest.mark.parametrize(("argv", "names", "expected"), [
+    (("gunicorn", "-w", "4", "app:app"), ("-w", "--workers"), "4"),
+    (("gunicorn", "--workers=$WORKERS", "app:app"), ("-w", "--workers"), "$WORKERS"),
+    (("gunicorn", "-w8", "app:app"), ("-w", "--workers"), "8"),
+    (("celery", "-Aproj.celery", "worker"), ("-A", "--app"), "proj.celery"),
+    (("uvicorn", "--workers-count", "3"), ("--workers",), None),  # a longer option is not `--workers`
+    (("gunicorn", "app:app", "-w"), ("-w",), None),  # no value after it
+])
+def test_option_value(argv, names, expected):
+    assert option_value(argv, *names) == expected

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, finding_lines, lint_project
+from conftest import FIXTURES, finding_lines, lint_project, standalone
 from prodlint import cli
 from prodlint.cache import CACHE_DIR
 from prodlint.config import Config, ConfigError, from_table
@@ -115,6 +115,7 @@ def test_suppression_comment_syntaxes() -> None:
         (("IX001",), None, 3, False),
         (("SV001",), "reason without dashes", 4, False),
         (("NX002",), "internal admin server", 5, True),
+        ((), None, 6, False),  # no codes: malformed, reported as PL004
     ]
 
 
@@ -162,7 +163,7 @@ def test_unknown_rule_code_is_a_usage_error(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stderr == "prodlint: configuration error: `select` names unknown rule `ZZ9`\n"
     done = prodlint("check", str(FIXTURES / "engine" / "suppressions"), "--ignore", "DC009")
-    assert (done.returncode, done.stderr) == (2, "prodlint: configuration error: `ignore` names unknown rule `DC009`\n")
+    assert (done.returncode, done.stderr) == (2, "prodlint: configuration error: `--ignore` names unknown rule `DC009`\n")
 
 
 def test_pyproject_configuration_is_found(tmp_path: Path) -> None:
@@ -174,8 +175,8 @@ def test_pyproject_configuration_is_found(tmp_path: Path) -> None:
 # --- exit codes and selection -----------------------------------------------------------------
 
 
-def test_exit_codes_follow_fail_on() -> None:
-    project = str(FIXTURES / "engine" / "suppressions")
+def test_exit_codes_follow_fail_on(tmp_path: Path) -> None:
+    project = str(standalone("engine/suppressions", tmp_path))
     assert prodlint("check", project, "--no-cache").returncode == 1
     assert prodlint("check", project, "--no-cache", "--fail-on", "error").returncode == 0
     assert prodlint("check", project, "--no-cache", "--select", "DC002").returncode == 0
@@ -184,7 +185,7 @@ def test_exit_codes_follow_fail_on() -> None:
 
 def test_statistics_and_output_file(tmp_path: Path) -> None:
     out = tmp_path / "report.txt"
-    done = prodlint("check", str(FIXTURES / "engine" / "suppressions"), "--no-cache", "--statistics", "--output", str(out))
+    done = prodlint("check", str(standalone("engine/suppressions", tmp_path)), "--no-cache", "--statistics", "--output", str(out))
     assert done.stdout == ""
     assert out.read_text().splitlines()[:3] == [
         "     2  PL002  unused-suppression",
@@ -251,7 +252,7 @@ def test_baseline_survives_lines_inserted_above(tmp_path: Path) -> None:
     assert (done.returncode, new) == (1, [("DC001", 23), ("DC002", 25)])
     compose.write_text(compose.read_text().replace("  worker:\n", "  worker:\n    mem_limit: 1g\n    cpus: 2\n", 1))
     done = prodlint("check", str(project), "--no-cache", "--baseline", str(baseline_file))
-    assert "1 baseline entries no longer match a finding; run with --write-baseline" in done.stdout
+    assert "1 baseline entries no longer match a finding; run with --update-baseline" in done.stdout
 
 
 def test_diff_base_reports_only_changed_lines(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from conftest import FIXTURES, SARIF_SCHEMA
+from conftest import SARIF_SCHEMA, standalone
 from prodlint.report import Report
 from prodlint.report import github
 from prodlint.rules import metadata
@@ -30,8 +30,8 @@ def schema() -> dict:
 
 
 @pytest.mark.parametrize("project", ["examples", "fixtures/engine/suppressions", "fixtures/engine/bad_input"])
-def test_sarif_is_valid(project: str, schema: dict) -> None:
-    path = ROOT / project if project == "examples" else FIXTURES / project.removeprefix("fixtures/")
+def test_sarif_is_valid(project: str, schema: dict, tmp_path: Path) -> None:
+    path = standalone(project.removeprefix("fixtures/"), tmp_path)
     document = json.loads(check(str(path), "--no-cache", "--format", "sarif").stdout)
     jsonschema.validate(document, schema)
     run = document["runs"][0]
@@ -44,8 +44,8 @@ def test_sarif_is_valid(project: str, schema: dict) -> None:
     assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"].startswith("file:///")
 
 
-def test_sarif_carries_rule_metadata_and_suppressions(schema: dict) -> None:
-    document = json.loads(check(str(FIXTURES / "engine" / "suppressions"), "--no-cache", "--format", "sarif").stdout)
+def test_sarif_carries_rule_metadata_and_suppressions(schema: dict, tmp_path: Path) -> None:
+    document = json.loads(check(str(standalone("engine/suppressions", tmp_path)), "--no-cache", "--format", "sarif").stdout)
     run = document["runs"][0]
     dc001 = next(rule for rule in run["tool"]["driver"]["rules"] if rule["id"] == "DC001")
     assert dc001["name"] == "missing-resource-limits"
@@ -59,12 +59,12 @@ def test_sarif_carries_rule_metadata_and_suppressions(schema: dict) -> None:
     ]
 
 
-def test_json_and_text_agree() -> None:
-    project = str(FIXTURES / "engine" / "suppressions")
+def test_json_and_text_agree(tmp_path: Path) -> None:
+    project = str(standalone("engine/suppressions", tmp_path))
     data = json.loads(check(project, "--no-cache", "--format", "json").stdout)
     text = check(project, "--no-cache").stdout
     for finding in data["findings"]:
-        assert f"{finding['path'].split('/')[-1]}:{finding['line']}:{finding['column']} {finding['code']} {finding['name']} {finding['message']}" in text
+        assert f"{finding['path'].split('/')[-1]}:{finding['line']}:{finding['column']} {finding['severity']} {finding['code']} {finding['name']} {finding['message']}" in text
     assert data["summary"]["findings"] == len(data["findings"]) == 4
     assert text.splitlines()[-1].startswith("Found 4 findings (4 warnings) in 2 files. (2 suppressed inline;")
 
@@ -95,7 +95,7 @@ def test_every_rule_has_a_function_and_complete_metadata() -> None:
     from prodlint.rules import functions
 
     codes = {code for code, rule in metadata().items() if rule.kind == "rule"}
-    engine_rules = {"PL002", "PL003"}
+    engine_rules = {"PL002", "PL003", "PL004"}
     assert set(functions()) | engine_rules == codes
     for rule in metadata().values():
         assert rule.severity in ("error", "warning", "note")
@@ -125,5 +125,5 @@ def test_analysed_text_cannot_inject_commands_or_escapes(tmp_path: Path) -> None
     # One command per finding (DC001 twice, DC002 once), none smuggled in by the service name.
     assert [line.split(" ", 1)[0] for line in annotations.splitlines() if line.startswith("::")] == ["::warning", "::error", "::warning"]
     assert 'service "db\\n::error file=x,line=1::FAKE\\x1b[2J" has no memory limit' in text
-    assert "evil\\x1b[31m\\u202e/docker-compose.yml:2:3 DC001" in text
+    assert "evil\\x1b[31m\\u202e/docker-compose.yml:2:3 warning DC001" in text
     assert "file=evil\\x1b[31m\\u202e/docker-compose.yml,line=2" in annotations

@@ -6,6 +6,9 @@ stay silent (listed in each test's docstring).
 
 from __future__ import annotations
 
+import shutil
+
+from conftest import FIXTURES
 from prodlint.config import DEFAULT_PUBLIC
 from prodlint.facts.routes import Escape, Mount, Route, Router
 from prodlint.model.routes import route_graph
@@ -134,6 +137,7 @@ def test_related_locations_point_at_the_winner(lint):
     ]
     twice = results["src/routes/modules/orders.routes.ts:7"].finding.related
     assert [(r.at.path, r.at.line, r.message) for r in twice] == [
+        ("src/routes/index.ts", 16, "router in src/routes/modules/orders.routes.ts is mounted here first"),
         ("src/routes/index.ts", 17, "router in src/routes/modules/orders.routes.ts is mounted again here"),
     ]
     shadow = results["src/routes/modules/orders.routes.ts:12"].finding.related
@@ -216,4 +220,30 @@ def test_exclusive_branches_are_alternatives(run):
         "web/v2.js:4:1 RT003 GET /api/search is registered after GET /api/:id at web/v2.js:3, which matches it first "
         "(id = \"search\"), so this route never runs unless that handler calls next(); register it before the "
         "parameter route",
+    ]
+
+
+def test_router_on_an_app_nothing_starts(run, tmp_path):
+    """`npm start` runs src/server.ts; src/legacy-server.ts builds a second app nothing starts.
+    billingRouter, mounted only there, serves nothing (RT001); ordersRouter, mounted on both, is
+    served. The idle app's own routes (an unguarded, duplicated `POST /api/wipe`) answer no
+    request: no RT003, no RT004 there. admin/ is its own package, none of whose apps is started:
+    unknown, silent. With no start command at all, nothing says what runs: every app is served."""
+    assert run("routes/unstarted_app", select="RT") == [
+        "src/routes/billing.ts:3:14 RT001 router billingRouter defines 2 routes but is mounted only on legacy "
+        "(src/legacy-server.ts), which no production command starts, so they answer 404; mount it on the "
+        "application that runs",
+        "src/server.ts:7:1 RT004 GET /api/export has no authentication guard on the route, its router or its mounts, "
+        "while 1 route of this app uses one (requireAuth); add a guard or list the path in routes.public",
+    ]
+    copy = tmp_path / "app"
+    shutil.copytree(FIXTURES / "routes" / "unstarted_app", copy)
+    (copy / "package.json").write_text('{ "name": "shop-api" }\n', encoding="utf-8")
+    assert [" ".join(line.split(" ")[:2]) for line in run(copy, select="RT")] == [
+        "src/legacy-server.ts:10:1 RT004",
+        "src/legacy-server.ts:11:1 RT003",
+        "src/legacy-server.ts:11:1 RT004",
+        "src/routes/billing.ts:4:1 RT004",
+        "src/routes/billing.ts:5:1 RT004",
+        "src/server.ts:7:1 RT004",
     ]

@@ -195,8 +195,8 @@ def test_entrypoint_script_worker_class_and_one_shot_steps(run):
 def test_shell_scripts_record_commands_and_defaults():
     from prodlint.config import Config
     from prodlint.extract import Source
-    from prodlint.extract.shell_script import extract_shell
-    from prodlint.facts.shell import EntrypointScript
+    from prodlint.extract.shell import extract_shell
+    from prodlint.facts.shell import ShellScript
 
     text = (
         "#!/bin/sh\n"
@@ -209,8 +209,8 @@ def test_shell_scripts_record_commands_and_defaults():
         "exec uvicorn app:app \\\n"
         "  --workers $WORKERS\n"
     )
-    [script] = [f for f in extract_shell(Source("start.sh", text), Config()) if isinstance(f, EntrypointScript)]
-    assert [(c.at.line, c.argv, n) for c, n in zip(script.commands, script.nested, strict=True)] == [
+    [script] = [f for f in extract_shell(Source("start.sh", text), Config()) if isinstance(f, ShellScript)]
+    assert [(c.command.at.line, c.command.argv, c.nested) for c in script.commands] == [
         (6, ("echo", "nested"), True),
         (8, ("uvicorn", "app:app", "--workers", "$WORKERS"), False),
     ]
@@ -218,3 +218,36 @@ def test_shell_scripts_record_commands_and_defaults():
         ("WORKERS", "2", True), ("MODE", "prod", False), ("PORT", "8000", True),
     ]
     assert not script.passes_arguments
+
+
+def test_shell_scripts_split_lines_into_simple_commands():
+    from prodlint.config import Config
+    from prodlint.extract import Source
+    from prodlint.extract.shell import extract_shell
+    from prodlint.facts.shell import ShellScript
+
+    text = (
+        "#!/bin/sh\n"
+        "set -e\n"
+        "alembic upgrade head && python seed.py || true\n"
+        "if [ \"$1\" = worker ]; then exec celery -A app worker; fi\n"
+        "case \"$ROLE\" in\n"
+        "  web) exec gunicorn app:app ;;\n"
+        "  *) exec \"$@\" ;;\n"
+        "esac\n"
+        "su-exec app sh -c 'a && b' | tee log\n"
+        "exec \"$@\"\n"
+    )
+    [script] = [f for f in extract_shell(Source("docker-entrypoint.sh", text), Config()) if isinstance(f, ShellScript)]
+    assert [(c.command.at.line, c.command.argv, c.nested) for c in script.commands] == [
+        (2, ("set", "-e"), False),
+        (3, ("alembic", "upgrade", "head"), False),
+        (3, ("python", "seed.py"), False),
+        (3, ("true",), False),
+        (4, ("celery", "-A", "app", "worker"), True),  # a one-line `if`: inside the branch
+        # `case` patterns name no command; a quoted `&&` stays in its command
+        (9, ("su-exec", "app", "sh", "-c", "a && b"), False),
+        (9, ("tee", "log"), False),
+        (10, ("$@",), False),
+    ]
+    assert script.passes_arguments

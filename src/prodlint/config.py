@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 import tomllib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -15,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
+MAX_FILE_BYTES_LIMIT = 1 << 30  # a larger max-file-bytes is a typo, not a plan
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
 SEVERITIES = ("error", "warning", "note")
 
 DEFAULT_GUARDS = (
@@ -82,7 +86,23 @@ class Config:
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
     def severity_of(self, code: str, default: str) -> str:
-        return dict(self.severity).get(code, default)
+        """The configured level of `code`: the most specific of `DC001`, `DC` and `ALL` wins."""
+        best, level = -1, default
+        for selector, configured in self.severity:
+            name = selector.strip().upper()
+            rank = 0 if name == "ALL" else len(name) if code.startswith(name) else -1
+            if rank > best:
+                best, level = rank, configured
+        return level
+
+
+def selects(code: str, selectors: tuple[str, ...]) -> bool:
+    """Does one of `selectors` (a code, a family such as `TN`, or `ALL`, any case) name `code`?"""
+    for selector in selectors:
+        name = selector.strip().upper()
+        if name and (name == "ALL" or code.startswith(name)):
+            return True
+    return False
 
 
 def _strings(key: str) -> Callable[[Any], tuple[str, ...]]:
@@ -94,10 +114,12 @@ def _strings(key: str) -> Callable[[Any], tuple[str, ...]]:
     return convert
 
 
-def _positive_int(key: str) -> Callable[[Any], int]:
+def _positive_int(key: str, limit: int = 1 << 31) -> Callable[[Any], int]:
     def convert(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise ConfigError(f"`{key}` must be a positive integer")
+        if value > limit:
+            raise ConfigError(f"`{key}` must be at most {limit}")
         return value
 
     return convert
@@ -137,7 +159,7 @@ _KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "exclude": ("exclude", _strings("exclude")),
     "per-file-ignores": ("per_file_ignores", _per_file_ignores),
     "severity": ("severity", _severity),
-    "max-file-bytes": ("max_file_bytes", _positive_int("max-file-bytes")),
+    "max-file-bytes": ("max_file_bytes", _positive_int("max-file-bytes", MAX_FILE_BYTES_LIMIT)),
     "tenant.keys": ("tenant_keys", _strings("tenant.keys")),
     "tenant.exempt": ("tenant_exempt", _strings("tenant.exempt")),
     "tenant.scoped-clients": ("tenant_scoped_clients", _strings("tenant.scoped-clients")),
@@ -183,17 +205,44 @@ def from_table(table: dict[str, Any], source: str | None = None) -> Config:
     return replace(config, **changes)
 
 
-def read_file(path: Path) -> Config:
+def _read_toml(path: Path) -> dict[str, Any]:
+    """A regular file of reasonable size, parsed; never blocks on a FIFO or /dev/zero."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"cannot read {path}: {error}") from None
+        handle = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(handle, "rb") as stream:
+            info = os.fstat(stream.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise ConfigError(f"cannot read {path}: not a regular file")
+            if info.st_size > MAX_CONFIG_BYTES:
+                raise ConfigError(f"cannot read {path}: larger than {MAX_CONFIG_BYTES} bytes")
+            text = stream.read(MAX_CONFIG_BYTES + 1).decode("utf-8")
+    except OSError as error:
+        raise ConfigError(f"cannot read {path}: {error.strerror or error}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"cannot read {path}: not UTF-8 ({error.reason})") from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path} is not valid TOML: {error}") from None
+    except RecursionError:
+        raise ConfigError(f"{path} is nested too deeply to read") from None
+
+
+def _tool_table(data: dict[str, Any]) -> Any:
+    tool = data.get("tool", {})
+    return tool.get("prodlint") if isinstance(tool, dict) else None
+
+
+def read_file(path: Path) -> Config:
+    data = _read_toml(path)
     if path.name == "pyproject.toml":
-        table = data.get("tool", {}).get("prodlint", {})
+        table = _tool_table(data)
+        table = {} if table is None else table
+    elif "tool" in data:
+        table = _tool_table(data)
+        table = data if table is None else table
     else:
-        table = data.get("tool", {}).get("prodlint", data) if "tool" in data else data
+        table = data
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.prodlint] must be a table")
     try:
@@ -206,14 +255,14 @@ def find(root: Path) -> Path | None:
     """The first configuration file at the project root that configures prodlint."""
     for name in CONFIG_FILES:
         candidate = root / name
-        if not candidate.is_file():
+        if not os.path.isfile(candidate):
             continue
         if name != "pyproject.toml":
             return candidate
         try:
-            if "prodlint" in tomllib.loads(candidate.read_text(encoding="utf-8")).get("tool", {}):
+            if _tool_table(_read_toml(candidate)) is not None:
                 return candidate
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        except ConfigError:
             return candidate  # reported by read_file
     return None
 

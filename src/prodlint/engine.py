@@ -5,26 +5,30 @@ files --discover--> extractors --facts--> Project --> rules --> findings
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import stat
 import re
 import sys
 import traceback
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from prodlint import suppress
 from prodlint.cache import CACHE_DIR, Cache, cache_key
-from prodlint.config import Config
+from prodlint.config import Config, selects
 from prodlint.discover import Candidate, discover
 from prodlint.extract import ParseError, Source, extractors
 from prodlint.extract.generated import skip_reason
 from prodlint.facts import FileFacts, Location, Notification, Suppression
 from prodlint.model.roles import production_code
 from prodlint.project import Project, glob_matches
+from prodlint.lines import normalise_newlines, split_lines
 from prodlint.rules import Finding, enabled, functions, metadata
 
 SEVERITY_RANK = {"note": 0, "warning": 1, "error": 2}
@@ -68,6 +72,7 @@ class Analysis:
     internal_errors: list[str] = field(default_factory=list)
     files_analysed: int = 0
     project: Project | None = None
+    targets: tuple[str, ...] = ("",)  # the paths given, relative to the root
     notes: list[str] = field(default_factory=list)  # once-per-run remarks for the summary
 
     @property
@@ -81,6 +86,8 @@ class Options:
     use_cache: bool = True
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
+    cache_dir: Path | None = None  # default: .prodlint_cache/ at the project root
+    progress: Callable[[int, int], None] | None = field(default=None, compare=False)
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -106,14 +113,18 @@ def _read(candidate: Candidate, config: Config) -> tuple[bytes | None, str | Non
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        line = content.count(b"\n", 0, error.start) + 1
+        line = len(split_lines(content[: error.start].decode("utf-8", "replace") + "x"))
         return refuse(f"not valid UTF-8 (byte 0x{content[error.start]:02x} at offset {error.start}); skipped", line)
-    return content, text, None
+    return content, normalise_newlines(text), None
 
 
 def _read_bytes(path: Path, limit: int) -> bytes:
-    with path.open("rb") as handle:
-        return handle.read(limit + 1)  # the file may grow between stat and read
+    # O_NONBLOCK: a file swapped for a FIFO after discovery never blocks the run.
+    handle = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(handle, "rb") as stream:
+        if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        return stream.read(limit + 1)  # the file may grow between stat and read
 
 
 # --- extraction (runs in worker processes) -------------------------------------------------
@@ -121,7 +132,7 @@ def _read_bytes(path: Path, limit: int) -> bytes:
 
 def extract_file(task: tuple[str, str, str, Config]) -> FileFacts:
     path, kind, text, config = task
-    suppressions = suppress.scan(path, text)
+    suppressions = suppress.scan(path, text, kind)
     facts: list[object] = []
     notifications: list[Notification] = []
     try:
@@ -147,15 +158,43 @@ def preload(kind: str) -> None:
         collectors()
 
 
-def _extract_all(tasks: list[tuple[str, str, str, Config]], jobs: int) -> list[FileFacts]:
+def extract_chunk(tasks: list[tuple[str, str, str, Config]]) -> list[FileFacts]:
+    return [extract_file(task) for task in tasks]
+
+
+def _extract_all(tasks: list[tuple[str, str, str, Config]], jobs: int,
+                 progress: Callable[[int, int], None] | None = None) -> list[FileFacts]:
     workers = jobs or os.cpu_count() or 1
     if workers <= 1 or len(tasks) < 2:
-        return [extract_file(task) for task in tasks]
+        results = []
+        for task in tasks:
+            results.append(extract_file(task))
+            if progress:
+                progress(len(results), len(tasks))
+        return results
     workers = min(workers, len(tasks))
-    for kind in {task[1] for task in tasks}:
+    for kind in sorted({task[1] for task in tasks}):
         preload(kind)  # forked workers inherit the imported collectors and grammars
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(extract_file, tasks, chunksize=max(1, len(tasks) // (workers * 8))))
+    size = max(1, len(tasks) // (workers * 8))
+    chunks = [tasks[i : i + size] for i in range(0, len(tasks), size)]
+    results: list[FileFacts] = []
+    try:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(extract_chunk, chunk) for chunk in chunks]
+            for chunk, future in zip(chunks, futures):
+                try:
+                    results.extend(future.result())
+                except BrokenProcessPool:
+                    raise
+                except Exception:  # noqa: BLE001 - facts too deep to send back: extract here
+                    results.extend(extract_chunk(chunk))
+                if progress:
+                    progress(len(results), len(tasks))
+    except BrokenProcessPool:
+        # A worker died (the OOM killer, a signal): do what is left in this process.
+        done = {facts.path for facts in results}
+        results.extend(extract_chunk([task for task in tasks if task[0] not in done]))
+    return results
 
 
 # --- judging --------------------------------------------------------------------------------
@@ -177,10 +216,14 @@ def _run_rules(project: Project, codes: set[str], analysis: Analysis) -> list[Fi
 
 
 def _suppression_findings(files: Iterable[FileFacts], used: set[tuple[Location, str]], codes: set[str]) -> list[Finding]:
-    """PL002 for codes a suppression names that matched nothing, PL003 for a missing reason."""
+    """PL002 for codes a suppression names that matched nothing, PL003 for a missing reason, PL004 for a malformed one."""
     findings = []
     for file in files:
         for item in file.suppressions:
+            if item.problem is not None:
+                if "PL004" in codes:
+                    findings.append(Finding("PL004", f"malformed suppression, it suppresses nothing: {item.problem}", item.at))
+                continue
             unused = [c for c in item.codes if (item.at, c) not in used and (c in codes or c not in metadata())]
             if unused and "PL002" in codes:
                 names = ", ".join(unused)
@@ -204,15 +247,15 @@ def _results(findings: list[Finding], project: Project, texts: dict[str, list[st
     occurrences: Counter[tuple[str, str, str]] = Counter()
     results = []
     for finding in findings:
-        if any(glob_matches(finding.at.path, glob) and finding.code in codes for glob, codes in config.per_file_ignores):
+        if any(selects(finding.code, codes) and glob_matches(finding.at.path, glob) for glob, codes in config.per_file_ignores):
             continue
         lines = texts.get(finding.at.path, [])
         source_line = lines[finding.at.line - 1] if 0 < finding.at.line <= len(lines) else ""
         key = (finding.code, finding.at.path, _normalised(source_line))
-        fingerprint = hashlib.sha256("\0".join((*key, str(occurrences[key]))).encode()).hexdigest()[:20]
+        fingerprint = hashlib.sha256("\0".join((*key, str(occurrences[key]))).encode("utf-8", "surrogateescape")).hexdigest()[:20]
         occurrences[key] += 1
         suppression = None
-        if finding.code not in ("PL002", "PL003"):
+        if finding.code not in ("PL002", "PL003", "PL004"):
             suppression = next((s for s in suppressions.get(finding.at.path, ()) if suppress.covers(s, finding.code, finding.at.line)), None)
         rule = meta[finding.code]
         results.append(Result(finding, rule.name, config.severity_of(finding.code, rule.severity), fingerprint, source_line, suppression))
@@ -221,10 +264,10 @@ def _results(findings: list[Finding], project: Project, texts: dict[str, list[st
 
 def analyse(paths: list[Path], config: Config, options: Options = Options(), root: Path | None = None) -> Analysis:
     discovery = discover(paths, config, root)
-    analysis = Analysis(discovery.root, config)
+    analysis = Analysis(discovery.root, config, targets=discovery.targets)
     analysis.notifications.extend(discovery.notifications)
     codes = enabled(config, options.select, options.ignore)
-    cache = Cache(discovery.root / CACHE_DIR) if options.use_cache else None
+    cache = Cache(options.cache_dir or discovery.root / CACHE_DIR) if options.use_cache else None
     digest = config.digest()
 
     files: list[FileFacts] = []
@@ -241,7 +284,7 @@ def analyse(paths: list[Path], config: Config, options: Options = Options(), roo
         if skip is not None:
             skipped[candidate.path] = skip  # counted in the summary, not a notification per file
             continue
-        texts[candidate.path] = text.splitlines()
+        texts[candidate.path] = split_lines(text)
         key = cache_key(candidate.path, candidate.kind, content, digest)
         cached = cache.get(candidate.path, key) if cache else None
         if cached is not None:
@@ -249,7 +292,7 @@ def analyse(paths: list[Path], config: Config, options: Options = Options(), roo
         else:
             keys[candidate.path] = key
             pending.append((candidate.path, candidate.kind, text, config))
-    for facts in _extract_all(pending, options.jobs):
+    for facts in _extract_all(pending, options.jobs, options.progress):
         files.append(facts)
         if cache:
             cache.put(facts.path, keys[facts.path], facts)
@@ -258,7 +301,7 @@ def analyse(paths: list[Path], config: Config, options: Options = Options(), roo
 
     project = Project(tuple(files), config, skipped)
     analysis.project = project
-    analysis.files_analysed = len(files)
+    analysis.files_analysed = sum(1 for file in files if discovery.wanted(file.path))
     for file in project.files:
         analysis.notifications.extend(file.notifications)
     roles = project.view(production_code)
@@ -275,8 +318,11 @@ def analyse(paths: list[Path], config: Config, options: Options = Options(), roo
     results = _results(findings, project, texts, config)
     used = {(r.suppression.at, r.code) for r in results if r.suppression is not None}
     results += _results(_suppression_findings(project.files, used, codes), project, texts, config)
+    # The whole project was analysed for context; report only what lies in the paths given.
+    results = [r for r in results if discovery.wanted(r.at.path)]
     analysis.results = sorted(results, key=lambda r: (r.at.path, r.at.line, r.at.column, r.code, r.message))
-    analysis.notifications = sorted(set(analysis.notifications), key=lambda n: (n.path, n.line or 0, n.message))
+    notifications = [n for n in set(analysis.notifications) if discovery.wanted(n.path) or n.path.startswith("/")]
+    analysis.notifications = sorted(notifications, key=lambda n: (n.path, n.line or 0, n.message))
     return analysis
 
 

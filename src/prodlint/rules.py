@@ -139,6 +139,12 @@ def expand(selectors: tuple[str, ...], key: str) -> set[str]:
     return chosen
 
 
+def normalise(selectors: tuple[str, ...], key: str) -> tuple[str, ...]:
+    """Selectors as prodlint compares them (upper case), after checking each names a rule."""
+    expand(selectors, key)
+    return tuple(selector.strip().upper() for selector in selectors)
+
+
 def validate(config: Config) -> None:
     """Rule codes named anywhere in the configuration must exist."""
     expand(config.select, "select")

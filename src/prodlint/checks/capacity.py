@@ -45,22 +45,28 @@ def small_connection_pool(project: Project) -> Iterator[Finding]:
 def database_connections_exhausted(project: Project) -> Iterator[Finding]:
     budget = project.view(connection_budget)
     limit = budget.postgres
-    if limit is None or limit.available is None or budget.total <= limit.available:
+    if limit is None or limit.available is None:
         return
-    services = [s for s in budget.services() if s.connections]
-    labelled = len(services) > 1 or any(s.service.name for s in services)
-    terms = " + ".join(f"{s.service.label}: {s.term()}" if labelled else s.term() for s in services)
-    arithmetic = terms if len(services) == 1 else f"{terms} = {budget.total}"
-    unknowns = budget.unknowns()
-    unknown = f" or more (unknown: {', '.join(unknowns)})" if unknowns else ""
-    related = [Related(at, message) for s in services for at, message in s.related()]
-    if limit.max_connections.at:
-        related.append(Related(limit.max_connections.at, f"max_connections {limit.max_connections.value}"))
-    for at in dict.fromkeys(p.at for s in services for p in s.known_pools):
-        yield Finding(
-            "CP002",
-            f"{arithmetic} connections{unknown} > {limit.describe()}; lower the pool sizes, workers or replicas, "
-            f"raise max_connections, or put PgBouncer in front",
-            at,
-            tuple(related),
-        )
+    reported = set()
+    for stack in budget.stacks():  # alternative compose stacks never run together
+        services = [s for s in stack if s.connections]
+        total = sum(s.connections for s in services)
+        if total <= limit.available:
+            continue
+        labelled = len(services) > 1 or any(s.service.name for s in services)
+        terms = " + ".join(f"{s.service.label}: {s.term()}" if labelled else s.term() for s in services)
+        arithmetic = terms if len(services) == 1 else f"{terms} = {total}"
+        unknowns = [unknown for s in stack for unknown in s.unknowns()]
+        unknown = f" or more (unknown: {', '.join(unknowns)})" if unknowns else ""
+        related = [Related(at, message) for s in services for at, message in s.related()]
+        if limit.max_connections.at:
+            related.append(Related(limit.max_connections.at, f"max_connections {limit.max_connections.value}"))
+        for at in dict.fromkeys(p.at for s in services for p in s.known_pools if p.at not in reported):
+            reported.add(at)
+            yield Finding(
+                "CP002",
+                f"{arithmetic} connections{unknown} > {limit.describe()}; lower the pool sizes, workers or replicas, "
+                f"raise max_connections, or put PgBouncer in front",
+                at,
+                tuple(related),
+            )

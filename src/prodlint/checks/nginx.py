@@ -18,6 +18,8 @@ def upstream_without_keepalive(project: Project) -> Iterator[Finding]:
     for proxy in project.view(nginx_configuration).proxy_passes():
         if proxy.is_websocket:
             continue
+        if (proxy.upstream is not None and not proxy.upstream.args) or (proxy.keepalive is not None and not proxy.keepalive.args):
+            continue  # `upstream {` or `keepalive;` without its argument: nginx refuses it, we cannot judge it
         if proxy.bare:
             yield Finding("NX001", f"proxy_pass to {proxy.url} has no upstream block, so nginx opens a new "
                           f"connection for every request; declare an upstream with keepalive "

@@ -54,7 +54,13 @@ def _looked_at(route: ResolvedRoute) -> str:
 def unmounted_router(project: Project) -> Iterator[Finding]:
     graph = project.view(route_graph)
     for router, count, importers in graph.unmounted_routers():
-        if importers:
+        idle = graph.idle_apps(router) if graph.incoming.get(router) else []
+        if idle:
+            apps = ", ".join(f"{app.name} ({app.at.path})" for app in idle)
+            yield Finding("RT001", f"{KIND.get(router.framework, 'blueprint')} {router.name} defines {_routes(count)} but is mounted only on "
+                                   f"{apps}, which no production command starts, so {_they(count)} 404; mount it on the "
+                                   f"application that runs", router.at)
+        elif importers:
             where = importers[0] + (f" and {len(importers) - 1} more" if len(importers) > 1 else "")
             yield Finding("RT001", f"{KIND.get(router.framework, 'blueprint')} {router.name} defines {_routes(count)} and is imported in {where} but never "
                                    f"mounted, so {_they(count)} 404; mount it with {_mount_call(router)}", router.at)
@@ -90,7 +96,8 @@ def duplicate_route(project: Project) -> Iterator[Finding]:
                 f"{method} {shadowed.path} is registered twice because {_label(shadowed.router)} is mounted twice "
                 f"(at {first.path}:{first.line} and {again.path}:{again.line}); remove one of the mounts",
                 shadowed.route.at,
-                related=(Related(again, f"{_label(shadowed.router)} is mounted again here"),),
+                related=(Related(first, f"{_label(shadowed.router)} is mounted here first"),
+                         Related(again, f"{_label(shadowed.router)} is mounted again here")),
             )
             continue
         yield Finding(

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from prodlint.facts.servers import UNKNOWN, ServerCommand
+from prodlint import numbers
 
 SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh"})
 _SEPARATORS = frozenset({"&&", "||", ";", "&", "|", ";;", "\n", "(", ")"})
@@ -86,6 +87,19 @@ def inside_workdir(path: str, workdir: str | None) -> str | None:
         return path
     if workdir and workdir.startswith("/") and path.startswith(workdir.rstrip("/") + "/"):
         return path[len(workdir.rstrip("/")) + 1 :]
+    return None
+
+
+def option_value(argv: Sequence[str], *names: str) -> str | None:
+    """The value of the first of `names` the command line sets: `-w 4`, `--workers=4`, `-w4`."""
+    for index, word in enumerate(argv):
+        for name in names:
+            if word == name and index + 1 < len(argv):
+                return argv[index + 1]
+            if name.startswith("--") and word.startswith(name + "="):
+                return word.split("=", 1)[1]
+            if not name.startswith("--") and word.startswith(name) and len(word) > len(name):
+                return word[len(name):]
     return None
 
 
@@ -330,7 +344,8 @@ def _count(value: str | None) -> int | str | None:
     if value is None:
         return None
     value = value.strip()
-    return int(value) if value.isdigit() else UNKNOWN
+    number = numbers.count(value)
+    return number if number is not None else UNKNOWN
 
 
 _UVICORN_VALUES = frozenset({

@@ -20,6 +20,7 @@ from prodlint.extract import ParseError, Source, extractor, name_matches
 from prodlint.extract.compose import is_template_path, text_at
 from prodlint.facts import Location
 from prodlint.facts.compose import Command, Dockerfile, DockerStage, EnvVar
+from prodlint.lines import split_lines
 
 if TYPE_CHECKING:
     from prodlint.config import Config
@@ -69,7 +70,7 @@ def extract_dockerfile(source: Source, config: Config) -> Iterable[object]:
 
 def instructions(path: str, text: str) -> Iterator[Instruction]:
     """Logical instructions: continuations joined, comments and heredoc bodies dropped."""
-    lines = text.splitlines()
+    lines = split_lines(text)
     escape = _escape_character(lines)
     index = 0
     while index < len(lines):

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from prodlint.extract import Source, extractor
 from prodlint.facts import Location
 from prodlint.facts.capacity import EnvFile
+from prodlint.lines import split_lines
 
 if TYPE_CHECKING:
     from prodlint.config import Config
@@ -41,7 +42,7 @@ def _unquote(raw: str) -> tuple[str, int]:
 @extractor("dotenv", matches=_matches)
 def extract_dotenv(source: Source, config: Config) -> Iterable[object]:
     values = []
-    for number, line in enumerate(source.text.splitlines(), start=1):
+    for number, line in enumerate(split_lines(source.text), start=1):
         match = _LINE.match(line)
         if match is None or line.lstrip().startswith("#"):
             continue

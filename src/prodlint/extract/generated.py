@@ -39,6 +39,9 @@ def bundle_reason(path: str, text: str) -> str | None:
         return None
     if _BUNDLE_NAMES.search(name):
         return f"minified bundle by name ({name})"
+    directories = path.split("/")[:-1]
+    if "static" in directories and "assets" in directories[directories.index("static") + 1 :]:
+        return "built asset (`static/**/assets/`)"  # what Vite and webpack write for the server to hand out
     if len(text) >= BUNDLE_MIN_BYTES:
         lines = text.count("\n") + 1
         if len(text) / lines >= BUNDLE_AVERAGE_LINE:

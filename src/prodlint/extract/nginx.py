@@ -19,6 +19,7 @@ from crossplane.lexer import _balance_braces, _lex_file_object
 from prodlint.extract import ParseError, Source, extractor
 from prodlint.facts import Location, Notification
 from prodlint.facts.nginx import Directive, NginxFile
+from prodlint.lines import split_lines, split_lines_keepends
 
 if TYPE_CHECKING:
     from prodlint.config import Config
@@ -58,7 +59,7 @@ def extract_nginx(source: Source, config: Config) -> Iterable[object]:
     if not is_nginx_path(source.path) and not NGINX_SHAPE.search(source.text):
         return  # some other program's `.conf`
     try:
-        tokens = list(_balance_braces(_lex_file_object(source.text.splitlines(keepends=True)), source.path))
+        tokens = list(_balance_braces(_lex_file_object(split_lines_keepends(source.text)), source.path))
     except NgxParserSyntaxError as error:
         raise ParseError(f"nginx syntax error: {error.strerror}", error.lineno) from None
     builder = _TreeBuilder(source.path, source.text)
@@ -91,7 +92,7 @@ def _base_context(tokens: list[Token]) -> tuple[str, ...]:
 class _TreeBuilder:
     def __init__(self, path: str, text: str) -> None:
         self.path = path
-        self.lines = text.splitlines()
+        self.lines = split_lines(text)
         self.cursor: dict[int, int] = {}  # line -> where the next token on it is searched from
         self.problems: list[Notification] = []
         self.last = Location(path, 1)  # the token located most recently

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from prodlint.extract import Source, extractor, name_matches
 from prodlint.facts import Location
 from prodlint.facts.capacity import PostgresSetting
+from prodlint.lines import split_lines
 
 if TYPE_CHECKING:
     from prodlint.config import Config
@@ -23,7 +24,7 @@ _LINE = re.compile(r"^\s*(?P<name>[a-z_.]+)\s*(?:=\s*|\s+)(?P<value>'[^']*'|[^\s
 
 @extractor("postgresql-conf", matches=name_matches("postgresql.conf", "postgresql.*.conf", "postgresql.conf.*"))
 def extract_postgresql_conf(source: Source, config: Config) -> Iterable[object]:
-    for number, line in enumerate(source.text.splitlines(), start=1):
+    for number, line in enumerate(split_lines(source.text), start=1):
         match = _LINE.match(line)
         if match is None or match["name"] not in CONNECTION_SETTINGS:
             continue

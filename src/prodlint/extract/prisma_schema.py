@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from prodlint.extract import ParseError, Source, extractor, name_matches
 from prodlint.facts import Location
 from prodlint.facts.data import PRISMA, Datasource, Enum, Field, Generator, IndexDef, Model, Relation
+from prodlint import numbers
 
 if TYPE_CHECKING:
     from prodlint.config import Config
@@ -302,7 +303,10 @@ class Parser:
         if token.kind == STRING:
             return _unquote(token.text)
         if token.kind == NUMBER:
-            return float(token.text) if any(c in token.text for c in ".eE") else int(token.text)
+            try:
+                return float(token.text) if any(c in token.text for c in ".eE") else int(token.text)
+            except ValueError:
+                return token.text  # a 5,000-digit literal: kept as written, never reasoned about
         if token.kind == PUNCT and token.text == "[":
             items: list[object] = []
             while not self.at("]"):

@@ -11,6 +11,7 @@ from prodlint.extract.compose import is_template_path
 from prodlint.extract.dockerfile import DEFAULT_SHELL
 from prodlint.facts import Location
 from prodlint.facts.compose import Command, ProcfileEntry
+from prodlint.lines import split_lines
 
 if TYPE_CHECKING:
     from prodlint.config import Config
@@ -27,7 +28,7 @@ def _is_procfile(path: str, config: Config) -> bool:
 
 @extractor("procfile", matches=_is_procfile)
 def extract_procfile(source: Source, config: Config) -> Iterable[object]:
-    for number, line in enumerate(source.text.splitlines(), start=1):
+    for number, line in enumerate(split_lines(source.text), start=1):
         match = _ENTRY.match(line)
         if match is None:
             continue

@@ -1,35 +1,49 @@
-"""Shell scripts: the commands an entrypoint script runs and the variables it defaults.
+"""Shell scripts (`docker-entrypoint.sh`, `start.sh`): the simple commands they run and the variables they default.
 
-Read line by line (continuations joined, comments dropped): a top-level simple command
-is one the script runs; commands inside `if`/`case`/loops/functions are kept but marked
-nested. `NAME=${NAME:-x}` is a default the environment overrides, `NAME=x` an assignment
-that wins. Nothing is evaluated.
+Read line by line (continuations joined, comments dropped), each line split into simple
+commands at `&&`, `||`, `;` and `|` outside quotes. Commands inside `if`/`case`/loops/
+functions are kept but marked nested, since an entrypoint commonly picks the server in a
+branch. `NAME=${NAME:-x}` is a default the environment overrides, `NAME=x` an assignment
+that wins. Nothing is executed.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
-from prodlint.extract import Source
+from prodlint.extract import Source, extractor
+from prodlint.lines import split_lines
 from prodlint.extract.commands import split_command
 from prodlint.facts import Location
 from prodlint.facts.compose import Command
-from prodlint.facts.shell import EntrypointScript, ShellVariable
+from prodlint.facts.shell import ShellCommand, ShellScript, ShellVariable
+
+if TYPE_CHECKING:
+    from prodlint.config import Config
 
 _OPEN = re.compile(r"^(if|for|while|until|case|select)\b|^\w[\w-]*\s*\(\)\s*\{?$|^function\s")
+_ONE_LINE = re.compile(r"\b(fi|done|esac)\s*$")
 _CLOSE = re.compile(r"^(fi|done|esac|\})\b")
 _MIDDLE = re.compile(r"^(then|else|elif|do)\b")
 _DEFAULT = re.compile(r"^(?:export\s+)?([A-Za-z_]\w*)=\$\{([A-Za-z_]\w*):?[-=]([^}]*)\}\s*$")
 _ASSIGN = re.compile(r"^(?:export\s+)?([A-Za-z_]\w*)=(\"[^\"$`]*\"|'[^']*'|[^\s$`\"';|&]*)\s*$")
 _COLON_DEFAULT = re.compile(r"^:\s+\"?\$\{([A-Za-z_]\w*):?=([^}]*)\}\"?\s*$")
 _PASS_ARGUMENTS = re.compile(r"^exec\s+\"?\$(@|\{@\})\"?\s*$")
+_KEYWORDS = frozenset({"if", "then", "else", "elif", "fi", "do", "done", "while", "until", "for", "case", "esac", "{", "}", "!"})
+_OPERATORS = ("&&", "||", ";", "|")
 
 
-def _logical_lines(text: str) -> Iterable[tuple[int, int, str]]:
+def _matches(path: str, config: Config) -> bool:
+    name = path.rsplit("/", 1)[-1]
+    return name.endswith((".sh", ".bash")) or name in ("docker-entrypoint", "entrypoint", "start", "run")
+
+
+def _logical_lines(text: str) -> Iterator[tuple[int, int, str]]:
     """(first line, last line, text) with backslash continuations joined."""
     start, parts = None, []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(split_lines(text), start=1):
         line = raw.rstrip()
         if start is None:
             start = number
@@ -43,16 +57,61 @@ def _logical_lines(text: str) -> Iterable[tuple[int, int, str]]:
         yield start, start + len(parts) - 1, " ".join(p.strip() for p in parts)
 
 
-def entrypoint_script(source: Source) -> Iterable[object]:
-    """The `EntrypointScript` fact of a shell script (the "shell" extractor in
-    `prodlint.extract.shell_script` reads each script once and yields it too)."""
-    commands: list[Command] = []
-    nested: list[bool] = []
+def _pieces(line: str) -> Iterator[str]:
+    """The simple commands of a line: split at `&&`, `||`, `;`, `|` outside quotes."""
+    quote, start, index = None, 0, 0
+    while index < len(line):
+        char = line[index]
+        if quote:
+            if char == "\\" and quote == '"':
+                index += 1
+            elif char == quote:
+                quote = None
+        elif char in "'\"":
+            quote = char
+        elif char == "\\":
+            index += 1
+        else:
+            operator = next((o for o in _OPERATORS if line.startswith(o, index)), None)
+            if operator is not None:
+                yield line[start:index].strip()
+                index += len(operator)
+                start = index
+                continue
+        index += 1
+    yield line[start:].strip()
+
+
+def _simple_commands(line: str, at: Location, nested: bool) -> Iterator[ShellCommand]:
+    pieces = list(_pieces(line))
+    if re.match(r"^(case|for|select)\b", line):
+        pieces = pieces[1:]  # `case "$1" in`, `for x in a b`: a header, not a command
+    for piece in pieces:
+        words = split_command(piece)
+        if words is None:
+            if piece:
+                yield ShellCommand(Command(piece, None, at, shell_form=True), nested)
+            continue
+        words = list(words)
+        while words and words[0] in _KEYWORDS:
+            words = words[1:]
+        if words and words[0] == "exec":
+            words = words[1:]
+        if not words or words[0].endswith(")") or words[0] in ("[", "[["):
+            continue  # a condition (`[ -f x ]`) or a `case` pattern
+        yield ShellCommand(Command(" ".join(words), tuple(words), at, shell_form=True), nested)
+
+
+@extractor("shell", matches=_matches)
+def extract_shell(source: Source, config: Config) -> Iterable[object]:
+    if not source.text.startswith("#!") and not source.path.endswith((".sh", ".bash")):
+        return
+    commands: list[ShellCommand] = []
     variables: list[ShellVariable] = []
     depth, passes = 0, False
     for first, last, line in _logical_lines(source.text):
         text = line.strip()
-        if not text or text.startswith("#") or text.startswith("#!"):
+        if not text or text.startswith("#"):
             continue
         at = Location(source.path, first, 1, last, None)
         if _CLOSE.match(text):
@@ -63,12 +122,13 @@ def entrypoint_script(source: Source) -> Iterable[object]:
             if not text:
                 continue
         if _OPEN.match(text):
-            if not re.search(r"\b(fi|done|esac)\s*$", text):  # a one-line `if ...; then ...; fi` opens nothing
+            # `if python check.py; then exec node a.js; fi`: what the line runs is inside the branch
+            commands.extend(_simple_commands(text, at, nested=True))
+            if not _ONE_LINE.search(text):
                 depth += 1
             continue
-        if _PASS_ARGUMENTS.match(text):
-            passes = passes or depth == 0
-            continue
+        if _PASS_ARGUMENTS.match(text) and depth == 0:
+            passes = True  # and a command: the production-code view follows "$@" wherever it is
         if (match := _DEFAULT.match(text)) and match[1] == match[2]:
             variables.append(ShellVariable(match[1], match[3].strip("\"'"), True, at))
             continue
@@ -79,7 +139,5 @@ def entrypoint_script(source: Source) -> Iterable[object]:
             if depth == 0:
                 variables.append(ShellVariable(match[1], match[2].strip("\"'"), False, at))
             continue
-        command = text.removeprefix("exec ").strip() if text.startswith("exec ") else text
-        commands.append(Command(command, split_command(command), at, shell_form=True))
-        nested.append(depth > 0)
-    yield EntrypointScript(source.path, tuple(commands), tuple(nested), tuple(variables), passes)
+        commands.extend(_simple_commands(text, at, nested=depth > 0))
+    yield ShellScript(source.path, tuple(commands), tuple(variables), passes)

@@ -42,6 +42,7 @@ class Suppression:
     reason: str | None
     at: Location
     whole_file: bool = False
+    problem: str | None = None  # set: malformed, suppresses nothing, reported as PL004
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 Extractors record what one file says about itself (a `__main__` guard, a worker
 application, the modules it references) and what a
-launcher file runs (`package.json` scripts, shell entrypoint scripts). The
+launcher file runs (`package.json` scripts; shell scripts are `prodlint.facts.shell`). The
 production-code view (`prodlint.model.roles`) joins them with the compose,
 Dockerfile and Procfile commands into a role for every file.
 """
@@ -51,11 +51,14 @@ class PackageManifest:
 
 
 @dataclass(frozen=True, slots=True)
-class ShellScript:
-    """A shell script in the tree: the command lines it runs, in order (`exec gunicorn ...`)."""
+class PrismaConfig:
+    """A `prisma.config.ts`: the schema the Prisma CLI reads (`schema: "prisma/schema.prisma"`).
+
+    `schema` None: not a literal; relative to the config file's folder, a file or a folder of schema files."""
 
     path: str
-    commands: tuple[tuple[tuple[str, ...], Location], ...]
+    schema: str | None
+    at: Location
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,6 +47,8 @@ class Router:
     `kind` is "app" for an application (an entry of the route graph), else "router".
     `prefix` is the router's own prefix (`APIRouter(prefix=)`, `Blueprint(url_prefix=)`),
     None when computed at run time. `middleware` holds router-level dependencies.
+    `kind` "candidate": an instance of a class imported from elsewhere (`UserAPIRouter(prefix=)`)
+    used as a router in this file; the project model keeps it when `base` names a `RouterClass`.
     """
 
     name: str
@@ -58,6 +60,22 @@ class Router:
     prefix_source: str | None = None  # the expression of a run-time prefix, as written
     middleware: tuple[str, ...] = ()
     returned: bool = False  # returned by its enclosing function (a router factory)
+    base: str | None = None  # the class called, as written, for a candidate
+
+
+@dataclass(frozen=True, slots=True)
+class RouterClass:
+    """`class UserAPIRouter(APIRouter)`: a subclass of a router or application class.
+
+    `middleware` holds the dependencies its `__init__` passes to `super().__init__(dependencies=[...])`:
+    every instance has them, looked up in this file.
+    """
+
+    name: str
+    kind: str
+    framework: str
+    at: Location
+    middleware: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +100,27 @@ class Route:
     path_source: str | None = None
     declared_public: bool = False  # the comment just above says the route is public on purpose
     branch: tuple[tuple[int, int, int], ...] = ()  # (line, column, arm) of each enclosing `if`: exclusive arms never both run
+    view: str | None = None  # a class-based view (`api.add_resource(Users, ...)`, `Users.as_view()`): one route per method it defines
+    # In a wrapper (`def add_org_resource(api, resource, path): api.add_resource(resource, f"/orgs/<id>{path}")`):
+    # the view is this parameter of the enclosing function, and the path is (before, parameter, after).
+    view_parameter: int | None = None
+    path_parameter: tuple[str, int, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ViewClass:
+    """A class-based view: Flask `MethodView`, Flask-RESTful `Resource`, any class with HTTP-verb methods.
+
+    `methods` are the verbs it answers, each with the decorators on its method (and those a
+    Flask-RESTful `method_decorators = {"post": [...]}` dict gives it); `decorators` apply to all
+    (`decorators = [...]` of a MethodView, a `method_decorators` list). Names are looked up in this file.
+    """
+
+    name: str
+    at: Location
+    methods: tuple[tuple[str, tuple[str, ...]], ...]
+    decorators: tuple[str, ...] = ()
+    method_at: tuple[Location, ...] = ()  # where each of `methods` is defined, in the same order
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +143,7 @@ class Mount:
     prefix_source: str | None = None
     overrides_prefix: bool = False
     branch: tuple[tuple[int, int, int], ...] = ()  # as `Route.branch`
+    deferred: bool = False  # `x.init_app(app)`: a mount only if `x` turns out to be a router (a Flask-RESTful Api)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +173,7 @@ class Escape:
     callee: str | None = None  # `create_application(router=api_router)`: the function it is handed to,
     position: int | None = None  # as its positional argument number,
     keyword: str | None = None  # or its keyword argument
+    arguments: tuple[tuple[str, str], ...] = ()  # the call's positional arguments: ("name", dotted), ("text", literal) or ("", "")
 
 
 @dataclass(frozen=True, slots=True)

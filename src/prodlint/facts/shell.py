@@ -1,7 +1,8 @@
-"""Shell scripts (entrypoints): the commands they run and the variables they set.
+"""Shell scripts (`docker-entrypoint.sh`, `start.sh`): the commands they run and the variables they set.
 
-A container whose ENTRYPOINT is `docker-entrypoint.sh` runs what the script runs; the
-services view follows a launch into the script when the tree holds it.
+A container whose ENTRYPOINT is `docker-entrypoint.sh` runs what the script runs: the
+services view follows a launch into the script for the server it ends in, the
+production-code view for the files each command starts.
 """
 
 from __future__ import annotations
@@ -23,14 +24,23 @@ class ShellVariable:
 
 
 @dataclass(frozen=True, slots=True)
-class EntrypointScript:
-    """One script: its simple commands in order (`exec` dropped, continuation lines joined).
+class ShellCommand:
+    """One simple command of a script (`alembic upgrade head` of `alembic upgrade head && exec gunicorn app`).
 
-    `nested` marks commands inside an `if`/`case`/loop/function: which of those runs is not known.
-    `passes_arguments`: the script runs `exec "$@"`, so the container's command runs after it."""
+    `nested`: inside an `if`/`case`/loop/function, so whether it runs is not known."""
+
+    command: Command  # `exec` dropped; argv None when the words cannot be split
+    nested: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ShellScript:
+    """One script: its simple commands in order, and the variables it assigns or defaults.
+
+    `passes_arguments`: the script runs `exec "$@"` at the top level, so the container's
+    command runs after it."""
 
     path: str
-    commands: tuple[Command, ...]
-    nested: tuple[bool, ...]
+    commands: tuple[ShellCommand, ...]
     variables: tuple[ShellVariable, ...]
     passes_arguments: bool

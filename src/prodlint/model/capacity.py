@@ -23,9 +23,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from prodlint.facts import Location
 from prodlint.facts.capacity import Binding, EnvFile, GunicornSettings, Handlers, Pool, PostgresSetting, Value
-from prodlint.extract.commands import Invocation, programs, read_server
+from prodlint.extract.commands import Invocation, option_value, programs, read_server
 from prodlint.facts.compose import Build, ComposeService, Dockerfile, DockerStage, ProcfileEntry, Text
 from prodlint.facts.servers import ServerCommand
+from prodlint import numbers
 from prodlint.model.services import script_server, services
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ class Known:
 
     @property
     def number(self) -> int | None:
-        return int(self.value) if re.fullmatch(r"\d+", self.value.strip()) else None
+        return numbers.count(self.value)
 
 
 Env = Mapping[str, tuple[str | None, Location | None]]  # value None: set, but not known here
@@ -154,6 +155,7 @@ class Service:
     env: tuple[tuple[str, tuple[str | None, Location | None]], ...] = ()
     cpus: float | None = None
     env_unknown: bool = False  # an env_file outside the tree may set any variable
+    stack: str = ""  # the compose file its stack starts from; "" for the implicit service
 
     @property
     def environment(self) -> Env:
@@ -312,10 +314,21 @@ class ConnectionBudget:
                 grouped.setdefault(budget.service, []).append(budget)
         return tuple(ServiceBudget(service, tuple(pools)) for service, pools in grouped.items())
 
+    def stacks(self) -> tuple[tuple[ServiceBudget, ...], ...]:
+        """The service budgets of each compose stack that runs at once (alternative stacks never do);
+        the implicit service (pools no compose service claims) counts in each."""
+        grouped: dict[str, list[ServiceBudget]] = {}
+        for budget in self.services():
+            grouped.setdefault(budget.service.stack, []).append(budget)
+        implicit = grouped.pop("", [])
+        if not grouped:
+            return (tuple(implicit),) if implicit else ()
+        return tuple(tuple(budgets + implicit) for _stack, budgets in sorted(grouped.items()))
+
     @property
     def total(self) -> int:
-        """Connections every known pool may hold at once (a lower bound unless `complete`)."""
-        return sum(s.connections for s in self.services())
+        """Connections every known pool of the largest stack may hold at once (a lower bound unless `complete`)."""
+        return max((sum(s.connections for s in stack) for stack in self.stacks()), default=0)
 
     def unknowns(self) -> list[str]:
         return [unknown for service in self.services() for unknown in service.unknowns()]
@@ -361,8 +374,8 @@ class _BudgetBuilder:
         for launch in view.launches():
             if launch.script is None or launch.code_dir is None:
                 continue
-            for command, nested in zip(launch.script.commands, launch.script.nested, strict=True):
-                words = command.argv or ()
+            for simple in launch.script.commands:
+                words = simple.command.argv or ()
                 if len(words) >= 2 and words[0].startswith("python") and words[1].endswith(".py"):
                     relative = words[1] if not words[1].startswith("/") else None
                     if relative:
@@ -417,7 +430,7 @@ class _BudgetBuilder:
         return Server("gunicorn", workers, threads.number or 1 if threads else 1,
                       worker_class.value if worker_class else "", connections.number if connections else None, conf.at)
 
-    def compose_service(self, directory: str, definitions: list[ComposeService]) -> Iterator[Service]:
+    def compose_service(self, directory: str, definitions: list[ComposeService], stack: str) -> Iterator[Service]:
         build = _last(definitions, "build")
         if build is None or build.context is None:
             return  # an image built elsewhere runs no code from this tree
@@ -446,7 +459,7 @@ class _BudgetBuilder:
         cpus_text = _last(definitions, "cpus_limit") or _last(definitions, "cpus")
         cpus = _interpolate(cpus_text, dotenv)
         yield Service(definitions[0].name, definitions[0].at, build.context, replicas, server, tuple(sorted(env.items())),
-                      float(cpus) if cpus and re.fullmatch(r"\d+(\.\d+)?", cpus) else None, env_unknown)
+                      numbers.decimal(cpus), env_unknown, stack)
 
     def env_file_values(self, path: str) -> dict[str, tuple[str | None, Location | None]]:
         found = self.env_files.get(path)
@@ -495,9 +508,9 @@ class _BudgetBuilder:
         def count(written: int | str | None, *flags: str) -> Known | None:
             if isinstance(written, int):
                 return Known(str(written), at)
-            raw = _flag(words, *flags)  # `--workers ${WEB_CONCURRENCY:-4}`: the service environment decides
+            raw = option_value(words, *flags)  # `--workers ${WEB_CONCURRENCY:-4}`: the service environment decides
             value = _interpolate(Text(raw, at, None, None), env) if raw else None
-            return Known(value, at) if value and value.isdigit() else None
+            return Known(value, at) if numbers.count(value) is not None else None
 
         web_concurrency = env.get("WEB_CONCURRENCY")  # read by gunicorn and uvicorn when no flag is given
         default_workers = (Known(*web_concurrency) if web_concurrency[0] else None) if web_concurrency else Known("1")
@@ -526,10 +539,10 @@ class _BudgetBuilder:
         if command.program == "celery" and "worker" in words:
             return Server("celery", count(None, "-c", "--concurrency"), at=at)  # default: one per CPU
         if command.program == "pm2-runtime":
-            instances = _flag(words, "-i", "--instances")
+            instances = option_value(words, "-i", "--instances")
             return Server("pm2-runtime", count(None, "-i", "--instances") if instances else Known("1"), at=at)
         if command.program == "granian":  # its --workers is not read by the command parser
-            return Server("granian", count(None, "--workers") if _flag(words, "--workers") else Known("1"), at=at)
+            return Server("granian", count(None, "--workers") if option_value(words, "--workers") else Known("1"), at=at)
         if command.program in ("node", "bun", "deno", "daphne", "waitress-serve"):
             return Server(command.program, Known("1"), at=at)
         return None
@@ -580,7 +593,10 @@ class _BudgetBuilder:
         url = resolver.resolve(url_value)
         if url is None:
             return None, pool.at, []
-        limit = parse_qs(urlsplit(url.value).query).get("connection_limit")
+        try:
+            limit = parse_qs(urlsplit(url.value).query).get("connection_limit")
+        except ValueError:  # `postgresql://u@[db:5432/x`: not a URL we can read
+            return None, url.at or pool.at, []
         at = url.at or pool.at
         if limit:
             return Known(limit[-1], url.at), at, []
@@ -669,9 +685,9 @@ class _BudgetBuilder:
 
 
     def postgres_services(self) -> dict[tuple[str, str], ComposeService]:
+        view = self.project.view(services)
         return {(s.file, s.name): s for s in self.project.facts_of(ComposeService)
-                if s.image is not None and POSTGRES_IMAGES.search(s.image.raw)
-                and not self.project.matches_any(s.file, self.project.config.dev_files)}
+                if s.image is not None and POSTGRES_IMAGES.search(s.image.raw) and view.stack_of(s.file)}
 
     def postgres_command_settings(self) -> dict[str, Known]:
         """`command: postgres -c max_connections=200` (or `--max_connections=200`, `-N 200`) of the one postgres service."""
@@ -707,14 +723,16 @@ _VARIABLE = re.compile(r"\$\{(\w+)(?::?-([^}]*))?\}|\$(\w+)")
 
 
 def _compose_services(builder: _BudgetBuilder) -> Iterator[Service]:
-    """Production compose services that build code from the tree, overlays folded into their base."""
-    groups: dict[tuple[str, str], list[ComposeService]] = {}
+    """Production compose services that build code from the tree, overlays folded into their stack's base."""
+    view = builder.project.view(services)
+    groups: dict[tuple[str, str, str], list[ComposeService]] = {}
     for service in builder.project.facts_of(ComposeService):
-        if not builder.project.matches_any(service.file, builder.project.config.dev_files):
-            groups.setdefault((posixpath.dirname(service.file), service.name), []).append(service)
-    for (directory, _name), definitions in sorted(groups.items()):
+        stack = view.stack_of(service.file)
+        if stack:
+            groups.setdefault((posixpath.dirname(service.file), stack, service.name), []).append(service)
+    for (directory, stack, _name), definitions in sorted(groups.items()):
         definitions.sort(key=lambda d: (d.build is None and d.image is None, d.file))  # the base first
-        yield from builder.compose_service(directory, definitions)
+        yield from builder.compose_service(directory, definitions, stack)
 
 
 def _runners(services: list[Service], path: str) -> list[Service]:
@@ -767,17 +785,3 @@ def _worker_class(written: str) -> str:
     """`uvicorn.workers.UvicornWorker` -> `uvicorn`, `gevent` -> `gevent`, `gthread` -> `gthread`."""
     last = written.rsplit(".", 1)[-1].lower()
     return last.removesuffix("worker") or written.split(".", 1)[0].lower()
-
-
-def _flag(words: list[str], *names: str) -> str | None:
-    for index, word in enumerate(words):
-        for name in names:
-            if word == name and index + 1 < len(words):
-                return words[index + 1]
-            if name.startswith("--") and word.startswith(name + "="):
-                return word.split("=", 1)[1]
-            if not name.startswith("--") and word.startswith(name) and len(word) > len(name):
-                return word[len(name):]
-    return None
-
-

@@ -26,7 +26,7 @@ from prodlint.facts.sql import AlembicRevision, CreatedIndex, DroppedIndex, Rena
 from prodlint.model.capacity import SettingsResolver
 from prodlint.model.data import CREATES, data_model
 from prodlint.model.modules import module_index
-from prodlint.model.routes import is_test_file
+from prodlint.model.roles import production_code
 from prodlint.model.services import Known, services
 from prodlint.project import Project
 
@@ -336,12 +336,12 @@ def _is_boolean(field: Field) -> bool:
 
 
 def is_one_off_script(path: str) -> bool:
-    """Tests and seed scripts: they run against a small database, so their queries need no index."""
+    """Seed scripts: they run against a small database, so their queries need no index.
+    (Tests are left out by the production-code view, which reads queries of live files only.)"""
     *directories, name = path.split("/")
     stem = name.split(".", 1)[0]
     return (
-        is_test_file(path)
-        or any(d in SEED_DIRECTORIES for d in directories)
+        any(d in SEED_DIRECTORIES for d in directories)
         or stem in SEED_DIRECTORIES or stem.startswith(("seed_", "seed-")) or ".seed." in name
     )
 
@@ -382,8 +382,9 @@ def _sqlalchemy_database(project: Project) -> str:
     deployed, images = compose_databases(project)
     bindings = list(project.facts_of(Binding))
     resolver = SettingsResolver(SettingsResolver.index(bindings), {})
-    urls = [p.url for p in project.facts_of(Pool) if p.library in SQLALCHEMY_POOLS and p.url is not None and not is_test_file(p.at.path)]
-    urls += [b.value for b in bindings if b.name == "SQLALCHEMY_DATABASE_URI" and not is_test_file(b.at.path)]
+    live = project.view(production_code).is_live
+    urls = [p.url for p in project.facts_of(Pool) if p.library in SQLALCHEMY_POOLS and p.url is not None and live(p.at.path)]
+    urls += [b.value for b in bindings if b.name == "SQLALCHEMY_DATABASE_URI" and live(b.at.path)]
     resolved = (resolver.resolve(url) for url in urls)
     written = {known.value.split(":", 1)[0].split("+", 1)[0].lower() for known in resolved if known is not None} - {"sqlite"}
     schemes = deployed or written or images

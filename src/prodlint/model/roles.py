@@ -29,11 +29,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from prodlint.extract.generated import GENERATED_DIRECTORIES
-from prodlint.extract.commands import Invocation, inside_workdir, programs, split_command
+from prodlint.extract.commands import Invocation, inside_workdir, option_value, programs, split_command
 from prodlint.facts import Location
 from prodlint.facts.modules import Import
 from prodlint.facts.data import Model, Query
-from prodlint.facts.roles import ComposeHeader, PackageManifest, PlatformProcess, ShellScript, SourceTraits
+from prodlint.facts.roles import ComposeHeader, PackageManifest, PlatformProcess, PrismaConfig, SourceTraits
+from prodlint.facts.shell import ShellScript
 from prodlint.facts.routes import Router
 from prodlint.model.modules import ModuleIndex, is_python, module_index
 from prodlint.project import Project, glob_matches
@@ -102,6 +103,9 @@ class Entrypoint:
     evidence: str
     at: Location | None = None
     launched: bool = True  # named by a command (compose, Dockerfile, Procfile, npm, platform), not by convention
+
+
+NOT_REACHED = FileRole(REQUEST, "application code not reached from an entrypoint")
 
 
 def path_directories(path: str) -> list[str]:
@@ -179,8 +183,10 @@ class ProductionCode:
         self.entrypoints: list[Entrypoint] = []
         self.one_shots: dict[str, str] = {}  # files run once before a server starts (`prisma migrate && seed && node`)
         self.seeds: dict[str, str] = {}  # `package.json` `prisma.seed` targets
-        self.schema_references: set[str] = set()  # `--schema x.prisma`, `prisma.schema`
+        self.schema_references: set[str] = set()  # `--schema x.prisma`, `prisma.schema`, `prisma.config.ts`
+        self.prisma_configs: set[str] = set()
         self.roles: dict[str, FileRole] = {}
+        self.compose_stacks: dict[str, str] = {}  # why each production compose file is in its stack
         self._classify()
 
     # --- public ---------------------------------------------------------------------------
@@ -240,6 +246,32 @@ class ProductionCode:
             if path in self.roles:
                 continue
             self.roles[path] = override_of(self.project, path) or self._role(path, kind, request, job, live_schemas)
+        if not self.fallback:
+            self._script_only_modules()
+
+    def _script_only_modules(self) -> None:
+        """Application code no entrypoint reaches that only scripts and seeds load is theirs (a service
+        module only `scripts/audit-retention.ts` uses). A file beside reached code stays request code:
+        the app may load it in a way prodlint does not follow (`config.from_object("app.config")`)."""
+        imports = self._imports()
+        importers: dict[str, set[str]] = {}
+        for path in self.project.by_path:
+            for target in self._loads(path, imports):
+                if target != path:
+                    importers.setdefault(target, set()).add(path)
+        reached_folders = {posixpath.dirname(p) for p, r in self.roles.items()
+                           if r.role in (REQUEST, JOB) and r != NOT_REACHED}
+        candidates = sorted(p for p, r in self.roles.items()
+                            if r == NOT_REACHED and posixpath.dirname(p) not in reached_folders and importers.get(p))
+        changed = True
+        while changed:
+            changed = False
+            for path in candidates:
+                roles = {self.roles[i].role for i in importers[path]}
+                if self.roles[path] == NOT_REACHED and roles <= {SCRIPT, SEED, TEST} and roles & {SCRIPT, SEED}:
+                    by = sorted(i for i in importers[path] if self.roles[i].role in (SCRIPT, SEED))
+                    self.roles[path] = FileRole(SCRIPT, f"only scripts and seeds load it ({', '.join(by[:2])}); no entrypoint reaches it")
+                    changed = True
 
     def _role(self, path: str, kind: str, request: dict[str, str], job: dict[str, str],
               live_schemas: dict[str, FileRole]) -> FileRole:
@@ -248,6 +280,8 @@ class ProductionCode:
             return FileRole(REQUEST, request[path])
         if path in job:
             return FileRole(JOB, job[path])
+        if path in self.prisma_configs:
+            return FileRole(CONFIG, "Prisma configuration (`prisma.config.*`)")
         if kind in CONFIG_KINDS and kind not in ("sql", "prisma", "shell", "package-json", "tsconfig"):
             reason = dev_config_of(self.project, path, self.headers.get(path))
             if reason is not None:
@@ -265,7 +299,7 @@ class ProductionCode:
         if path in self.seeds:
             return FileRole(SEED, self.seeds[path])
         if kind in CONFIG_KINDS:
-            return FileRole(CONFIG, "production configuration")
+            return FileRole(CONFIG, self.compose_stacks.get(path, "production configuration"))
         name = path.rsplit("/", 1)[-1]
         stem = name.split(".", 1)[0]
         seed = next((d for d in path_directories(path) if d in SEED_DIRECTORIES), None)
@@ -275,6 +309,9 @@ class ProductionCode:
         if folder is not None:
             return FileRole(SCRIPT, f"in a `{folder}/` folder, not reached from an entrypoint")
         if not self.fallback:
+            twin = self._model_copy_of(path, request, job)
+            if twin is not None:
+                return FileRole(COPY, twin)
             if traits is not None and traits.runs_as_main is not None and not self._defines_app(path):
                 return FileRole(SCRIPT, f"runs as a program (line {traits.runs_as_main.line}) and no entrypoint imports it")
             if traits is not None and traits.runs_on_import is not None and path not in self._imported():
@@ -283,7 +320,30 @@ class ProductionCode:
                 return FileRole(SCRIPT, "one-off script by name at the top of its package, not reached from an entrypoint")
         if self.fallback:
             return FileRole(REQUEST, "no production entrypoint found: application code")
-        return FileRole(REQUEST, "application code not reached from an entrypoint")
+        return NOT_REACHED
+
+    def _model_copy_of(self, path: str, request: dict[str, str], job: dict[str, str]) -> str | None:
+        """Why a Python file nothing runs is a stale copy of the app's models (`models_old.py`), else None:
+        it maps the same tables as a file the app imports, or its name says it is a copy."""
+        tables = self._python_tables().get(path)
+        if not tables:
+            return None
+        name = path.rsplit("/", 1)[-1]
+        if COPY_NAMES.search(name.removesuffix(".py")):
+            return f"a copy of the models by name ({name}), not reached from an entrypoint"
+        for other, used in sorted(self._python_tables().items()):
+            if other != path and (other in request or other in job) and _same_models(tables, used):
+                return f"maps the same tables as {other}, which the app imports; nothing reaches this file"
+        return None
+
+    def _python_tables(self) -> dict[str, set[str]]:
+        if not hasattr(self, "_tables"):
+            tables: dict[str, set[str]] = {}
+            for model in self.project.facts_of(Model):
+                if is_python(model.at.path) and model.table:
+                    tables.setdefault(model.at.path, set()).add(model.table)
+            self._tables = tables
+        return self._tables
 
     def _top_level(self, path: str) -> bool:
         """A file beside a package's manifest (`debug-users.js` next to package.json), not inside `src/`."""
@@ -308,6 +368,7 @@ class ProductionCode:
         from prodlint.model.services import services  # services reads dev decisions from this module
 
         view = self.project.view(services)
+        self.compose_stacks = {path: f"production compose: {stack.reason}" for path, stack in view.stacks.items()}
         for launch in view.launches():
             if launch.service is None and launch.stage is None:
                 continue  # a Procfile line: read below, where its process type is known
@@ -339,6 +400,13 @@ class ProductionCode:
                 self._npm_script(manifest, "start", directory, REQUEST, path, manifest.at, 0)
             elif manifest.main:
                 self._add_file(directory, manifest.main, None, REQUEST, f"`main` of {path}", manifest.at)
+            else:
+                for command in manifest.bin:  # a package run through the commands it installs
+                    self._add_file(directory, command, None, REQUEST, f"`bin` of {path}", manifest.at)
+        for config in self.project.facts_of(PrismaConfig):
+            self.prisma_configs.add(config.path)
+            if config.schema:
+                self.schema_references.add(posixpath.normpath(posixpath.join(posixpath.dirname(config.path), config.schema)))
         for path in sorted(files):
             if test_reason(path) or path in self.project.skipped or any(d in SCRIPT_DIRECTORIES | SEED_DIRECTORIES for d in path_directories(path)):
                 continue
@@ -363,8 +431,9 @@ class ProductionCode:
         script = self._shell_script(argv[0], code_dir, workdir) if argv else None
         if script is not None:
             # `docker-entrypoint.sh gunicorn app` runs the script's own commands, then `exec "$@"` the rest.
-            passes = any("$@" in word or "${@}" in word for words, _ in script.commands for word in words)
-            own = [(w, a) for w, a in script.commands if not any("$@" in word or "${@}" in word for word in w)]
+            commands = [(c.command.argv, c.command.at) for c in script.commands if c.command.argv]
+            passes = any("$@" in word or "${@}" in word for words, _ in commands for word in words)
+            own = [(w, a) for w, a in commands if not any("$@" in word or "${@}" in word for word in w)]
             for number, (words, line_at) in enumerate(own):
                 last = number == len(own) - 1 and not (passes and argv[1:])
                 self._launch(words, code_dir, workdir, role, f"{where} → {script.path}", line_at, depth + 1,
@@ -401,11 +470,11 @@ class ProductionCode:
             if module:
                 self._add_module(code_dir, module, role, evidence, at)
         elif program in JOB_PROGRAMS:
-            app = _option(args, ("-A", "--app")) or next((a for a in args if "." in a and not a.startswith("-")), None)
+            app = option_value(args, "-A", "--app") or next((a for a in args if "." in a and not a.startswith("-")), None)
             if app:
                 self._add_module(code_dir, app.split(":", 1)[0], JOB, evidence, at)
         elif re.match(r"^python(?:\d+(?:\.\d+)?)?$", program):
-            module = _option(args, ("-m",))
+            module = option_value(args, "-m")
             target = next((a for a in args if not a.startswith("-")), None)
             if module:
                 self._add_module(code_dir, module, SCRIPT if one_shot else role, evidence, at)
@@ -541,8 +610,8 @@ class ProductionCode:
                 decided[path] = FileRole(COPY, f"a copy by name ({name})")
         remaining = [p for p in schemas if p not in decided]
         for path in remaining:
-            if path in self.schema_references:
-                decided[path] = FileRole(CONFIG, "the schema the app's scripts name (`--schema`/`prisma.schema`)")
+            if self._named_schema(path):
+                decided[path] = FileRole(CONFIG, "the schema the app's scripts name (`--schema`/`prisma.schema`/`prisma.config.ts`)")
         live = [p for p in remaining if p in decided]
         for path in remaining:
             if path in decided:
@@ -553,11 +622,16 @@ class ProductionCode:
                 decided[path] = FileRole(COPY, f"the same models as {twin}, which is the schema in use")
         return decided
 
+    def _named_schema(self, path: str) -> bool:
+        """Named by `--schema`, `prisma.schema` or `prisma.config.ts`, itself or its folder (multi-file schemas)."""
+        return path in self.schema_references or any(
+            _under(path, named) for named in self.schema_references if not named.endswith(".prisma"))
+
     def _preferred(self, live: str, other: str) -> bool:
         """Which of two copies of a schema is the one in use: named by a script, else beside migrations, else the first."""
-        if live in self.schema_references:
+        if self._named_schema(live):
             return True
-        if other in self.schema_references:
+        if self._named_schema(other):
             return False
         def migrations(path: str) -> bool:
             return any(_under(p, posixpath.join(posixpath.dirname(path), "migrations")) for p in self.project.by_path)
@@ -605,19 +679,6 @@ def _source_candidates(path: str) -> list[str]:
     candidates = [f"{s}{e}" for s in stems for e in dict.fromkeys(extensions)]
     candidates += [f"{s}/index{e}" for s in stems for e in (".ts", ".js")]
     return candidates
-
-
-
-def _option(args: tuple[str, ...], names: tuple[str, ...]) -> str | None:
-    for index, arg in enumerate(args):
-        for name in names:
-            if arg == name and index + 1 < len(args):
-                return args[index + 1]
-            if arg.startswith(name + "=") and name.startswith("--"):
-                return arg.split("=", 1)[1]
-            if not name.startswith("--") and arg.startswith(name) and len(arg) > len(name):
-                return arg[len(name):]
-    return None
 
 
 def production_code(project: Project) -> ProductionCode:

@@ -7,8 +7,9 @@ computed at run time is kept as an opaque token tied to the mount that
 introduced it: two routes below the same token share it whatever its value,
 and nothing else is assumed about it.
 
-Files of tests (`tests/`, `*.spec.ts`, `test_*.py`, ...) neither define nor mount
-routes of the application.
+Only files of the running system (the production-code view: request and job code)
+define and mount routes: tests, scripts, copies and generated code do not. A file
+under `tests/` that a served application imports is request code like any other.
 
 Use `project.view(route_graph)`.
 """
@@ -19,29 +20,23 @@ import fnmatch
 import posixpath
 import re
 from collections import defaultdict
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from functools import cache
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 
 from prodlint.facts import Location, Notification
 from prodlint.facts.modules import DynamicImport, Import
-from prodlint.facts.routes import EXPRESS, SECURITY_SCHEMES, Check, Escape, FactoryReturn, Middleware, Mount, Route, Router, RouterRef
+from prodlint.facts.routes import (
+    EXPRESS, SECURITY_SCHEMES, Check, Escape, FactoryReturn, Middleware, Mount, Route, Router, RouterClass, RouterRef, ViewClass,
+)
 from prodlint.model.modules import ModuleIndex, Symbol, is_python, module_index
+from prodlint.model.roles import production_code
 from prodlint.project import Project
 
-TEST_DIRECTORIES = frozenset({"test", "tests", "__tests__", "spec", "specs", "e2e", "__mocks__", "cypress", "playwright"})
-TEST_FILES = ("*.test.*", "*.spec.*", "*.e2e.*", "test_*.py", "*_test.py", "conftest.py", "tests.py")
 PARAMETER = re.compile(r":[A-Za-z_$][\w$]*\??(\([^)]*\))?|\{[^}/]*\}|<[^>/]*>")
 MAX_DEPTH = 24  # mount chains deeper than this are cycles
 # Router visits per application: a router mounted twice at each level doubles the routes per level.
 MAX_VISITS = 20_000
 CODE_EXTENSIONS = frozenset({".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts", ".py"})
-
-
-@cache
-def is_test_file(path: str) -> bool:
-    *directories, name = path.split("/")
-    return any(d in TEST_DIRECTORIES for d in directories) or any(fnmatch.fnmatchcase(name, p) for p in TEST_FILES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +132,10 @@ class RouteGraph:
     by_name: dict[tuple[str, str, str], Router] = field(default_factory=dict)
     handoffs: list[Escape] = field(default_factory=list)  # routers passed to a named function
     factory_returns: list[FactoryReturn] = field(default_factory=list)
+    live: Callable[[str], bool] = lambda path: True  # is this file part of the running system (production-code view)
+    started: Callable[[str], bool] = lambda path: True  # does a production command run this file's code
+    view_guards: dict[Route, tuple[str, str, tuple[str, ...]]] = field(default_factory=dict)  # (file, scope, decorators) of a view's class
+    unread: set[Route] = field(default_factory=set)  # class-based views whose class prodlint cannot read
     _lookups: dict[str, dict] = field(default_factory=dict, repr=False)  # indexes over the lists above, built on first use
 
     def _lookup(self, name: str) -> dict:
@@ -190,10 +189,10 @@ class RouteGraph:
         return total, cut
 
     def importers(self, router: Router) -> list[str]:
-        """Files, other than tests, that import (or re-export) this router or its module."""
+        """Files of the running system that import (or re-export) this router or its module."""
         found = set()
         for binding in self.index.importers(router.at.path):
-            if is_test_file(binding.at.path):
+            if not self.live(binding.at.path):
                 continue
             if isinstance(binding, Import):
                 symbol = self.index.resolve(binding.at.path, binding.local, binding.scope, self._defined)
@@ -210,21 +209,71 @@ class RouteGraph:
 
         A router mounted on anything (even on a parent prodlint cannot resolve), handed to
         other code, or returned by a factory may be mounted: it is left alone. So is every
-        router of a framework with no application in the project.
+        router of a framework with no application in the project. A router mounted only on
+        applications that nothing starts, while another application of its package is started,
+        serves nothing (`server.ts` runs, `legacy-server.ts` is never launched): `idle_apps(router)`
+        names those applications.
         """
         frameworks = {app.framework for app in self.apps}
         for router in self.routers:
             if router.kind == "app" or router.framework not in frameworks or router.returned:
                 continue
+            idle: list[Router] = []
             if self.incoming.get(router) or self.escapes.get(router):
-                continue
+                idle = self.idle_apps(router)
+                if not idle:
+                    continue
             count = self.defines_routes(router)
             if not count:
                 continue
             importers = self.importers(router)
-            if not importers and any(self._may_load(d, router.at.path) for d in self.dynamic_imports):
+            if not idle and not importers and any(self._may_load(d, router.at.path) for d in self.dynamic_imports):
                 continue  # a module loaded by computed name may be this one
             yield router, count, importers
+
+    def idle_apps(self, router: Router) -> list[Router]:
+        """The applications this router is mounted on, when every mount chain above it is known and ends
+        at an application no production command starts while one of the same package is started; else []."""
+        tops: set[Router] = set()
+        pending, seen = [router], {router}
+        while pending:
+            current = pending.pop()
+            if self.escapes.get(current) or current.returned:
+                return []
+            mounts = self.incoming.get(current, [])
+            if not mounts:
+                return []  # the chain ends at a router nothing mounts: that one is the finding
+            for mount in mounts:
+                parent = self.resolve(mount.parent)
+                if parent is None:
+                    return []
+                if parent.kind == "app":
+                    tops.add(parent)
+                elif parent not in seen:
+                    seen.add(parent)
+                    pending.append(parent)
+        if not tops or not all(self.idle(app) for app in tops):
+            return []
+        return sorted(tops, key=lambda app: app.at)
+
+    def idle(self, app: Router) -> bool:
+        """No production command starts this application, while one starts another of its framework in its package."""
+        if self.started(app.at.path):
+            return False
+        root = self._package_root(app.at.path)
+        return any(other.framework == app.framework and self.started(other.at.path) and self._package_root(other.at.path) == root
+                   for other in self.apps)
+
+    def _package_root(self, path: str) -> str:
+        """The directory of the nearest package.json (TS/JS), or the folder holding the topmost Python package."""
+        directory = posixpath.dirname(path)
+        if is_python(path):
+            while directory and posixpath.join(directory, "__init__.py") in self.index.files:
+                directory = posixpath.dirname(directory)
+            return directory
+        while directory and posixpath.join(directory, "package.json") not in self.index.files:
+            directory = posixpath.dirname(directory)
+        return directory
 
     def duplicate_mounts(self) -> Iterator[tuple[MountEdge, MountEdge, ResolvedRoute, ResolvedRoute]]:
         """(later, first, shadowed, answering): Express routers at one literal prefix of one parent where a
@@ -261,6 +310,8 @@ class RouteGraph:
         """(shadowed, winner): the same method and full path handled twice in one application."""
         groups: dict[tuple[Router, str, tuple[object, ...]], list[ResolvedRoute]] = defaultdict(list)
         for resolved in self.routes:
+            if self.idle(resolved.app):
+                continue
             for method in resolved.methods:
                 if method != "ALL":  # `all` handlers usually call next(): not a shadow
                     groups[(resolved.app, method, resolved.key)].append(resolved)
@@ -284,7 +335,7 @@ class RouteGraph:
         """
         by_router: dict[tuple[Router, tuple[MountEdge, ...]], list[ResolvedRoute]] = defaultdict(list)
         for resolved in self.routes:
-            if resolved.router.framework == EXPRESS and resolved.route.path is not None:
+            if resolved.router.framework == EXPRESS and resolved.route.path is not None and not self.idle(resolved.app):
                 by_router[(resolved.router, resolved.chain)].append(resolved)
         for routes in by_router.values():
             routes.sort(key=lambda r: r.order)
@@ -307,8 +358,8 @@ class RouteGraph:
         seen: set[Route] = set()
         for app in self.entries:
             guarded = [r for r in by_app.get(app, ()) if r.guards]
-            if not guarded:
-                continue
+            if not guarded or self.idle(app):
+                continue  # an application nothing starts serves no request
             for resolved in by_app[app]:
                 if resolved.guards or resolved.uncertain or resolved.route in seen or resolved.route.path is None:
                     continue  # a route whose own path is computed may be a public one
@@ -388,6 +439,24 @@ class RouteGraph:
             found = {self.resolve(f.ref, depth + 1) for f in self._lookup("returns").get((symbol.path, symbol.name), ())}
             made = [r for r in found if r is not None]
         return made[0] if len(made) == 1 else None
+
+    def wrapped(self, route: Route) -> Iterator[Route]:
+        """`add_org_resource(api, Users, "/users")` calling `api.add_resource(resource, f"/orgs/<id>{path}")`:
+        the route each caller registers, at the call, with the resource and path it passes."""
+        for handoff in self._lookup("handoffs").get((route.at.path, route.router.scope), ()):
+            if handoff.position != route.router.parameter:
+                continue
+            arguments = handoff.arguments
+            kind, view = arguments[route.view_parameter] if route.view_parameter < len(arguments) else ("", "")
+            if kind != "name":
+                continue
+            path, source = route.path, route.path_source
+            if route.path_parameter is not None:
+                before, position, after = route.path_parameter
+                kind, text = arguments[position] if position < len(arguments) else ("", "")
+                path, source = (before + text + after, None) if kind == "text" else (None, route.path_source)
+            yield replace(route, router=handoff.ref, view=view, handler=view, path=path, path_source=source, at=handoff.at,
+                          handler_at=handoff.at, branch=(), view_parameter=None, path_parameter=None)
 
     def _argument(self, ref: RouterRef, depth: int) -> Router | None:
         """A router parameter (`def create_application(router)`): the one router every caller passes."""
@@ -511,7 +580,10 @@ def _applies(prefix: str | None, below: tuple[Piece, ...]) -> bool:
 def route_graph(project: Project) -> RouteGraph:
     index = project.view(module_index)
     graph = RouteGraph(index)
-    live = [file for file in project.files if not is_test_file(file.path)]
+    roles = project.view(production_code)
+    graph.live = roles.is_live
+    graph.started = roles.started
+    live = [file for file in project.files if roles.is_live(file.path)]
 
     def facts(kind: type) -> Iterator:
         for file in live:
@@ -519,19 +591,23 @@ def route_graph(project: Project) -> RouteGraph:
                 if isinstance(fact, kind):
                     yield fact
 
-    graph.routers = list(facts(Router))
+    graph.routers = _confirmed(index, list(facts(Router)), list(facts(RouterClass)), graph)
     graph.by_name = {(r.at.path, r.name, r.scope): r for r in graph.routers if r.name}
     graph.apps = [r for r in graph.routers if r.kind == "app"]
     graph.dynamic_imports = list(facts(DynamicImport))
     graph.handoffs = [e for e in facts(Escape) if e.callee is not None]
     graph.factory_returns = list(facts(FactoryReturn))
+    views = {(v.at.path, v.name): v for v in facts(ViewClass)}
     for route in facts(Route):
-        router = graph.resolve(route.router)
-        if router is not None:
-            graph.routes_of[router].append(route)
+        for placed in graph.wrapped(route) if route.view_parameter is not None else [route]:
+            router = graph.resolve(placed.router)
+            if router is not None:
+                graph.routes_of[router].extend(_view_routes(index, placed, views, graph))
     unresolved: list[Mount] = []
     for mount in facts(Mount):
         child = graph.resolve(mount.child)
+        if child is None and mount.deferred:
+            continue  # `db.init_app(app)`: no router
         if child is None:
             if mount.framework == EXPRESS:
                 _express_middleware(graph, mount)
@@ -562,6 +638,56 @@ def route_graph(project: Project) -> RouteGraph:
                 f"(routers mounted repeatedly at each level); the routes past that were not checked", app.at.line, level="note"))
     project.notes.extend(_not_built(graph, unresolved))
     return graph
+
+
+def _confirmed(index: ModuleIndex, routers: list[Router], classes: list[RouterClass], graph: RouteGraph) -> list[Router]:
+    """Routers, with each candidate (`UserAPIRouter(prefix=...)`) kept when its class is a router class of
+    the project; the dependencies that class's `__init__` adds guard every route on the instance."""
+    by_name = {(c.at.path, c.name): c for c in classes}
+
+    def defined(path: str, name: str, scope: str) -> bool:
+        return (path, name) in by_name
+
+    confirmed = []
+    for router in routers:
+        if router.kind == "candidate":
+            symbol = index.resolve(router.at.path, router.base or "", router.scope, defined)
+            found = by_name.get((symbol.path, symbol.name)) if symbol is not None else None
+            if found is None:
+                continue
+            router = replace(router, kind=found.kind, framework=found.framework)
+            if found.middleware:
+                graph.middleware_of[router].append(Middleware(RouterRef(found.at.path, found.name), "", found.middleware,
+                                                              found.at, found.framework))
+        confirmed.append(router)
+    return confirmed
+
+
+def _view_routes(index: ModuleIndex, route: Route, views: dict[tuple[str, str], ViewClass], graph: RouteGraph) -> Iterator[Route]:
+    """A class-based view's route, once per method its class defines (or the `methods=` given), guarded by
+    the class's decorators and the method's own; a view whose class cannot be read is left unjudged."""
+    if route.view is None:
+        yield route
+        return
+    symbol = index.resolve(route.at.path, route.view, route.router.scope, lambda path, name, scope: (path, name) in views)
+    named = symbol.name.removesuffix(".as_view") if symbol is not None else ""  # `view = Users.as_view("users")` elsewhere
+    view = views.get((symbol.path, named)) if symbol is not None else None
+    if view is None and route.handler == route.view and (symbol is None or not symbol.name.endswith(".as_view")):
+        yield replace(route, methods=route.methods or ("GET",), view=None)  # `view_func=index`, a plain function
+        return
+    if view is None:
+        graph.unread.add(route)
+        yield route
+        return
+    own = dict(view.methods)
+    defined_at = dict(zip((m for m, _ in view.methods), view.method_at))
+    for method in route.methods or tuple(own):
+        via_alias = symbol is not None and symbol.name.endswith(".as_view")  # the class is not named in this file
+        handler = f"{route.view}.{method.lower()}" if method in own and not via_alias else route.handler
+        # The handler is the method: other families find the queries of a route by where its handler is defined.
+        expanded = replace(route, methods=(method,), handler=handler, handler_at=defined_at.get(method, route.handler_at))
+        graph.view_guards[expanded] = (view.at.path, view.name, view.decorators + own.get(method, ()))
+        yield expanded
 
 
 FRAMEWORK_APP = {EXPRESS: "express()", "fastapi": "FastAPI()", "flask": "Flask()"}
@@ -626,7 +752,8 @@ class Guards:
     def __init__(self, project: Project, index: ModuleIndex) -> None:
         self.names = set(project.config.route_guards) | set(SECURITY_SCHEMES)
         self.index = index
-        self.checks = {(c.at.path, c.name): c for f in project.files if not is_test_file(f.path) for c in f.facts if isinstance(c, Check)}
+        live = project.view(production_code).is_live
+        self.checks = {(c.at.path, c.name): c for f in project.files if live(f.path) for c in f.facts if isinstance(c, Check)}
         self.unreadable = {f.path for f in project.files if f.notifications and not f.facts}
         self._cache: dict[tuple[str, str], GuardEvidence | None] = {}
 
@@ -767,6 +894,11 @@ def _walk(graph: RouteGraph, guards: Guards, app: Router, router: Router, chain:
         below = (_piece(route.path, route.path_source, route.at),)
         effective, later = in_effect(route.at, below)
         own = _guards(guards, route.router.path, route.router.scope, route.middleware, route.at)
+        close = guards.close_calls(route.router.path, route.router.scope, route.middleware)
+        if route in graph.view_guards:
+            where, scope, names = graph.view_guards[route]
+            own += _guards(guards, where, scope, names, route.at)
+            close += guards.close_calls(where, scope, names)
         opening = guards.opening(route.router.path, route.router.scope, route.handler)
         if opening is not None:
             own += (Guard(route.handler or "handler", route.at, opening),)
@@ -778,9 +910,9 @@ def _walk(graph: RouteGraph, guards: Guards, app: Router, router: Router, chain:
             pieces=pieces + below,
             guards=effective + own,
             order=order + ((route.at.path, route.at.line, route.at.column),),
-            uncertain=uncertain or guards.unknown(route.at.path, route.router.scope, route.middleware),
+            uncertain=uncertain or route in graph.unread or guards.unknown(route.at.path, route.router.scope, route.middleware),
             before_guard=later,
-            looked_at=looked + guards.close_calls(route.router.path, route.router.scope, route.middleware),
+            looked_at=looked + close,
         )
     for edge in graph.mounts_on(router):
         at = edge.mount.at

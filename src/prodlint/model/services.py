@@ -2,12 +2,16 @@
 
 `project.view(services)` gives a `Services` view:
 
-- `Service`: one compose service of one directory. A service defined in several
-  compose files of a directory (`docker-compose.yml` + a `docker-compose.prod.yml`
-  overlay) is one service, as `docker compose -f ... -f ...` merges it: later
-  definitions override scalars, environments merge by name, ports add up.
-  Development files (`compose.dev-files`) are joined separately from production ones,
-  so a `docker-compose.override.yml` never lends its values to production.
+- `Service`: one compose service of one stack. A stack is a base compose file and the
+  overlays laid over it (`docker-compose.yml` + a `docker-compose.prod.yml` that only
+  adds keys to the base's services); a service defined in several files of one stack
+  is one service, as `docker compose -f ... -f ...` merges it: later definitions
+  override scalars, environments merge by name, ports add up. A file of the same
+  folder that defines a whole stack of its own (`docker-compose.pg.yml` beside
+  `docker-compose.my.yml`) is an alternative, read on its own (`Services.stacks`
+  says which and why). Development files (`compose.dev-files`) are joined separately
+  from production ones, so a `docker-compose.override.yml` never lends its values to
+  production.
 - `Service.process`: what the container runs (`Process`): compose `entrypoint` +
   `command` over the built Dockerfile stage's ENTRYPOINT + CMD, as docker combines
   them, with the instructions it came from, so a finding points where the fix goes.
@@ -29,18 +33,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from prodlint.extract.commands import inside_workdir, programs, server_commands
+from prodlint.extract.commands import inside_workdir, option_value, programs, server_commands
 from prodlint.facts import Location
 from prodlint.facts.capacity import EnvFile, GunicornSettings
 from prodlint.facts.compose import Build, Command, ComposeService, Dockerfile, DockerStage, EnvVar, PortMapping, ProcfileEntry, Text
 from prodlint.facts.servers import UNKNOWN, ServerCommand, ServerRun
 from prodlint.facts.roles import ComposeHeader
 from prodlint.model.roles import dev_config_of
-from prodlint.facts.shell import EntrypointScript
+from prodlint.facts.shell import ShellScript
 from prodlint.project import Project
+from prodlint import numbers
 
 WEB_SERVERS = frozenset({"uvicorn", "gunicorn", "hypercorn", "granian", "daphne"})
 BASE_COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
+# Overlay names: compose's own override file, a production overlay.
+OVERLAY_NAME = re.compile(r"(?:^|[-_.])(?:override|prod|production)(?:[-_.]|$)", re.IGNORECASE)
+_COMPOSE_RUN = re.compile(r"\b(?:docker[- ]compose|podman[- ]compose)((?:\s+(?:-f|--file)[ =]\S+)+)")
+_FILE_OPTION = re.compile(r"(?:-f|--file)[ =](\S+)")
 # Profile and stage names for development: `dev`, `debug`, `test`, `dev-envs`, `local` ...
 DEV_PROFILE = re.compile(r"(?:^|[-_.])(?:dev|develop|development|debug|test|tests|testing|local|ci)(?:$|[-_.])", re.IGNORECASE)
 
@@ -92,6 +101,7 @@ class Service:
     stage: DockerStage | None = None  # the stage `build.target` picks, else the final one
     env_files: dict[str, EnvFile] = field(default_factory=dict, repr=False, compare=False)
     extended: tuple[ComposeService, ...] = ()  # what `extends:` brings in, when found
+    stack: str = ""  # the compose file the service's stack starts from ("" for development files)
 
     @property
     def base(self) -> ComposeService:
@@ -160,7 +170,8 @@ class Service:
         text = self._last("replicas") or self._last("scale")
         if text is None:
             return None
-        return int(text.value) if text.value is not None and text.value.isdigit() else UNKNOWN  # type: ignore[union-attr]
+        number = numbers.count(text.value)  # type: ignore[union-attr]
+        return number if number is not None else UNKNOWN
 
     @property
     def context(self) -> str | None:
@@ -261,7 +272,16 @@ class Launch:
     workdir: str | None = None
     service: Service | None = None
     stage: DockerStage | None = None
-    script: EntrypointScript | None = None  # the entrypoint script the process was read from
+    script: ShellScript | None = None  # the entrypoint script the process was read from
+
+
+@dataclass(frozen=True, slots=True)
+class StackFile:
+    """Where a production compose file belongs: the stack it starts (`stack == path`) or the one it overlays."""
+
+    path: str
+    stack: str
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,8 +305,9 @@ class Services:
         self.server_runs: dict[str, list[ServerRun]] = {}
         for run in project.facts_of(ServerRun):
             self.server_runs.setdefault(run.at.path, []).append(run)
+        self.stacks: dict[str, StackFile] = self._stacks()
         self.all: tuple[Service, ...] = tuple(self._join())
-        self.scripts = {s.path: s for s in project.facts_of(EntrypointScript)}
+        self.scripts = {s.path: s for s in project.facts_of(ShellScript)}
 
     def is_dev_file(self, path: str) -> bool:
         return dev_config_of(self.project, path, self.headers.get(path)) is not None
@@ -332,7 +353,7 @@ class Services:
             process = Process(entry.command.argv, (entry.command,))
             yield self._through_script(Launch(process, posixpath.dirname(entry.path)))
 
-    def entrypoint_script(self, argv: tuple[str, ...] | None, code_dir: str | None, workdir: str | None) -> EntrypointScript | None:
+    def entrypoint_script(self, argv: tuple[str, ...] | None, code_dir: str | None, workdir: str | None) -> ShellScript | None:
         """The tree's script a command line starts first (`/app/docker-entrypoint.sh`, `./start.sh`)."""
         invocations = programs(argv) if argv else ()
         if not invocations or code_dir is None:
@@ -373,7 +394,7 @@ class Services:
     def workers(self, launch: Launch, server: ServerCommand) -> WorkerCount:
         """Worker processes of uvicorn or gunicorn, as the command line, config file and environment set them."""
         if server.workers == UNKNOWN:
-            variable = _variable(_option(server.argv, "-w", "--workers"))
+            variable = _variable(option_value(server.argv, "-w", "--workers"))
             if variable is not None:
                 name, inline = variable
                 value = self._env(launch, server, name)
@@ -393,7 +414,8 @@ class Services:
                 return WorkerCount(UNKNOWN, settings)
             if settings is not None and settings.workers is not None:
                 value = settings.workers
-                count = int(value.text) if value.kind == "literal" and value.text.isdigit() else UNKNOWN
+                number = numbers.count(value.text) if value.kind == "literal" else None
+                count = number if number is not None else UNKNOWN
                 return WorkerCount(count, f"workers = {value.text} in {settings.path}", value.at or settings.at)
         names = {"uvicorn": ("UVICORN_WORKERS", "WEB_CONCURRENCY"), "gunicorn": ("WEB_CONCURRENCY",),
                  "granian": ("GRANIAN_WORKERS",)}.get(server.program, ())
@@ -402,7 +424,8 @@ class Services:
             if value is not None:
                 if isinstance(value, str):
                     return WorkerCount(UNKNOWN, name)
-                count = int(value.value) if value.value.strip().isdigit() else UNKNOWN
+                number = numbers.count(value.value)
+                count = number if number is not None else UNKNOWN
                 return WorkerCount(count, f"{name}={value.value}", value.at)
         return WorkerCount(1, f"{server.program}'s default")
 
@@ -442,57 +465,118 @@ class Services:
             return self.gunicorn_settings[default]
         return "gunicorn.conf.py" if nearby else None
 
+    def _stacks(self) -> dict[str, StackFile]:
+        """Each production compose file's stack: per folder, the base file and its overlays, and alternatives."""
+        by_file: dict[str, list[ComposeService]] = {}
+        for definition in self.project.facts_of(ComposeService):
+            if not self.is_dev_file(definition.file):
+                by_file.setdefault(definition.file, []).append(definition)
+        folders: dict[str, list[str]] = {}
+        for path in sorted(by_file):
+            folders.setdefault(posixpath.dirname(path), []).append(path)
+        decided: dict[str, StackFile] = {}
+        for paths in folders.values():
+            named = {p.rsplit("/", 1)[-1]: p for p in paths}
+            base = next((named[n] for n in BASE_COMPOSE_NAMES if n in named), None)
+            for path in paths:
+                if path == base:
+                    decided[path] = StackFile(path, path, "the folder's base compose file")
+                    continue
+                overlay, reason = _overlays(path, base, by_file, self.headers.get(path))
+                decided[path] = StackFile(path, base if overlay and base else path, reason)
+        return decided
+
+    def stack_of(self, path: str) -> str:
+        """The file the stack of a compose file starts from ("" for a development file)."""
+        found = self.stacks.get(path)
+        return found.stack if found else ""
+
     def _join(self) -> Iterator[Service]:
-        groups: dict[tuple[str, bool, str], list[ComposeService]] = {}
+        groups: dict[tuple[str, bool, str, str], list[ComposeService]] = {}
         for definition in self.project.facts_of(ComposeService):
             directory = posixpath.dirname(definition.file)
-            groups.setdefault((directory, self.is_dev_file(definition.file), definition.name), []).append(definition)
+            stack = self.stack_of(definition.file)
+            groups.setdefault((directory, not stack, stack, definition.name), []).append(definition)
         joined: list[Service] = []
-        for (directory, dev_file, name), definitions in sorted(groups.items()):
+        for (directory, dev_file, stack, name), definitions in sorted(groups.items()):
             definitions.sort(key=_merge_order)
             profiles = {p for d in definitions for p in d.profiles}
             dev = dev_file or bool(profiles) and all(DEV_PROFILE.search(p) for p in profiles)
-            joined.append(self._service(name, directory, tuple(definitions), dev, groups))
+            joined.append(self._service(name, directory, stack, tuple(definitions), dev, groups))
         joined.sort(key=lambda s: (s.at.path, s.at.line, s.name))
         return iter(joined)
 
-    def _service(self, name: str, directory: str, definitions: tuple[ComposeService, ...], dev: bool,
-                 groups: dict[tuple[str, bool, str], list[ComposeService]]) -> Service:
-        dev_file = self.is_dev_file(definitions[0].file)
+    def _service(self, name: str, directory: str, stack: str, definitions: tuple[ComposeService, ...], dev: bool,
+                 groups: dict[tuple[str, bool, str, str], list[ComposeService]]) -> Service:
         extended: tuple[ComposeService, ...] = ()
         parent = next((d.extends for d in definitions if d.extends), None)
         if parent is not None:
-            extended = tuple(groups.get((directory, dev_file, parent), ()))
+            extended = tuple(groups.get((directory, not stack, stack, parent), ()))
         build = next((d.build for d in (*reversed(definitions), *reversed(extended)) if d.build), None)
         dockerfile = self.dockerfiles.get(build.dockerfile) if build and build.dockerfile else None
         stage = dockerfile.stage(build.target) if dockerfile and build else None
-        return Service(name, directory, definitions, dev, dockerfile, stage, self.env_files, extended)
+        return Service(name, directory, definitions, dev, dockerfile, stage, self.env_files, extended, stack)
 
 
-def script_server(script: EntrypointScript) -> Command | None:
+def _overlays(path: str, base: str | None, by_file: dict[str, list[ComposeService]], header: str | None) -> tuple[bool, str]:
+    """Whether a compose file is an overlay of its folder's base file, and why; else a stack of its own.
+
+    An overlay adds keys to the base's services (a service without an image or build of
+    its own cannot run alone); an alternative defines a whole stack, each service with its
+    own image or build. A header that shows how the file is run (`docker compose -f
+    docker-compose.yml -f docker-compose.prod.yml up`) decides first.
+    """
+    name = path.rsplit("/", 1)[-1]
+    base_name = base.rsplit("/", 1)[-1] if base else None
+    for files in _header_runs(header or ""):
+        if name in files:
+            if base_name in files:
+                return True, f"its header runs it over {base_name} (`-f {' -f '.join(files)}`)"
+            return False, f"its header runs it on its own (`-f {' -f '.join(files)}`)"
+    if base is None:
+        return False, "a stack of its own: the folder has no base compose file"
+    defined = {d.name: d for d in by_file[path]}
+    base_services = {d.name for d in by_file.get(base, ())}
+    partial = sorted(n for n, d in defined.items() if d.image is None and d.build is None and d.extends is None)
+    if partial:
+        shared = [n for n in partial if n in base_services]
+        what = f"adds keys to its service `{shared[0]}`" if shared else f"`{partial[0]}` has no image or build of its own"
+        return True, f"an overlay of {base_name}: {what}"
+    shared = sorted(set(defined) & base_services)
+    if not shared:
+        return False, f"a stack of its own: it shares no service with {base_name}"
+    application = sorted(d.name for d in by_file[base] if d.build is not None)
+    left_out = [n for n in application if n not in defined]
+    if left_out:
+        return True, f"an overlay of {base_name}: it redefines `{shared[0]}` but not the application service `{left_out[0]}`"
+    extra = sorted(set(defined) - base_services)
+    if extra:
+        return False, f"a stack of its own: every service has its own image or build, and `{extra[0]}` is not in {base_name}"
+    if not OVERLAY_NAME.search(name):
+        return False, f"a stack of its own: it defines every service of {base_name}, each with its own image or build"
+    return True, f"an overlay of {base_name} by its name: it redefines the base's services"
+
+
+def _header_runs(header: str) -> Iterator[tuple[str, ...]]:
+    """The files of each `docker compose -f a.yml -f b.yml` a compose file's header shows."""
+    for match in _COMPOSE_RUN.finditer(header):
+        yield tuple(f.rsplit("/", 1)[-1] for f in _FILE_OPTION.findall(match[0]))
+
+
+def script_server(script: ShellScript) -> Command | None:
     """The server the script ends in: its last top-level command that starts a web server; None when
     the one that runs depends on a branch, or the script hands over to its arguments."""
     found = None
-    for command, nested in zip(script.commands, script.nested, strict=True):
-        servers = server_commands(command.argv) if command.argv else ()
+    for simple in script.commands:
+        servers = server_commands(simple.command.argv) if simple.command.argv else ()
         if any(s.program in WEB_SERVERS for s in servers):
-            if nested:
+            if simple.nested:
                 return None
-            found = command
+            found = simple.command
     return None if script.passes_arguments else found
 
 
 _VARIABLE_WORD = re.compile(r"^\$\{?([A-Za-z_]\w*)(?::?-([^}]*))?\}?$")
-
-
-def _option(argv: tuple[str, ...], *names: str) -> str | None:
-    for index, word in enumerate(argv):
-        for name in names:
-            if word == name and index + 1 < len(argv):
-                return argv[index + 1]
-            if name.startswith("--") and word.startswith(name + "="):
-                return word.split("=", 1)[1]
-    return None
 
 
 def _variable(word: str | None) -> tuple[str, str | None] | None:
@@ -504,7 +588,6 @@ def _variable(word: str | None) -> tuple[str, str | None] | None:
 def _join_path(directory: str, relative: str) -> str:
     joined = posixpath.normpath(posixpath.join(directory, relative)) if directory else posixpath.normpath(relative)
     return joined.removeprefix("./")
-
 
 
 def _merge_order(definition: ComposeService) -> tuple[int, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,12 +20,20 @@ class Report:
     baselined: int = 0
     stale_baseline: int = 0
     notes: list[str] = field(default_factory=list)
+    cwd: Path | None = None  # set: paths print relative to it even when the root lies above it
 
     @property
     def notifications(self) -> list[Notification]:
         return self.analysis.notifications
 
     def display(self, path: str) -> str:
+        """The path as a user types it: relative to the working directory."""
+        if self.cwd is not None and self.analysis.root in self.cwd.parents:
+            return Path(os.path.relpath(self.analysis.root / path, self.cwd)).as_posix()
+        return self.uri(path)
+
+    def uri(self, path: str) -> str:
+        """The path relative to the SARIF base: the working directory when the root lies below it, else the root."""
         return f"{self.prefix}{path}" if path else self.prefix.rstrip("/") or "."
 
 

@@ -20,7 +20,7 @@ def _property(value: str) -> str:
     return _data(value).replace(":", "%3A").replace(",", "%2C")
 
 
-def render(report: Report, stream: TextIO = sys.stdout) -> None:
+def render(report: Report, stream: TextIO = sys.stdout, quiet: bool = False) -> None:
     for result in report.results:
         at = result.at
         fields = [f"file={_property(report.display(at.path))}", f"line={at.line}", f"col={at.column}"]
@@ -38,4 +38,5 @@ def render(report: Report, stream: TextIO = sys.stdout) -> None:
         stream.write(f"::warning {','.join(fields)}::{_data(notification.message)}\n")
     for error in report.analysis.internal_errors:
         stream.write(f"::error title=prodlint internal error::{_data(error)}\n")
-    stream.write(summary(report) + "\n")
+    if not quiet:
+        stream.write(summary(report) + "\n")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from urllib.parse import quote
 from typing import Any, TextIO
 
 from prodlint import __version__
@@ -44,11 +45,16 @@ def rule_descriptor(rule: RuleMeta, level: str) -> dict[str, Any]:
     }
 
 
+def artifact_uri(report: Report, path: str) -> str:
+    """A relative URI reference: spaces, `%`, `#` and non-ASCII percent-encoded (the bytes of the name)."""
+    return quote(report.uri(path).encode("utf-8", "surrogateescape"), safe="/")
+
+
 def _physical(report: Report, at: Location, source_line: str = "") -> dict[str, Any]:
     end_line = at.end_line or at.line
     end_column = at.end_column or (max(len(source_line), at.column) + 1 if end_line == at.line else 1)
     return {
-        "artifactLocation": {"uri": report.display(at.path), "uriBaseId": "%SRCROOT%"},
+        "artifactLocation": {"uri": artifact_uri(report, at.path), "uriBaseId": "%SRCROOT%"},
         "region": {"startLine": at.line, "startColumn": at.column, "endLine": end_line, "endColumn": end_column},
     }
 
@@ -86,13 +92,14 @@ def document(report: Report) -> dict[str, Any]:
     for notification in report.notifications:
         entry: dict[str, Any] = {
             "level": _LEVEL.get(notification.level, "warning"),
-            "message": {"text": f"{report.display(notification.path)}: {notification.message}"},
+            "message": {"text": f"{report.uri(notification.path)}: {notification.message}"},
             "descriptor": {"id": notification.code},
-            "locations": [{"physicalLocation": {
-                "artifactLocation": {"uri": report.display(notification.path), "uriBaseId": "%SRCROOT%"},
-                **({"region": {"startLine": notification.line}} if notification.line else {}),
-            }}],
         }
+        if not notification.path.startswith("/"):  # a path outside the project has no artifact
+            entry["locations"] = [{"physicalLocation": {
+                "artifactLocation": {"uri": artifact_uri(report, notification.path), "uriBaseId": "%SRCROOT%"},
+                **({"region": {"startLine": notification.line}} if notification.line else {}),
+            }}]
         notifications.append(entry)
     for error in report.analysis.internal_errors:
         notifications.append({"level": "error", "message": {"text": error}})
@@ -111,6 +118,8 @@ def document(report: Report) -> dict[str, Any]:
                     "id": parse_error.id,
                     "name": parse_error.name,
                     "shortDescription": {"text": parse_error.summary},
+                    "fullDescription": {"text": parse_error.rationale},
+                    "help": {"text": f"{parse_error.summary} Fix: {parse_error.fix}", "markdown": help_markdown(parse_error)},
                     "defaultConfiguration": {"level": "warning"},
                 }],
             }},

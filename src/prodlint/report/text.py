@@ -46,8 +46,9 @@ def _start(text: str) -> str:
     return f"./{text}" if text.startswith("::") else text
 
 
-def _console(stream: TextIO) -> Console:
-    color = stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+def _console(stream: TextIO, color: bool | None = None) -> Console:
+    if color is None:  # auto
+        color = stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
     # soft_wrap: never break a finding line at the terminal width; tools parse these lines.
     return Console(file=stream, force_terminal=color, no_color=not color, highlight=False,
                    soft_wrap=True, emoji=False, markup=False, width=10_000 if not color else None)
@@ -78,8 +79,10 @@ def summary(report: Report) -> str:
     return f"{text} ({'; '.join(extras)})"
 
 
-def render(report: Report, stream: TextIO = sys.stdout, statistics: bool = False) -> None:
-    console = _console(stream)
+def render(report: Report, stream: TextIO = sys.stdout, statistics: bool = False, quiet: bool = False,
+           color: bool | None = None) -> None:
+    """`quiet`: findings only. `color`: None decides by the stream (a terminal, NO_COLOR, TERM=dumb)."""
+    console = _console(stream, color)
     if statistics:
         _statistics(report, console)
     else:
@@ -90,7 +93,8 @@ def render(report: Report, stream: TextIO = sys.stdout, statistics: bool = False
                 line = Text()
                 line.append(f"{shown}:{result.at.line}:{result.at.column}", style="bold")
                 line.append(" ")
-                line.append(result.code, style=_STYLE[result.severity])
+                # The severity in words too: logs, pre-commit and NO_COLOR lose the colour.
+                line.append(f"{result.severity} {result.code}", style=_STYLE[result.severity])
                 line.append(f" {result.name} ", style="dim")
                 line.append(clean(result.message))
                 console.print(line)
@@ -100,6 +104,8 @@ def render(report: Report, stream: TextIO = sys.stdout, statistics: bool = False
                     where = f"{clean(report.display(related.at.path))}:{related.at.line}:{related.at.column}"
                     console.print(Text(f"        = {clean(related.message)}: {where}", style="dim"))
             console.print()
+    if quiet:
+        return
     for notification in report.notifications:
         where = clean(report.display(notification.path)) + (f":{notification.line}" if notification.line else "")
         console.print(Text(f"{notification.level}: {notification.code} {where}: {clean(notification.message)}", style=_STYLE.get(notification.level, "")))

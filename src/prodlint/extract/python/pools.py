@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from prodlint.extract.python import PyModule, collector
 from prodlint.extract.python.modules import dotted_name
 from prodlint.facts.capacity import UNKNOWN, Binding, GunicornSettings, Handlers, Pool, Value
+from prodlint import numbers
 
 ENGINE_FACTORIES = {"create_engine": False, "create_async_engine": True}
 ENGINE_OPTIONS_KEYS = ("SQLALCHEMY_ENGINE_OPTIONS",)
@@ -84,9 +85,10 @@ class _Reader:
             return UNKNOWN
         if isinstance(node, ast.BinOp) and type(node.op) in _ARITHMETIC:
             left, right = self.value(node.left), self.value(node.right)
-            if left.kind == right.kind == "literal" and left.text.isdigit() and right.text.isdigit():
-                return Value("literal", str(_ARITHMETIC[type(node.op)](int(left.text), int(right.text))), at=at)
-            return UNKNOWN
+            a, b = (numbers.count(left.text), numbers.count(right.text)) if left.kind == right.kind == "literal" else (None, None)
+            if a is None or b is None or (b == 0 and isinstance(node.op, ast.FloorDiv)):
+                return UNKNOWN  # `10 // 0` or a number too large to mean a pool size
+            return Value("literal", str(_ARITHMETIC[type(node.op)](a, b)), at=at)
         if isinstance(node, ast.Call):
             return self.call_value(node, at)
         return UNKNOWN

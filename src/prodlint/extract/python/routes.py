@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Iterator
 
 from prodlint.extract.python import PyModule, collector
+from prodlint.lines import split_lines
 from prodlint.extract.python.modules import dotted_name, scoped_statements
 from prodlint.facts import Location
 from prodlint.facts.modules import scope_chain
@@ -26,7 +27,9 @@ from prodlint.facts.routes import (
     Route,
     SECURITY_SCHEMES,
     Router,
+    RouterClass,
     RouterRef,
+    ViewClass,
 )
 
 FACTORIES = {
@@ -40,8 +43,17 @@ FACTORIES = {
     "apiflask.APIFlask": ("app", FLASK),
     "apiflask.APIBlueprint": ("router", FLASK),
     "flask_smorest.Blueprint": ("router", FLASK),
+    # `api = Api(app)`: a Flask-RESTful API adds its resources to the app or blueprint it wraps.
+    "flask_restful.Api": ("router", FLASK),
+    "flask_restx.Api": ("router", FLASK),
+    "flask_restplus.Api": ("router", FLASK),
 }
+RESTFUL_APIS = frozenset({"flask_restful.Api", "flask_restx.Api", "flask_restplus.Api"})
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "options", "head", "trace")
+MOUNT_VERBS = frozenset({"include_router", "register_blueprint", "mount"})
+ROUTER_VERBS = frozenset({*HTTP_METHODS, "route", "api_route", "add_api_route", "add_url_rule", "websocket", *MOUNT_VERBS})
+# Imports from these never define a project's router class.
+LIBRARY_ROOTS = frozenset({"fastapi", "flask", "starlette", "apiflask", "flask_smorest", "flask_restful", "flask_restx", "typing", "pydantic"})
 DEPENDENCY_MARKERS = ("Depends", "Security")
 # Annotations that are plain types, never an `Annotated[..., Depends()]` alias.
 PLAIN_TYPES = frozenset({
@@ -67,9 +79,11 @@ class FileRoutes:
         self.handled: set[int] = set()  # calls read as routes or mounts: not escapes
         self.facts: list[object] = []
         self.framework = ""
-        self.lines = module.text.splitlines()
+        self.lines = split_lines(module.text)
         self.parameters = function_parameters(module.tree)
         self.classes = {s.name: s for s in module.tree.body if isinstance(s, ast.ClassDef)}
+        self.router_classes: dict[str, RouterClass] = {}
+        self.receivers: set[str] = set()  # names this file uses as a router: `x.get(...)`, `include_router(x)`
 
     # --- names -----------------------------------------------------------------------------
 
@@ -92,8 +106,37 @@ class FileRoutes:
                 value = self.string(statement.value)
                 if value is not None:
                     self.constants[name] = value
+        self.exceptions = raised_constants(self.module.tree.body)
+        self.views = {node.targets[0].id: node.value for node in self.module.nodes
+                      if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                      and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute)
+                      and node.value.func.attr == "as_view"}
         roots = {origin.split(".")[0] for origin in self.origins.values()}
         self.framework = FASTAPI if "fastapi" in roots else FLASK if roots & {"flask", "apiflask"} else ""
+        for definition in self.classes.values():
+            found = self.router_class(definition)
+            if found is not None:
+                self.router_classes[definition.name] = found
+        for node in self.module.nodes:
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                if node.func.attr in ROUTER_VERBS and (name := dotted_name(node.func.value)):
+                    self.receivers.add(name)
+                if node.func.attr in MOUNT_VERBS and node.args and (name := dotted_name(node.args[0])):
+                    self.receivers.add(name)
+
+    def router_class(self, definition: ast.ClassDef) -> RouterClass | None:
+        """`class UserAPIRouter(APIRouter)`, with the dependencies its `__init__` gives `super().__init__()`."""
+        factory = next((found for base in definition.bases if (found := FACTORIES.get(self.origin(base) or ""))), None)
+        if factory is None:
+            return None
+        middleware: tuple[str, ...] = ()
+        for statement in definition.body:
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and statement.name == "__init__":
+                for node in ast.walk(statement):
+                    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "__init__"
+                            and isinstance(node.func.value, ast.Call) and dotted_name(node.func.value.func) == "super"):
+                        middleware += self.dependency_list(self.keyword(node, "dependencies"))
+        return RouterClass(definition.name, factory[0], factory[1], self.module.at(definition), middleware)
 
     def origin(self, node: ast.expr) -> str | None:
         name = dotted_name(node)
@@ -187,7 +230,7 @@ class FileRoutes:
             if id(statement) in mentioning:
                 self.find_escapes(scope, statement)
         routers = sorted(self.routers.values(), key=lambda r: (r.at.line, r.at.column))
-        return [*routers, *self.facts]
+        return [*self.router_classes.values(), *routers, *self.facts]
 
     def find_router(self, scope: str, statement: ast.stmt) -> None:
         if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
@@ -198,11 +241,20 @@ class FileRoutes:
             return
         if not isinstance(target, ast.Name) or not isinstance(value, ast.Call):
             return
-        factory = FACTORIES.get(self.origin(value.func) or "") or self.subclassed_factory(value.func)
-        if factory is None:
-            return
+        callee = dotted_name(value.func) or ""
+        factory = FACTORIES.get(self.origin(value.func) or "")
+        local = self.router_classes.get(callee)
+        base = None
+        if factory is None and local is not None:
+            factory = (local.kind, local.framework)
+        elif factory is None:
+            if not self.candidate(callee, target.id):
+                return
+            factory, base = ("candidate", ""), callee
         kind, framework = factory
-        prefix_node = self.keyword(value, "prefix" if framework == FASTAPI else "url_prefix")
+        prefix_node = self.keyword(value, "url_prefix" if framework == FLASK and self.origin(value.func) not in RESTFUL_APIS else "prefix")
+        if prefix_node is None and base is not None:
+            prefix_node = self.keyword(value, "url_prefix")
         prefix = "" if prefix_node is None else self.string(prefix_node)
         self.handled.add(id(value))
         self.routers[(scope, target.id)] = Router(
@@ -213,20 +265,31 @@ class FileRoutes:
             scope=scope,
             prefix=prefix,
             prefix_source=ast.unparse(prefix_node) if prefix is None and prefix_node is not None else None,
-            middleware=self.dependency_list(self.keyword(value, "dependencies")),
+            middleware=(local.middleware if local else ()) + self.dependency_list(self.keyword(value, "dependencies")),
             returned=self.is_returned(target.id, scope),
+            base=base,
         )
+        wrapped = value.args[0] if value.args else self.keyword(value, "app")
+        if self.origin(value.func) in RESTFUL_APIS and wrapped is not None:
+            self.restful_mount(scope, target.id, wrapped, statement)
 
-    def subclassed_factory(self, func: ast.expr) -> tuple[str, str] | None:
-        """`app = CTFdFlask(__name__)` where `class CTFdFlask(Flask)` is in this module."""
-        definition = self.classes.get(dotted_name(func) or "")
-        if definition is None:
-            return None
-        for base in definition.bases:
-            found = FACTORIES.get(self.origin(base) or "")
-            if found is not None:
-                return found
-        return None
+    def restful_mount(self, scope: str, api: str, wrapped: ast.expr, at: ast.AST, deferred: bool = False) -> None:
+        """`Api(app)` / `api.init_app(app)`: the API's resources are served by `app`."""
+        parent = dotted_name(wrapped)
+        if parent is None or not self.known(parent, scope, {}):
+            return
+        if isinstance(at, ast.Call):
+            self.handled.add(id(at))
+        self.facts.append(Mount(self.router_ref(parent, scope), "", self.router_ref(api, scope), (), self.module.at(at), FLASK,
+                                branch=self.branch(at), deferred=deferred))
+
+    def candidate(self, callee: str, name: str) -> bool:
+        """`router = UserAPIRouter(prefix=...)`, the class imported from the project, `router` used as a router here."""
+        head = callee.split(".")[0]
+        if head not in self.imported or not _last(callee)[:1].isupper() or name not in self.receivers:
+            return False
+        origin = self.origins.get(head, "")
+        return not origin.split(".")[0] in LIBRARY_ROOTS
 
     def is_returned(self, name: str, scope: str) -> bool:
         for inner_scope, statement in scoped_statements(self.module.tree):
@@ -308,6 +371,10 @@ class FileRoutes:
             self.read_mount(scope, call, verb, parent, framework, bindings)
         elif verb in ("add_api_route", "add_url_rule"):
             self.read_route_call(scope, call, verb, parent, framework)
+        elif verb == "add_resource" and call.args:
+            self.read_resource(scope, call, parent)
+        elif verb == "init_app" and call.args and self.framework == FLASK:
+            self.restful_mount(scope, receiver, call.args[0], call, deferred=self.local_router(receiver, scope) is None)
         elif verb in ("add_middleware", "before_request") and call.args:
             name = dotted_name(call.args[0])
             if name:
@@ -345,11 +412,16 @@ class FileRoutes:
         path_node = call.args[0] if call.args else self.keyword(call, "path") or self.keyword(call, "rule")
         position = 1 if verb == "add_api_route" else 2
         view = call.args[position] if len(call.args) > position else self.keyword(call, "endpoint" if verb == "add_api_route" else "view_func")
+        if isinstance(view, ast.Name) and view.id in self.views:
+            view = self.views[view.id]  # `user_view = UserAPI.as_view("users")`, then `view_func=user_view`
         handler = dotted_name(view.func if isinstance(view, ast.Call) else view) if view is not None else None
+        view_class = handler.removesuffix(".as_view") if handler and handler.endswith(".as_view") and isinstance(view, ast.Call) else None
+        if view_class is None and isinstance(view, ast.Name) and verb == "add_url_rule" and view.id in self.imported:
+            view_class = view.id  # may be `X.as_view(...)` bound in another module: the project model looks
         methods = self.string_list(self.keyword(call, "methods"))
         if methods is None:
-            # `View.as_view()` answers the methods its class defines: unknown here.
-            methods = () if isinstance(view, ast.Call) else ("GET",)
+            # `View.as_view()` answers the methods its class defines: the project model reads them.
+            methods = () if view_class is not None or isinstance(view, ast.Call) else ("GET",)
         self.handled.add(id(call))
         path = self.string(path_node)
         self.facts.append(Route(
@@ -363,7 +435,58 @@ class FileRoutes:
             framework=framework,
             path_source=ast.unparse(path_node) if path is None and path_node is not None else None,
             branch=self.branch(call),
+            view=view_class,
         ))
+
+    def argument(self, node: ast.expr) -> tuple[str, str]:
+        text = self.string(node)
+        if text is not None:
+            return ("text", text)
+        name = dotted_name(node)
+        return ("name", name) if name else ("", "")
+
+    def path_parameter(self, node: ast.expr | None, parameters: tuple[str, ...]) -> tuple[str, int, str] | None:
+        """`path`, `f"/orgs/<org_id>{path}"` or `"/orgs" + path` where `path` is a parameter: (before, index, after)."""
+        if isinstance(node, ast.Name) and node.id in parameters:
+            return ("", parameters.index(node.id), "")
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add) and isinstance(node.right, ast.Name) and node.right.id in parameters:
+            before = self.string(node.left)
+            return (before, parameters.index(node.right.id), "") if before is not None else None
+        if isinstance(node, ast.JoinedStr):
+            holes = [v for v in node.values if isinstance(v, ast.FormattedValue)]
+            if len(holes) == 1 and isinstance(holes[0].value, ast.Name) and holes[0].value.id in parameters and holes[0].format_spec is None:
+                at = node.values.index(holes[0])
+                before, after = (self.string(ast.JoinedStr(values=part)) for part in (node.values[:at], node.values[at + 1:]))
+                if before is not None and after is not None:
+                    return (before, parameters.index(holes[0].value.id), after)
+        return None
+
+    def read_resource(self, scope: str, call: ast.Call, parent: RouterRef) -> None:
+        """`api.add_resource(Users, "/users", "/users/<int:id>")`: each URL serves the methods `Users` defines.
+        In a wrapper function taking the resource and the path as parameters, its callers give them."""
+        resource = dotted_name(call.args[0])
+        if resource is None:
+            return
+        self.handled.add(id(call))
+        parameters = self.parameters.get(scope, ())
+        wrapped = resource in parameters and parent.parameter is not None
+        for path_node in call.args[1:] or [None]:
+            path = self.string(path_node) if path_node is not None else None
+            self.facts.append(Route(
+                router=parent,
+                methods=(),
+                path=path,
+                handler=resource,
+                handler_at=self.module.at(call.args[0]),
+                middleware=(),
+                at=self.module.at(call),
+                framework=FLASK,
+                path_source=ast.unparse(path_node) if path is None and path_node is not None else None,
+                branch=self.branch(call),
+                view=resource,
+                view_parameter=parameters.index(resource) if wrapped else None,
+                path_parameter=self.path_parameter(path_node, parameters) if wrapped and path is None else None,
+            ))
 
     def loop_bindings(self, loop: ast.For) -> Iterator[dict[str, ast.expr]]:
         """One binding of the loop variables per element of a literal (or module-level literal) iterable."""
@@ -417,7 +540,8 @@ class FileRoutes:
                     callee = dotted_name(node.func) if isinstance(node, ast.Call) else None
                     position = node.args.index(candidate) if isinstance(node, ast.Call) and candidate in node.args else None
                     keyword = next((k.arg for k in node.keywords if k.value is candidate), None) if isinstance(node, ast.Call) else None
-                    self.facts.append(Escape(self.router_ref(name, scope), self.module.at(candidate), callee, position, keyword))
+                    arguments = tuple(self.argument(a) for a in node.args) if isinstance(node, ast.Call) else ()
+                    self.facts.append(Escape(self.router_ref(name, scope), self.module.at(candidate), callee, position, keyword, arguments))
         if isinstance(statement, ast.Return) and isinstance(statement.value, ast.Name) and scope:
             name = statement.value.id
             local = self.local_router(name, scope)
@@ -449,6 +573,36 @@ class FileRoutes:
         uses = attributes + bases + ((f"{definition.name}.__call__",) if "__call__" in methods else ())
         if uses:
             self.facts.append(Check(definition.name, self.module.at(definition), uses=uses))
+        view = self.view_class(definition)
+        if view is not None:
+            self.facts.append(view)
+
+    def view_class(self, definition: ast.ClassDef) -> ViewClass | None:
+        """A class with HTTP-verb methods, their decorators, and the class's `decorators` / `method_decorators`."""
+        common: list[str] = []
+        per_method: dict[str, list[str]] = {}
+        for statement in definition.body:
+            if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name)):
+                continue
+            if statement.targets[0].id not in ("decorators", "method_decorators"):
+                continue
+            value = statement.value
+            if isinstance(value, (ast.List, ast.Tuple)):
+                common += [name for element in value.elts if (name := _decorator_name(element))]
+            elif isinstance(value, ast.Dict):
+                for key, listed in zip(value.keys, value.values):
+                    if isinstance(key, ast.Constant) and isinstance(key.value, str) and isinstance(listed, (ast.List, ast.Tuple)):
+                        per_method.setdefault(key.value.lower(), []).extend(
+                            name for element in listed.elts if (name := _decorator_name(element)))
+        methods, where = [], []
+        for statement in definition.body:
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and statement.name in HTTP_METHODS:
+                own = [name for d in statement.decorator_list if (name := _decorator_name(d))]
+                methods.append((statement.name.upper(), tuple(own + per_method.get(statement.name, []))))
+                where.append(self.module.at(statement))
+        if not methods:
+            return None
+        return ViewClass(definition.name, self.module.at(definition), tuple(methods), tuple(common), tuple(where))
 
     def dependency_list(self, node: ast.expr | None) -> tuple[str, ...]:
         if not isinstance(node, (ast.List, ast.Tuple)):
@@ -479,9 +633,10 @@ class FileRoutes:
         arguments = [*function.args.posonlyargs, *function.args.args, *function.args.kwonlyargs]
         requests = set(REQUEST_NAMES) | {a.arg for a in arguments if a.annotation is not None and _last(dotted_name(a.annotation) or "") == "Request"}
         body, opening = self.module.walk_all(function.body), self.module.walk_all(_opening(function.body))
-        reads, rejects, where = _check_in(body, requests, self.origins)
+        raised = {**self.exceptions, **raised_constants(body)}
+        reads, rejects, where = _check_in(body, requests, self.origins, raised)
         reads = reads or header_parameter(function)
-        opening_reads, opening_rejects, opening_where = _check_in(opening, requests, self.origins)
+        opening_reads, opening_rejects, opening_where = _check_in(opening, requests, self.origins, raised)
         owner = f"{scope}." if scope else ""
         calls = []
         for node in body:
@@ -537,6 +692,11 @@ class FileRoutes:
         # The `@` sits one column before the decorator expression.
         at = self.module.at(decorator)
         return Location(at.path, at.line, max(1, at.column - 1), at.end_line, at.end_column)
+
+
+def _decorator_name(node: ast.expr) -> str | None:
+    """`login_required` or `jwt_required()` -> the name applied."""
+    return dotted_name(node.func if isinstance(node, ast.Call) else node)
 
 
 def function_parameters(tree: ast.Module) -> dict[str, tuple[str, ...]]:
@@ -673,12 +833,23 @@ def _call_status(call: ast.Call) -> str | None:
     return None
 
 
-def rejection(node: ast.AST) -> str | None:
-    """How this node turns a request away: `raise HTTPException(401)`, `abort(403)`, `return ..., 401`."""
+def raised_constants(statements: list[ast.AST]) -> dict[str, str]:
+    """`credentials_exception = HTTPException(status_code=401, ...)`: names bound to a 401/403 exception."""
+    found = {}
+    for statement in statements:
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
+            if isinstance(statement.value, ast.Call) and (status := _call_status(statement.value)):
+                found[statement.targets[0].id] = status
+    return found
+
+
+def rejection(node: ast.AST, raised: dict[str, str] | None = None) -> str | None:
+    """How this node turns a request away: `raise HTTPException(401)`, `abort(403)`, `return ..., 401`,
+    `raise credentials_exception` bound to such an exception in the function or module."""
     if isinstance(node, ast.Raise) and node.exc is not None:
         exc = node.exc
         name = _last(dotted_name(exc.func if isinstance(exc, ast.Call) else exc) or "")
-        status = _call_status(exc) if isinstance(exc, ast.Call) else None
+        status = _call_status(exc) if isinstance(exc, ast.Call) else (raised or {}).get(exc.id) if isinstance(exc, ast.Name) else None
         if status:
             return status
         if AUTH_ERROR.search(name):
@@ -723,7 +894,8 @@ def _opening(body: list[ast.stmt]) -> list[ast.stmt]:
     return statements[:OPENING_STATEMENTS]
 
 
-def _check_in(nodes: Iterable[ast.AST], requests: set[str], origins: dict[str, str]) -> tuple[str | None, str | None, ast.AST | None]:
+def _check_in(nodes: Iterable[ast.AST], requests: set[str], origins: dict[str, str],
+              raised: dict[str, str] | None = None) -> tuple[str | None, str | None, ast.AST | None]:
     reads = rejects = None
     where: ast.AST | None = None
     for node in nodes:
@@ -731,7 +903,7 @@ def _check_in(nodes: Iterable[ast.AST], requests: set[str], origins: dict[str, s
             continue  # neither reads a credential nor rejects
         reads = reads or credential(node, requests, origins)
         if rejects is None:
-            rejects = rejection(node)
+            rejects = rejection(node, raised)
             where = node if rejects else None
     return reads, rejects, where
 

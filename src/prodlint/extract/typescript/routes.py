@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 
 from prodlint.extract.typescript import TsModule, collector
+from prodlint.lines import split_lines
 from prodlint.extract.typescript.modules import (
     Node,
     dotted,
@@ -63,7 +64,7 @@ class ExpressFile:
         self.creations: dict[int, str] = {}  # node id of `Router()` -> the name it is bound to
         self.handled: set[int] = set()  # calls read as routes or mounts: their arguments are not escapes
         self.facts: list[object] = []
-        self.lines = module.source.decode("utf-8", "replace").splitlines()
+        self.lines = split_lines(module.source.decode("utf-8", "replace"))
 
     # --- routers ----------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from prodlint.extract.typescript import TsModule, collector
 from prodlint.extract.typescript.modules import string_value
-from prodlint.facts.roles import SourceTraits
+from prodlint.facts.roles import PrismaConfig, SourceTraits
 
 _SPECIFIERS = """
 (import_statement source: (string) @specifier)
@@ -45,11 +45,71 @@ def _job_app(module: TsModule) -> tuple[str, object] | None:
     return None
 
 
+def _top_level_functions(module: TsModule) -> set[bytes]:
+    """Names of the file's own top-level functions: `function main()`, `const run = async () => ...`."""
+    names: set[bytes] = set()
+    for statement in module.tree.root_node.named_children:
+        if statement.type == "export_statement" and statement.named_children:
+            statement = statement.named_children[0]
+        if statement.type in ("function_declaration", "generator_function_declaration"):
+            name = statement.child_by_field_name("name")
+            if name is not None and name.text:
+                names.add(name.text)
+        elif statement.type in ("lexical_declaration", "variable_declaration"):
+            for declarator in statement.named_children:
+                value = declarator.child_by_field_name("value")
+                name = declarator.child_by_field_name("name")
+                if value is not None and name is not None and name.text and value.type in ("arrow_function", "function_expression", "function"):
+                    names.add(name.text)
+    return names
+
+
+def _program_call(module: TsModule) -> object | None:
+    """A top-level call that does the file's work when it runs: `main()`, `main().catch(...)`,
+    `(async () => { ... })()`. A file that starts a server (`.listen(`) is not a one-off."""
+    if b".listen(" in module.source:
+        return None
+    defined = _top_level_functions(module)
+    for statement in module.tree.root_node.named_children:
+        call = statement.named_children[0] if statement.type == "expression_statement" and statement.named_children else None
+        if call is not None and call.type == "await_expression" and call.named_children:
+            call = call.named_children[0]
+        while call is not None and call.type == "call_expression":
+            callee = call.child_by_field_name("function")
+            if callee is not None and callee.type == "identifier" and callee.text in defined:
+                return module.at(statement)
+            if callee is not None and callee.type == "parenthesized_expression" and callee.named_children and \
+                    callee.named_children[0].type in ("arrow_function", "function_expression", "function"):
+                return module.at(statement)
+            # `main().catch(...).finally(...)`: the call the chain starts from
+            inner = callee.child_by_field_name("object") if callee is not None and callee.type == "member_expression" else None
+            call = inner
+    return None
+
+
+_SCHEMA_KEY = """
+(pair key: [(property_identifier) (string)] @key value: (_) @value)
+"""
+
+
+def _prisma_config(module: TsModule) -> Iterator[PrismaConfig]:
+    """`defineConfig({ schema: "prisma/schema.prisma" })` of a `prisma.config.ts`."""
+    for _, captures in module.matches(_SCHEMA_KEY):
+        key = captures["key"][0]
+        if (string_value(key, {}) if key.type == "string" else key.text.decode()) == "schema":
+            yield PrismaConfig(module.path, string_value(captures["value"][0], {}), module.at(key))
+            return
+    yield PrismaConfig(module.path, None, module.at(module.tree.root_node))
+
+
 @collector
 def typescript_traits(module: TsModule) -> Iterator[object]:
+    if module.path.rsplit("/", 1)[-1].startswith("prisma.config."):
+        yield from _prisma_config(module)
     main = None
     if b"require.main" in module.source:
         captures = module.captures("(binary_expression) @compare")
         main = next((module.at(n) for n in captures.get("compare", [])
                      if n.text and b"require.main" in n.text and b"module" in n.text.replace(b"require.main", b"")), None)
-    yield SourceTraits(module.path, tuple(dict.fromkeys(_references(module))), main, None, _job_app(module))  # type: ignore[arg-type]
+    yield SourceTraits(module.path, tuple(dict.fromkeys(_references(module))), main, _program_call(module),  # type: ignore[arg-type]
+                       _job_app(module))
