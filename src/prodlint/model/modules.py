@@ -70,12 +70,18 @@ class ModuleIndex:
             else:
                 self.tsconfigs[fact.path] = fact
         self._modules: dict[tuple[str, str], str | None] = {}
+        self._importers: dict[str, list[Import | Export]] | None = None
         self.python_by_suffix: dict[str, list[str]] = defaultdict(list)
         for path in sorted(self.files):
             if is_python(path):
                 parts = path.split("/")
                 for start in range(len(parts)):
                     self.python_by_suffix["/".join(parts[start:])].append(path)
+        self.directories_by_suffix: dict[str, list[str]] = defaultdict(list)
+        for directory in sorted(self.directories):
+            parts = directory.split("/")
+            for start in range(len(parts)):
+                self.directories_by_suffix["/".join(parts[start:])].append(directory)
 
     # --- specifiers to files -----------------------------------------------------------------
 
@@ -200,7 +206,7 @@ class ModuleIndex:
         return None
 
     def _namespace_package(self, importer: str, relative: str) -> str | None:
-        matches = sorted(d for d in self.directories if d == relative or d.endswith("/" + relative))
+        matches = self.directories_by_suffix.get(relative)
         if not matches:
             return None
         best = min(matches, key=lambda d: (-_shared_prefix(d, importer), len(d), d))
@@ -341,13 +347,24 @@ class ModuleIndex:
 
     def importers(self, path: str) -> list[Import | Export]:
         """Imports and re-exports (`export ... from`) anywhere in the project whose specifier names `path`."""
-        found: list[Import | Export] = []
-        for importer, table in sorted(self.imports.items()):
-            found += [i for i in table.values() if path in (self.resolve_module(importer, i.source), self._submodule(i))]
-        for importer, exports in sorted(self.exports.items()):
-            found += [e for e in exports if e.source is not None and self.resolve_module(importer, e.source) == path]
-        return found
+        if self._importers is None:
+            self._importers = self._importer_index()
+        return list(self._importers.get(path, ()))
 
+    def _importer_index(self) -> dict[str, list[Import | Export]]:
+        """Every file to the bindings that name it, resolved once (a scan per file was quadratic)."""
+        index: dict[str, list[Import | Export]] = defaultdict(list)
+        for importer, table in sorted(self.imports.items()):
+            for imported in table.values():
+                module, submodule = self.resolve_module(importer, imported.source), self._submodule(imported)
+                for target in (module, submodule) if module != submodule else (module,):
+                    if target is not None:
+                        index[target].append(imported)
+        for importer, exports in sorted(self.exports.items()):
+            for export in exports:
+                if export.source is not None and (target := self.resolve_module(importer, export.source)) is not None:
+                    index[target].append(export)
+        return index
 
     def _submodule(self, imported: Import) -> str | None:
         """`from app.api import orders` imports the module app/api/orders.py."""

@@ -34,6 +34,8 @@ from prodlint.project import Project
 
 PARAMETER = re.compile(r":[A-Za-z_$][\w$]*\??(\([^)]*\))?|\{[^}/]*\}|<[^>/]*>")
 MAX_DEPTH = 24  # mount chains deeper than this are cycles
+# Router visits per application: a router mounted twice at each level doubles the routes per level.
+MAX_VISITS = 20_000
 CODE_EXTENSIONS = frozenset({".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts", ".py"})
 
 
@@ -134,6 +136,29 @@ class RouteGraph:
     started: Callable[[str], bool] = lambda path: True  # does a production command run this file's code
     view_guards: dict[Route, tuple[str, str, tuple[str, ...]]] = field(default_factory=dict)  # (file, scope, decorators) of a view's class
     unread: set[Route] = field(default_factory=set)  # class-based views whose class prodlint cannot read
+    _lookups: dict[str, dict] = field(default_factory=dict, repr=False)  # indexes over the lists above, built on first use
+
+    def _lookup(self, name: str) -> dict:
+        """One index per join, built once: scanning every edge or handoff per question was quadratic."""
+        found = self._lookups.get(name)
+        if found is None:
+            found = self._lookups[name] = defaultdict(list)
+            if name == "mounts":
+                for edge in self.edges:
+                    found[edge.parent].append(edge)
+            elif name == "made":
+                for router in self.routers:
+                    if router.returned:
+                        found[(router.at.path, router.scope)].append(router)
+            elif name == "returns":
+                for returned in self.factory_returns:
+                    found[(returned.at.path, returned.function)].append(returned)
+            elif name == "handoffs":
+                for handoff in self.handoffs:
+                    callee = self.index.resolve(handoff.at.path, handoff.callee or "", handoff.ref.scope)
+                    if callee is not None:
+                        found[(callee.path, callee.name)].append(handoff)
+        return found
 
     @property
     def entries(self) -> list[Router]:
@@ -142,14 +167,26 @@ class RouteGraph:
         return sorted((app for app in self.apps if app not in mounted), key=lambda a: a.at)
 
     def mounts_on(self, parent: Router) -> list[MountEdge]:
-        return [edge for edge in self.edges if edge.parent == parent]
+        return list(self._lookup("mounts").get(parent, ()))
 
-    def defines_routes(self, router: Router, seen: frozenset[Router] = frozenset()) -> int:
+    def defines_routes(self, router: Router) -> int:
         """How many routes a router serves, its own and those of routers mounted on it."""
+        return self._serves(router, frozenset(), self._lookups.setdefault("served", {}))[0]
+
+    def _serves(self, router: Router, seen: frozenset[Router], done: dict) -> tuple[int, bool]:
+        """(count, whether a cycle cut it short); a count no cycle touched holds whatever the path
+        to it, so it is kept (routers mounting the next one twice would otherwise double per level)."""
         if router in seen:
-            return 0
-        own = len(self.routes_of.get(router, ()))
-        return own + sum(self.defines_routes(e.child, seen | {router}) for e in self.mounts_on(router))
+            return 0, True
+        if router in done:
+            return done[router], False
+        total, cut = len(self.routes_of.get(router, ())), False
+        for edge in self.mounts_on(router):
+            count, short = self._serves(edge.child, seen | {router}, done)
+            total, cut = total + count, cut or short
+        if not cut:
+            done[router] = total
+        return total, cut
 
     def importers(self, router: Router) -> list[str]:
         """Files of the running system that import (or re-export) this router or its module."""
@@ -397,20 +434,17 @@ class RouteGraph:
 
     def _factory_router(self, symbol: Symbol, depth: int) -> Router | None:
         """The router a function returns: `makeRouter()`, `create_router()`, or one it imports and returns."""
-        made = [r for r in self.routers if r.at.path == symbol.path and r.returned and r.scope == symbol.name]
+        made = list(self._lookup("made").get((symbol.path, symbol.name), ()))
         if not made:
-            found = {self.resolve(f.ref, depth + 1) for f in self.factory_returns if f.at.path == symbol.path and f.function == symbol.name}
+            found = {self.resolve(f.ref, depth + 1) for f in self._lookup("returns").get((symbol.path, symbol.name), ())}
             made = [r for r in found if r is not None]
         return made[0] if len(made) == 1 else None
 
     def wrapped(self, route: Route) -> Iterator[Route]:
         """`add_org_resource(api, Users, "/users")` calling `api.add_resource(resource, f"/orgs/<id>{path}")`:
         the route each caller registers, at the call, with the resource and path it passes."""
-        for handoff in self.handoffs:
+        for handoff in self._lookup("handoffs").get((route.at.path, route.router.scope), ()):
             if handoff.position != route.router.parameter:
-                continue
-            callee = self.index.resolve(handoff.at.path, handoff.callee or "", handoff.ref.scope)
-            if callee is None or callee.path != route.at.path or callee.name != route.router.scope:
                 continue
             arguments = handoff.arguments
             kind, view = arguments[route.view_parameter] if route.view_parameter < len(arguments) else ("", "")
@@ -427,11 +461,8 @@ class RouteGraph:
     def _argument(self, ref: RouterRef, depth: int) -> Router | None:
         """A router parameter (`def create_application(router)`): the one router every caller passes."""
         found = set()
-        for handoff in self.handoffs:
-            if handoff.position != ref.parameter and handoff.keyword != ref.name:
-                continue
-            callee = self.index.resolve(handoff.at.path, handoff.callee or "", handoff.ref.scope)
-            if callee is not None and callee.path == ref.path and callee.name == ref.scope:
+        for handoff in self._lookup("handoffs").get((ref.path, ref.scope), ()):
+            if handoff.position == ref.parameter or handoff.keyword == ref.name:
                 found.add(self.resolve(handoff.ref, depth + 1))
         return found.pop() if len(found) == 1 else None
 
@@ -596,9 +627,15 @@ def route_graph(project: Project) -> RouteGraph:
         if router is not None:
             graph.escapes[router].append(escape)
     graph.edges.sort(key=lambda e: (e.mount.at.path, e.mount.at.line, e.mount.at.column))
+    graph._lookups.pop("mounts", None)
     guards = Guards(project, index)
     for app in graph.entries:
-        graph.routes.extend(_walk(graph, guards, app, app, (), (), (), (), 0))
+        budget = [MAX_VISITS]
+        graph.routes.extend(_walk(graph, guards, app, app, (), (), (), (), 0, budget=budget))
+        if budget[0] < 0:
+            project.notes.append(Notification(
+                app.at.path, f"routes: application {app.name} reaches its routers more than {MAX_VISITS} times over "
+                f"(routers mounted repeatedly at each level); the routes past that were not checked", app.at.line, level="note"))
     project.notes.extend(_not_built(graph, unresolved))
     return graph
 
@@ -825,9 +862,13 @@ def _guards(guards: Guards, path: str, scope: str, names: tuple[str, ...], at: L
 
 def _walk(graph: RouteGraph, guards: Guards, app: Router, router: Router, chain: tuple[MountEdge, ...],
           pieces: tuple[Piece, ...], inherited: tuple[Guard, ...], order: tuple[tuple[str, int, int], ...],
-          depth: int, uncertain: bool = False, seen: tuple[str, ...] = ()) -> Iterator[ResolvedRoute]:
-    """Every route below `router`, depth first; `inherited` holds the guards in effect where it is mounted."""
+          depth: int, uncertain: bool = False, seen: tuple[str, ...] = (), *, budget: list[int]) -> Iterator[ResolvedRoute]:
+    """Every route below `router`, depth first; `inherited` holds the guards in effect where it is mounted.
+    `budget` counts the router visits left for this application."""
     if depth > MAX_DEPTH or router in {edge.parent for edge in chain}:
+        return
+    budget[0] -= 1
+    if budget[0] < 0:
         return
     layers = [(router.at, None, _guards(guards, router.at.path, router.scope, router.middleware, router.at))]
     for middleware in graph.middleware_of.get(router, ()):
@@ -880,7 +921,8 @@ def _walk(graph: RouteGraph, guards: Guards, app: Router, router: Router, chain:
         effective, _ = in_effect(at, edge.prefix)
         yield from _walk(graph, guards, app, edge.child, chain + (edge,), pieces + edge.prefix,
                          effective + mount_guards, order + ((at.path, at.line, at.column),), depth + 1, doubt,
-                         looked + guards.close_calls(edge.mount.parent.path, edge.mount.parent.scope, edge.mount.middleware))
+                         looked + guards.close_calls(edge.mount.parent.path, edge.mount.parent.scope, edge.mount.middleware),
+                         budget=budget)
 
 
 def could_be_public(route: ResolvedRoute, patterns: tuple[str, ...]) -> bool:

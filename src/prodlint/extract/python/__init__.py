@@ -25,9 +25,29 @@ if TYPE_CHECKING:
     from prodlint.config import Config
 
 
+# Nested scopes: a function's own nodes stop at these (they are yielded, not entered).
+NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+
+
+def child_nodes(node: ast.AST) -> list[ast.AST]:
+    """`ast.iter_child_nodes` as a list, in the same order, without its generator overhead."""
+    found = []
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if isinstance(value, ast.AST):
+            found.append(value)
+        elif isinstance(value, list):
+            found += [item for item in value if isinstance(item, ast.AST)]
+    return found
+
+
 @dataclass(slots=True)
 class PyModule:
-    """One parsed Python file, as the collectors see it."""
+    """One parsed Python file, as the collectors see it.
+
+    The tree is walked once (`nodes`, `parents`, each node's children); collectors read
+    those, and `walk` / `own_nodes` replay subtrees from them instead of walking again.
+    """
 
     path: str
     text: str
@@ -35,20 +55,91 @@ class PyModule:
     config: Config
     _nodes: tuple[ast.AST, ...] | None = field(default=None, repr=False)
     _parents: dict[ast.AST, ast.AST] | None = field(default=None, repr=False)
+    _children: dict[ast.AST, list[ast.AST]] | None = field(default=None, repr=False)
+    _own: dict[ast.AST, list[ast.AST]] = field(default_factory=dict, repr=False)
+    _by_type: dict[type, list[ast.AST]] | None = field(default=None, repr=False)
+
+    def _index(self) -> None:
+        """One breadth-first walk (the order of `ast.walk`) recording every node's children and parent."""
+        children: dict[ast.AST, list[ast.AST]] = {}
+        parents: dict[ast.AST, ast.AST] = {}
+        order: list[ast.AST] = [self.tree]
+        position = 0
+        while position < len(order):
+            node = order[position]
+            position += 1
+            kids = children[node] = child_nodes(node)
+            for kid in kids:
+                parents[kid] = node
+            order += kids
+        self._nodes, self._parents, self._children = tuple(order), parents, children
 
     @property
     def nodes(self) -> tuple[ast.AST, ...]:
-        """Every node of the tree, walked once and shared by all collectors (walks dominate extraction)."""
+        """Every node of the tree in `ast.walk` order, walked once and shared by all collectors."""
         if self._nodes is None:
-            self._nodes = tuple(ast.walk(self.tree))
-        return self._nodes
+            self._index()
+        return self._nodes  # type: ignore[return-value]
 
     @property
     def parents(self) -> dict[ast.AST, ast.AST]:
-        """Each node's parent, built once on first use."""
+        """Each node's parent."""
         if self._parents is None:
-            self._parents = {child: parent for parent in self.nodes for child in ast.iter_child_nodes(parent)}
-        return self._parents
+            self._index()
+        return self._parents  # type: ignore[return-value]
+
+    def children(self, node: ast.AST) -> list[ast.AST]:
+        if self._children is None:
+            self._index()
+        found = self._children.get(node)  # type: ignore[union-attr]
+        return found if found is not None else child_nodes(node)  # a node built by a collector
+
+    @property
+    def child_index(self) -> dict[ast.AST, list[ast.AST]]:
+        """Node -> children, for hot loops (nodes a collector built itself are not in it: use `children`)."""
+        if self._children is None:
+            self._index()
+        return self._children  # type: ignore[return-value]
+
+    def of_type(self, kind: type) -> list[ast.AST]:
+        """The nodes of exactly this class, in `nodes` order."""
+        if self._by_type is None:
+            by_type: dict[type, list[ast.AST]] = {}
+            for node in self.nodes:
+                by_type.setdefault(type(node), []).append(node)
+            self._by_type = by_type
+        return self._by_type.get(kind, [])
+
+    def walk(self, node: ast.AST) -> list[ast.AST]:
+        """`ast.walk(node)` from the index: the same nodes in the same order."""
+        order = [node]
+        position = 0
+        get = self.child_index.get
+        while position < len(order):
+            current = order[position]
+            kids = get(current)
+            order += kids if kids is not None else child_nodes(current)
+            position += 1
+        return order
+
+    def walk_all(self, statements: Iterable[ast.AST]) -> list[ast.AST]:
+        return [inner for statement in statements for inner in self.walk(statement)]
+
+    def own_nodes(self, function: ast.AST) -> list[ast.AST]:
+        """A function's nodes, not those of scopes nested in it (the nested definition itself is
+        included, its inside is not); depth first, last child first. Built once per function."""
+        found = self._own.get(function)
+        if found is None:
+            found = self._own[function] = []
+            stack = list(self.children(function))
+            get = self.child_index.get
+            while stack:
+                node = stack.pop()
+                found.append(node)
+                if not isinstance(node, NESTED_SCOPES):
+                    kids = get(node)
+                    stack += kids if kids is not None else child_nodes(node)
+        return found
 
     @property
     def dotted(self) -> str:

@@ -107,6 +107,12 @@ class PaginationCollector(ast.NodeVisitor):
     def qualname(self) -> str:
         return ".".join(s.name for s in self.scope if isinstance(s, (*FUNCTIONS, ast.ClassDef)))
 
+    def generic_visit(self, node: ast.AST) -> None:
+        # Only statements hold definitions: expressions are not entered.
+        for child in self.module.children(node):
+            if isinstance(child, (ast.stmt, ast.excepthandler, ast.match_case)):
+                self.visit(child)
+
     # --- scopes -------------------------------------------------------------
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
@@ -119,7 +125,8 @@ class PaginationCollector(ast.NodeVisitor):
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         self.scope.append(node)
         name = self.qualname()
-        self.facts.append(Function(name, self.module.at(node), _calls(node), _clamps(node)))
+        own = self.module.own_nodes(node)
+        self.facts.append(Function(name, self.module.at(node), _calls(own), _clamps(node, own)))
         if any(self._is_route_decorator(d) for d in node.decorator_list):
             self._fastapi_parameters(node, name)
         if self.uses_flask:
@@ -144,10 +151,10 @@ class PaginationCollector(ast.NodeVisitor):
             kind = PageSizeType(argument.annotation, default)
             if kind.query_model:
                 self.facts.append(QueryModelUse(kind.query_model, name, self.module.at(argument)))
-            elif is_page_size_name(argument.arg, self.params) and kind.is_int and not _only_sliced(function, argument.arg):
+            elif is_page_size_name(argument.arg, self.params) and kind.is_int and not _only_sliced(self.module, function, argument.arg):
                 read = f"Query({ast.unparse(default.args[0]) if default.args else ''})" if _is_call_to(default, "Query") else "FastAPI query parameter"
                 # no declared maximum: the handler may still cap it (`limit = min(limit, 100)`)
-                bound, helpers = (kind.bound, ()) if kind.bound else _capped_in(function, {argument.arg})
+                bound, helpers = (kind.bound, ()) if kind.bound else _capped_in(self.module, function, {argument.arg})
                 self.facts.append(PageSizeParam(argument.arg, FASTAPI, read, self.module.at(argument), bound, helpers, function=name))
 
     def _schema_fields(self, cls: ast.ClassDef) -> None:
@@ -167,7 +174,7 @@ class PaginationCollector(ast.NodeVisitor):
 
     def _flask_reads(self, function: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> None:
         parents = self.module.parents
-        for node in _own_nodes(function):
+        for node in self.module.own_nodes(function):
             param = self._request_arg(node)
             if param is None:
                 continue
@@ -203,15 +210,15 @@ class PaginationCollector(ast.NodeVisitor):
         if not names:
             # returned or stored elsewhere: the caller decides, so unknown here
             return None, (), not isinstance(parent, ast.keyword)
-        return (*_capped_in(function, names), False)
+        return (*_capped_in(self.module, function, names), False)
 
 
-def _capped_in(function: ast.AST, names: set[str]) -> tuple[str | None, tuple[str, ...]]:
+def _capped_in(module: PyModule, function: ast.AST, names: set[str]) -> tuple[str | None, tuple[str, ...]]:
     """How a function's body caps the variables `names`: `min(limit, MAX)` or `if limit > MAX`
     (the evidence), else the helpers they are handed to, which the model resolves."""
     helpers: list[str] = []
-    parents = {child: parent for parent in ast.walk(function) for child in ast.iter_child_nodes(parent)}
-    for node in _own_nodes(function):
+    parents = module.parents  # within the function, the same parents as a walk of it alone
+    for node in module.own_nodes(function):
         if _is_call_to(node, "paginate") and (cap := keyword(node, "max_per_page")) is not None and _mentions(node, names):
             return f"max_per_page={ast.unparse(cap)}", ()  # Flask-SQLAlchemy caps per_page itself
         if isinstance(node, ast.Call) and any(isinstance(a, ast.Name) and a.id in names for a in node.args):
@@ -238,10 +245,10 @@ def _computes_other_value(call: ast.Call, parents: dict[ast.AST, ast.AST]) -> bo
 OTHER_VALUES = frozenset({"offset", "skip", "start", "page", "cursor"})
 
 
-def _only_sliced(function: ast.AST, name: str) -> bool:
+def _only_sliced(module: PyModule, function: ast.AST, name: str) -> bool:
     """`return rows[:limit]`: the value only slices a list already in memory, it asks the database for nothing."""
-    uses = [n for n in _own_nodes(function) if isinstance(n, ast.Name) and n.id == name]
-    parents = {child: parent for parent in ast.walk(function) for child in ast.iter_child_nodes(parent)}
+    uses = [n for n in module.own_nodes(function) if isinstance(n, ast.Name) and n.id == name]
+    parents = module.parents
     return bool(uses) and all(isinstance(parents.get(use), ast.Slice) for use in uses)
 
 
@@ -263,16 +270,6 @@ def _helper(call: ast.Call) -> str | None:
     return callee
 
 
-def _own_nodes(function: ast.AST) -> Iterator[ast.AST]:
-    """Nodes of a function's body, not of functions nested in it."""
-    stack = list(ast.iter_child_nodes(function))
-    while stack:
-        node = stack.pop()
-        yield node
-        if not isinstance(node, (*FUNCTIONS, ast.Lambda, ast.ClassDef)):
-            stack.extend(ast.iter_child_nodes(node))
-
-
 def _caps(compare: ast.Compare, names: set[str]) -> bool:
     """`limit > MAX` / `MAX < limit`: an upper cap checked in code (`limit > 0` is a lower bound)."""
     left, op, right = compare.left, compare.ops[0], compare.comparators[0]
@@ -284,15 +281,15 @@ def _caps(compare: ast.Compare, names: set[str]) -> bool:
     return isinstance(left, ast.Name) and left.id in names and not at_most_one
 
 
-def _calls(function: ast.AST) -> tuple[str, ...]:
-    names = (dotted(n.func) for n in _own_nodes(function) if isinstance(n, ast.Call))
+def _calls(own: list[ast.AST]) -> tuple[str, ...]:
+    names = (dotted(n.func) for n in own if isinstance(n, ast.Call))
     return tuple(sorted({n for n in names if n}))
 
 
-def _clamps(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+def _clamps(function: ast.FunctionDef | ast.AsyncFunctionDef, own: list[ast.AST]) -> bool:
     """The body caps one of its parameters: `min(value, MAX)` or `if value > MAX:`."""
     params = {a.arg for a in function.args.posonlyargs + function.args.args + function.args.kwonlyargs}
-    for node in _own_nodes(function):
+    for node in own:
         if _is_call_to(node, "min") and len(node.args) >= 2:
             return True
         if isinstance(node, ast.Compare) and _caps(node, params):

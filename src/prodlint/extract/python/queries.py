@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from prodlint.extract.python import PyModule, collector
+from prodlint.extract.python import NESTED_SCOPES, PyModule, child_nodes, collector
 from prodlint.extract.python.models import call_name, dotted, string
 from prodlint.facts import Location
 from prodlint.facts.data import READ, SQLALCHEMY, WRITE, ClientInput, FilterParts, NewRow, Query, RawSql, RowCheck, ScopedCall
@@ -58,7 +58,10 @@ class Chain:
     binds: str = ""
 
 
-class QueryReader(ast.NodeVisitor):
+SCOPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef})
+
+
+class QueryReader:
     """Visits one module with a scope stack, like pyflakes, and reads each query chain once."""
 
     def __init__(self, module: PyModule) -> None:
@@ -104,13 +107,24 @@ class QueryReader(ast.NodeVisitor):
 
     # --- scopes -------------------------------------------------------------
 
-    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
-        self.scope.append(node)
-        self.generic_visit(node)
-        self.scope.pop()
-
-    visit_AsyncFunctionDef = visit_FunctionDef
-    visit_ClassDef = visit_FunctionDef  # type: ignore[assignment]
+    def visit(self, node: ast.AST) -> None:
+        """Every node depth first, as `NodeVisitor` would, without a call per node: reads each call
+        in the scope of the functions and classes around it."""
+        get, scope = self.module.child_index.get, self.scope
+        stack: list[ast.AST | None] = [node]
+        while stack:
+            current = stack.pop()
+            if current is None:  # leaving a scope
+                scope.pop()
+                continue
+            kind = type(current)
+            if kind is ast.Call:
+                self.read_call(current)  # type: ignore[arg-type]
+            elif kind in SCOPES:
+                scope.append(current)
+                stack.append(None)
+            kids = get(current)
+            stack += reversed(kids if kids is not None else child_nodes(current))
 
     def qualname(self) -> tuple[str, Location | None]:
         names = [s.name for s in self.scope if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
@@ -119,7 +133,7 @@ class QueryReader(ast.NodeVisitor):
 
     # --- queries ------------------------------------------------------------
 
-    def visit_Call(self, node: ast.Call) -> None:
+    def read_call(self, node: ast.Call) -> None:
         chain = self.root(node) or self.helper_query(node)
         if chain is not None:
             self.follow(chain, node)
@@ -127,7 +141,6 @@ class QueryReader(ast.NodeVisitor):
         else:
             self.raw_sql(node)
             self.deleted_row(node)
-        self.generic_visit(node)
 
     def helper_query(self, call: ast.Call) -> Chain | None:
         """A project helper handed a model and a filter dict: `paginated_response(db, model=User, filters={"org_id": org_id})`.
@@ -275,11 +288,11 @@ class QueryReader(ast.NodeVisitor):
         if block is None:
             return
         for statement in block[block.index(assignment) + 1 :]:
-            for node in ast.walk(statement):
+            for node in self.module.walk(statement):
                 if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load):
                     self._use(chain, node, conditional=statement is not self._statement_of(node))
             if isinstance(statement, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in statement.targets):
-                if not any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(statement.value)):
+                if not any(isinstance(n, ast.Name) and n.id == name for n in self.module.walk(statement.value)):
                     return  # rebound to something else
 
     def _statement_of(self, node: ast.AST) -> ast.AST:
@@ -478,7 +491,7 @@ class QueryReader(ast.NodeVisitor):
 
     def compared_parameters(self) -> tuple[str, ...]:
         function = self.function()
-        return tuple(n for n in self.parameters() if _compared(n, function)) if function is not None else ()
+        return tuple(n for n in self.parameters() if _compared(self.module, n, function)) if function is not None else ()
 
     # --- raw SQL ------------------------------------------------------------
 
@@ -526,7 +539,7 @@ class QueryReader(ast.NodeVisitor):
         """`sql = "SELECT ..."` assigned once in the enclosing function (or module)."""
         scope = next((s for s in reversed(self.scope) if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))), self.module.tree)
         values = [
-            node.value for node in ast.walk(scope)
+            node.value for node in (self.module.walk(scope) if scope is not self.module.tree else self.module.nodes)
             if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name.id for t in node.targets)
         ]
         return values[0] if len(values) == 1 else None
@@ -567,18 +580,18 @@ def keyword_value(call: ast.Call, name: str) -> ast.expr | None:
     return next((k.value for k in call.keywords if k.arg == name), None)
 
 
-def _names(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+def _names(module: PyModule, node: ast.AST) -> set[str]:
+    return {n.id for n in module.walk(node) if isinstance(n, ast.Name)}
 
 
-def _compared(name: str, function: ast.AST, others: frozenset[str] = frozenset()) -> bool:
+def _compared(module: PyModule, name: str, function: ast.AST, others: frozenset[str] = frozenset()) -> bool:
     """The function compares `name` (not with None), or hands it to one call with the caller's identity.
 
     `others` are the function's other client inputs (`user_id` from the path is no identity)."""
-    for node in ast.walk(function):
+    for node in module.walk(function):
         if isinstance(node, (ast.If, ast.Assert, ast.IfExp, ast.While)):  # a decision, not a query filter
-            for compare in ast.walk(node.test):
-                if isinstance(compare, ast.Compare) and name in _names(compare) and not any(_is_none(c) for c in compare.comparators):
+            for compare in module.walk(node.test):
+                if isinstance(compare, ast.Compare) and name in _names(module, compare) and not any(_is_none(c) for c in compare.comparators):
                     return True
         if isinstance(node, ast.Call):
             arguments = list(node.args) + [k.value for k in node.keywords]
@@ -597,6 +610,7 @@ class FunctionEvidence:
         self.module = reader.module
         self.keys = keys
         self.function_at: Location | None = None
+        self._owned: dict[ast.AST, list[ast.AST]] = {}
 
     def facts(self) -> Iterable[object]:
         for node in self.module.nodes:
@@ -630,15 +644,12 @@ class FunctionEvidence:
             current = self.module.parents.get(current)
         return ".".join(reversed(names))
 
-    def _own(self, function: ast.AST) -> Iterable[ast.AST]:
-        """Nodes of the function, not of functions nested in it."""
-        stack = list(ast.iter_child_nodes(function))
-        while stack:
-            node = stack.pop()
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-                continue
-            yield node
-            stack.extend(ast.iter_child_nodes(node))
+    def _own(self, function: ast.AST) -> list[ast.AST]:
+        """Nodes of the function, not of functions nested in it (nor those definitions themselves)."""
+        found = self._owned.get(function)
+        if found is None:
+            found = self._owned[function] = [n for n in self.module.own_nodes(function) if not isinstance(n, NESTED_SCOPES)]
+        return found
 
     def _tenant_attribute(self, node: ast.AST) -> tuple[str, str] | None:
         if isinstance(node, ast.Attribute) and node.attr in self.keys and isinstance(node.value, ast.Name):
@@ -649,7 +660,7 @@ class FunctionEvidence:
         """`if obj.org_id != current_org.id: abort(404)`; `check_access(user, obj.org_id)` as a statement."""
         for node in self._own(function):
             if isinstance(node, ast.If) and _leaves(node.body):
-                for compare in ast.walk(node.test):
+                for compare in self.module.walk(node.test):
                     if isinstance(compare, ast.Compare) and isinstance(compare.ops[0], (ast.NotEq, ast.IsNot, ast.NotIn)):
                         for side in (compare.left, *compare.comparators):
                             found = self._tenant_attribute(side)
@@ -686,7 +697,7 @@ class FunctionEvidence:
                     found.append((node.targets[0].id, source, node.value))
         elevated = self._platform_admin(function)
         for local, source, node in found:
-            compared = elevated or _compared(local, function, frozenset(n for n, _, _ in found))
+            compared = elevated or _compared(self.module, local, function, frozenset(n for n, _, _ in found))
             yield ClientInput(local, source, name, self.module.at(node), compared, self._passed_to(function, local), self.function_at)
 
     def _platform_admin(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from prodlint.extract.python import PyModule, collector
 from prodlint.lines import split_lines
@@ -222,7 +222,7 @@ class FileRoutes:
             self.read_statement(scope, statement, {})
             if isinstance(statement, ast.For):
                 for bindings in self.loop_bindings(statement):
-                    for inner in ast.walk(statement):
+                    for inner in self.module.walk(statement):
                         if isinstance(inner, ast.Expr) and isinstance(inner.value, ast.Call):
                             self.read_call(scope, inner.value, bindings)
         mentioning = self.statements_mentioning({*self.imported, *(name for _, name in self.routers)})
@@ -352,7 +352,7 @@ class FileRoutes:
         if receiver is None or not self.known(receiver, scope, {}):
             return
         names = [getattr(function, "name", "")] + [d for d in decorators if d]
-        names += sorted({name for node in ast.walk(function) if isinstance(node, ast.Call) and (name := dotted_name(node.func))})
+        names += sorted({name for node in self.module.walk(function) if isinstance(node, ast.Call) and (name := dotted_name(node.func))})
         self.facts.append(Middleware(
             RouterRef(self.module.path, receiver, scope), "", tuple(dict.fromkeys(n for n in names if n)),
             self.decorator_at(decorator), self.route_framework(receiver, scope)))
@@ -523,7 +523,7 @@ class FileRoutes:
 
     def find_escapes(self, scope: str, statement: ast.stmt) -> None:
         """Routers handed to calls prodlint does not follow, or put in containers: possibly mounted."""
-        for node in own_expressions(statement):
+        for node in own_expressions(self.module, statement):
             if isinstance(node, ast.Call) and id(node) not in self.handled:
                 if _last(dotted_name(node.func) or "") in DEPENDENCY_MARKERS:
                     continue
@@ -632,13 +632,14 @@ class FileRoutes:
         """What this function does with the request: reads and rejects, what it depends on and calls."""
         arguments = [*function.args.posonlyargs, *function.args.args, *function.args.kwonlyargs]
         requests = set(REQUEST_NAMES) | {a.arg for a in arguments if a.annotation is not None and _last(dotted_name(a.annotation) or "") == "Request"}
-        raised = {**self.exceptions, **raised_constants(list(_walk_all(function.body)))}
-        reads, rejects, where = _check_in(_walk_all(function.body), requests, self.origins, raised)
+        body, opening = self.module.walk_all(function.body), self.module.walk_all(_opening(function.body))
+        raised = {**self.exceptions, **raised_constants(body)}
+        reads, rejects, where = _check_in(body, requests, self.origins, raised)
         reads = reads or header_parameter(function)
-        opening_reads, opening_rejects, opening_where = _check_in(_walk_all(_opening(function.body)), requests, self.origins, raised)
+        opening_reads, opening_rejects, opening_where = _check_in(opening, requests, self.origins, raised)
         owner = f"{scope}." if scope else ""
         calls = []
-        for node in _walk_all(function.body):
+        for node in body:
             if isinstance(node, ast.Call):
                 name = dotted_name(node.func)
                 if name and name.startswith(("self.", "cls.")) and scope:
@@ -655,7 +656,7 @@ class FileRoutes:
             uses=tuple(dict.fromkeys([*parameter_dependencies(function), *decorators, *calls])),
             opening=self.module.at(opening_where) if opening_reads and opening_rejects and opening_where is not None else None,
             opening_rejection=self.module.at(opening_where) if opening_rejects and opening_where is not None else None,
-            opening_uses=tuple(dict.fromkeys(name for node in _walk_all(_opening(function.body))
+            opening_uses=tuple(dict.fromkeys(name for node in opening
                                              if isinstance(node, ast.Call) and (name := dotted_name(node.func)))),
         )
 
@@ -719,13 +720,13 @@ def function_parameters(tree: ast.Module) -> dict[str, tuple[str, ...]]:
     return found
 
 
-def own_expressions(statement: ast.stmt) -> Iterator[ast.AST]:
+def own_expressions(module: PyModule, statement: ast.stmt) -> Iterator[ast.AST]:
     """The expressions of a statement, not those of statements nested in it."""
-    stack = [child for child in ast.iter_child_nodes(statement) if not isinstance(child, ast.stmt)]
+    stack = [child for child in module.children(statement) if not isinstance(child, ast.stmt)]
     while stack:
         node = stack.pop()
         yield node
-        stack.extend(child for child in ast.iter_child_nodes(node) if not isinstance(child, ast.stmt))
+        stack.extend(child for child in module.children(node) if not isinstance(child, ast.stmt))
 
 
 def depends_target(node: ast.expr) -> str | None:
@@ -810,6 +811,7 @@ CREDENTIAL_PARTS = frozenset({"headers", "cookies", "authorization", "session", 
 IDENTITY_CALLS = frozenset({"get_jwt_identity", "verify_jwt_in_request", "get_jwt", "jwt.decode", "decode_token"})
 AUTH_ERROR = re.compile(r"Unauthori[sz]ed|Forbidden|PermissionDenied|NotAuthenticated|AuthenticationFailed|InvalidToken|Credentials")
 REJECT_STATUS = re.compile(r"\b40[13]\b|UNAUTHORI[SZ]ED|FORBIDDEN")
+CHECKED = frozenset({ast.Attribute, ast.Name, ast.Call, ast.Raise, ast.Return})  # what `credential` and `rejection` read
 OPENING_STATEMENTS = 3  # a handler that checks the caller does it before anything else
 
 
@@ -892,21 +894,18 @@ def _opening(body: list[ast.stmt]) -> list[ast.stmt]:
     return statements[:OPENING_STATEMENTS]
 
 
-def _check_in(nodes: Iterator[ast.AST], requests: set[str], origins: dict[str, str],
+def _check_in(nodes: Iterable[ast.AST], requests: set[str], origins: dict[str, str],
               raised: dict[str, str] | None = None) -> tuple[str | None, str | None, ast.AST | None]:
     reads = rejects = None
     where: ast.AST | None = None
     for node in nodes:
+        if type(node) not in CHECKED:
+            continue  # neither reads a credential nor rejects
         reads = reads or credential(node, requests, origins)
         if rejects is None:
             rejects = rejection(node, raised)
             where = node if rejects else None
     return reads, rejects, where
-
-
-def _walk_all(statements: list[ast.stmt]) -> Iterator[ast.AST]:
-    for statement in statements:
-        yield from ast.walk(statement)
 
 
 @collector

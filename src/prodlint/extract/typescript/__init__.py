@@ -11,7 +11,7 @@ import importlib
 import pkgutil
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -64,6 +64,7 @@ class TsModule:
     tree: tree_sitter.Tree
     dialect: str
     config: Config
+    _results: dict[tuple[str, str], object] = field(default_factory=dict, repr=False)  # whole-file query runs
 
     def text(self, node: tree_sitter.Node | None) -> str:
         if node is None:
@@ -87,12 +88,22 @@ class TsModule:
         return len(self.source[line_start:byte].decode("utf-8", "replace"))
 
     def captures(self, query_text: str, node: tree_sitter.Node | None = None) -> dict[str, list[tree_sitter.Node]]:
-        cursor = tree_sitter.QueryCursor(query(self.dialect, query_text))
-        return cursor.captures(node or self.tree.root_node)
+        """The query's captures; over the whole file, run once and shared by every collector (read only)."""
+        if node is not None:
+            return tree_sitter.QueryCursor(query(self.dialect, query_text)).captures(node)
+        key = ("captures", query_text)
+        if key not in self._results:
+            self._results[key] = tree_sitter.QueryCursor(query(self.dialect, query_text)).captures(self.tree.root_node)
+        return self._results[key]  # type: ignore[return-value]
 
     def matches(self, query_text: str, node: tree_sitter.Node | None = None) -> list[tuple[int, dict[str, list[tree_sitter.Node]]]]:
-        cursor = tree_sitter.QueryCursor(query(self.dialect, query_text))
-        return cursor.matches(node or self.tree.root_node)
+        """The query's matches; over the whole file, run once and shared by every collector (read only)."""
+        if node is not None:
+            return tree_sitter.QueryCursor(query(self.dialect, query_text)).matches(node)
+        key = ("matches", query_text)
+        if key not in self._results:
+            self._results[key] = tree_sitter.QueryCursor(query(self.dialect, query_text)).matches(self.tree.root_node)
+        return self._results[key]  # type: ignore[return-value]
 
 
 Collector = Callable[[TsModule], Iterable[object]]

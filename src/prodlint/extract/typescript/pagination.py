@@ -50,6 +50,25 @@ class PageSizeReader:
         self.text = module.text
         self.params = set(module.config.page_params)
         self.scopes = QueryReader(module)
+        self._below: dict[int, list[Node]] = {}  # node id -> its subtree, walked once
+        self._named: dict[int, dict[str, list[Node]]] = {}  # function id -> identifiers by text
+
+    def _subtree(self, node: Node) -> list[Node]:
+        """`_walk(node)` as a list, walked once per node (the file's root and each function)."""
+        found = self._below.get(node.id)
+        if found is None:
+            found = self._below[node.id] = list(_walk(node))
+        return found
+
+    def _identifiers(self, function: Node) -> dict[str, list[Node]]:
+        """The identifiers of a function by their text, in walk order: the uses `_flow` follows."""
+        found = self._named.get(function.id)
+        if found is None:
+            found = self._named[function.id] = {}
+            for node in self._subtree(function):
+                if node.type in ("identifier", "shorthand_property_identifier"):
+                    found.setdefault(self.text(node), []).append(node)
+        return found
 
     # --- functions ------------------------------------------------------------
 
@@ -60,10 +79,7 @@ class PageSizeReader:
             callee = call.child_by_field_name("function")
             if function is not None and callee is not None and callee.type in ("identifier", "member_expression"):
                 calls.setdefault(function.id, set()).add(" ".join(self.text(callee).split()))
-        stack = [self.module.tree.root_node]
-        while stack:
-            node = stack.pop()
-            stack.extend(node.children)
+        for node in self._subtree(self.module.tree.root_node):
             if node.type not in FUNCTIONS or self.scopes._inline_callback(node):
                 continue
             body = node.child_by_field_name("body")
@@ -78,7 +94,7 @@ class PageSizeReader:
         """The body caps a parameter by comparison: `value > MAX ? MAX : value`."""
         parameters = function.child_by_field_name("parameters") or function.child_by_field_name("parameter")
         names = {self.text(n) for n in _walk(parameters) if n.type == "identifier"} if parameters is not None else set()
-        for node in _walk(function):
+        for node in self._subtree(function):
             if node.type == "binary_expression" and self.text(node.child_by_field_name("operator")) in (">", ">="):
                 if self.text(node.child_by_field_name("left")) in names:
                     return True
@@ -197,8 +213,8 @@ class PageSizeReader:
             if variable in seen:
                 continue
             seen.add(variable)
-            for use in _walk(function):
-                if use.type not in ("identifier", "shorthand_property_identifier") or self.text(use) != variable or use == node:
+            for use in self._identifiers(function).get(variable, ()):
+                if use == node:
                     continue
                 if use.parent is not None and use.parent.type in ("variable_declarator", "required_parameter", "optional_parameter", "assignment_pattern") \
                         and use.parent.child_by_field_name("name" if use.parent.type == "variable_declarator" else "pattern" if use.parent.type != "assignment_pattern" else "left") == use:
@@ -228,10 +244,7 @@ class PageSizeReader:
 
     def parameter_uses(self) -> Iterator[ParameterUse]:
         """Each function parameter that reaches a page size, is bounded, or is handed on."""
-        stack = [self.module.tree.root_node]
-        while stack:
-            node = stack.pop()
-            stack.extend(node.children)
+        for node in self._subtree(self.module.tree.root_node):
             if node.type not in FUNCTIONS or self.scopes._inline_callback(node):
                 continue
             parameters = node.child_by_field_name("parameters")
