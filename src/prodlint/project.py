@@ -44,13 +44,25 @@ class Project:
     def __post_init__(self) -> None:
         self.files = tuple(sorted(self.files, key=lambda f: f.path))
         self.by_path = {f.path: f for f in self.files}
+        self._by_types: dict[tuple[type, ...], list[object]] = {}
 
     def facts_of(self, *types: type[T]) -> Iterator[T]:
         """Every fact of the given types, in path order, then extraction order."""
-        for file in self.files:
-            for fact in file.facts:
-                if isinstance(fact, types):
-                    yield fact  # type: ignore[misc]
+        found = self._by_types.get(types)
+        if found is None:
+            if not hasattr(self, "_by_class"):
+                # One pass over every fact, grouped by class: each later ask costs only what it returns.
+                by_class: dict[type, list[tuple[int, object]]] = {}
+                position = 0
+                for file in self.files:
+                    for fact in file.facts:
+                        by_class.setdefault(type(fact), []).append((position, fact))
+                        position += 1
+                self._by_class = by_class
+            groups = [facts for cls, facts in self._by_class.items() if issubclass(cls, types)]
+            pairs = groups[0] if len(groups) == 1 else sorted((p for group in groups for p in group), key=lambda p: p[0])
+            found = self._by_types[types] = [fact for _, fact in pairs]
+        return iter(found)  # type: ignore[arg-type]
 
     def files_of(self, kind: str) -> Iterator[FileFacts]:
         return (file for file in self.files if file.kind == kind)
