@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import pickle
@@ -12,7 +13,7 @@ import pytest
 
 from conftest import FIXTURES
 from prodlint import cache as cache_module
-from prodlint.cache import CACHE_DIR, STORE, Cache, cache_key, decode, encode
+from prodlint.cache import CACHE_DIR, RUNS, STORE, Cache, cache_key, decode, encode
 from prodlint.config import load
 from prodlint.discover import discover
 from prodlint.engine import Options, _read, analyse, extract_file
@@ -67,7 +68,7 @@ def test_a_committed_pickle_never_runs(tmp_path: Path, monkeypatch: pytest.Monke
     store = project / CACHE_DIR / STORE
     # The key is computable from the repository: put a pickle where the old layout read it, and in the store.
     key = cache_key("docker-compose.yml", "compose", (project / "docker-compose.yml").read_bytes(), load(project).digest())
-    for target in (store, project / CACHE_DIR / "v1" / key[:2] / key[2:]):
+    for target in (store, project / CACHE_DIR / RUNS, project / CACHE_DIR / "v1" / key[:2] / key[2:]):
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(pickle.dumps(_Boom()))
     assert _lines(project) == expected
@@ -80,20 +81,102 @@ def test_entries_naming_other_classes_or_wrong_types_are_misses(tmp_path: Path) 
     store = project / CACHE_DIR / STORE
     data = json.loads(store.read_text())
     path, (key, entry) = next(iter(data["entries"].items()))
+    assert entry[:2] == [path, "compose"]  # a FileFacts is the list of its fields
     hostile = [
-        {"t": "os.system", "v": ["touch /tmp/x"]},
-        {"t": "facts.FileFacts", "v": [path, "compose", [], [], [], "extra"]},
-        {"t": "facts.FileFacts", "v": [path, 7, [], [], []]},
-        {"t": "facts.FileFacts", "v": [path, "compose", [{"t": "builtins.eval", "v": ["1"]}], [], []]},
-        {"t": "facts.FileFacts", "v": ["other.yml", "compose", [], [], []]},
+        ["os.system", ["touch /tmp/x"]],
+        {"t": "facts.FileFacts", "v": [path, "compose", [], [], []]},  # the old form
+        [path, "compose", [], [], [], "extra"],
+        [path, 7, [], [], []],
+        [path, "compose", [["builtins.eval", ["1"]]], [], []],
+        [path, "compose", [["facts.Location", ["x", "one"]]], [], []],
+        [path, "compose", [], [[path, "not a line"]], []],
+        ["other.yml", "compose", [], [], []],
     ]
     for value in hostile:
-        data["entries"][path] = [key, json.dumps(value)]
+        data["entries"][path] = [key, value]
         store.write_text(json.dumps(data))
+        _remove_runs(project)
         assert _lines(project) == expected
-    for garbage in ("[1, 2]", '{"prodlint-cache": 2, "entries": {"%s": 5}}' % path, "{" * 100000, "\xff"):
+    for garbage in ("[1, 2]", '{"prodlint-cache": 3, "entries": {"%s": 5}}' % path, "{" * 100000, "\xff"):
         store.write_text(garbage, errors="surrogateescape")
+        _remove_runs(project)
         assert _lines(project) == expected
+
+
+def _remove_runs(project: Path) -> None:
+    (project / CACHE_DIR / RUNS).unlink(missing_ok=True)
+
+
+def test_hostile_whole_run_entries_are_misses(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    expected = _lines(project, use_cache=False)
+    assert _lines(project) == expected  # writes both stores
+    runs = project / CACHE_DIR / RUNS
+    data = json.loads(runs.read_text())
+    [[key, record]] = data["runs"]
+    assert len(record) == 4  # results, notifications, notes, files analysed
+    results = record[0]
+    hostile = [
+        [results, record[1], record[2], "7"],
+        [results[:1] + [["builtins.eval", ["1"]]], record[1], record[2], record[3]],
+        [[[r[0], r[1], r[2], r[3], r[4], ["os.system", ["x"]]] for r in results], record[1], record[2], record[3]],
+        [results, record[1], record[2]],
+        "not a run",
+    ]
+    for value in hostile:
+        runs.write_text(json.dumps({"prodlint-runs": 3, "runs": [[key, value]]}))
+        assert _lines(project) == expected
+    # A well-formed record with other findings is only reached through the key: a forged key is still a miss.
+    runs.write_text(json.dumps({"prodlint-runs": 3, "runs": [["0" * 64, [[], [], [], 0]]]}))
+    assert _lines(project) == expected
+    for garbage in ("[1, 2]", "{" * 100000, "\xff"):
+        runs.write_text(garbage, errors="surrogateescape")
+        assert _lines(project) == expected
+
+
+def test_whole_run_cache_answers_an_unchanged_tree_from_one_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from prodlint import engine
+
+    project = _project(tmp_path)
+    cold = analyse([project], load(project), Options(jobs=1, use_cache=False), project)
+    first = analyse([project], load(project), Options(jobs=1), project)
+    monkeypatch.setattr(cache_module.Cache, "get", lambda *args: pytest.fail("read a file's facts"))
+    monkeypatch.setattr(engine, "_run_rules", lambda *args: pytest.fail("ran the rules"))
+    warm = analyse([project], load(project), Options(jobs=1), project)
+    for run in (first, warm):
+        assert run.results == cold.results  # findings, suppressed ones, fingerprints, source lines
+        assert run.notifications == cold.notifications
+        assert run.notes == cold.notes and run.files_analysed == cold.files_analysed
+    assert [r for r in warm.results if r.suppression is not None]
+    assert warm.built is None  # answered whole
+    monkeypatch.undo()
+    assert warm.project is not None  # built on demand for --show-files and the report
+    assert [f.path for f in warm.project.files] == [f.path for f in cold.project.files]
+
+
+@pytest.mark.parametrize("change", ["edit", "add", "remove", "config", "version", "select"])
+def test_whole_run_cache_is_invalidated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str) -> None:
+    project = _project(tmp_path)
+    options, config = Options(jobs=1), load(project)
+    analyse([project], config, options, project)
+    assert (project / CACHE_DIR / RUNS).is_file()
+    compose = project / "docker-compose.yml"
+    if change == "edit":  # same size, same second: only the content says it changed
+        compose.write_text(compose.read_text().replace("api", "apx", 1))
+    elif change == "add":
+        (project / "docker-compose.prod.yml").write_text("services:\n  web:\n    image: shop/web\n")
+    elif change == "remove":
+        compose.unlink()
+    elif change == "config":
+        config = dataclasses.replace(config, severity=(("DC001", "note"),))
+    elif change == "version":
+        monkeypatch.setattr(cache_module, "_BUILD", "another build")
+    else:
+        options = Options(jobs=1, select=("DC",))
+    warm = analyse([project], config, options, project)
+    cold = analyse([project], config, Options(jobs=1, use_cache=False, select=options.select), project)
+    assert warm.results == cold.results and warm.notifications == cold.notifications
+    assert warm.built is not None and warm.rebuild is None  # extracted, not answered whole
 
 
 @pytest.mark.parametrize("shape", ["store-dir", "store-fifo", "store-link", "cache-file", "version-file", "cache-link"])
@@ -147,3 +230,27 @@ def test_warm_cache_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(engine, "extract_file", no_extraction)
     assert _lines(project) == expected
     assert Cache(project / CACHE_DIR).get("docker-compose.yml", "0" * 64) is None
+
+
+def test_two_workers_give_what_one_process_gives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from prodlint import engine
+
+    monkeypatch.setattr(engine, "POOL_MIN_BYTES", 0)  # the examples are small: use the pool all the same
+    config = load(EXAMPLES)
+    one = analyse([EXAMPLES], config, Options(jobs=1, use_cache=False), EXAMPLES)
+    two = analyse([EXAMPLES], config, Options(jobs=2, use_cache=False), EXAMPLES)
+    cached = analyse([EXAMPLES], config, Options(jobs=2, cache_dir=tmp_path / "cache"), EXAMPLES)
+    for run in (two, cached):
+        assert run.results == one.results and run.notifications == one.notifications and run.notes == one.notes
+        # Facts sent back encoded decode to the same facts (compared as sets: the TS extractor's
+        # order of captures is not stable from run to run, which no rule depends on).
+        assert [(f.path, sorted(map(repr, f.facts)), f.notifications, f.suppressions) for f in run.project.files] == \
+            [(f.path, sorted(map(repr, f.facts)), f.notifications, f.suppressions) for f in one.project.files]
+    assert len(one.results) > 10
+
+
+def test_available_cpus_reads_the_affinity_mask(monkeypatch: pytest.MonkeyPatch) -> None:
+    from prodlint import engine
+
+    monkeypatch.setattr(engine.os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    assert engine.available_cpus() == 1

@@ -28,15 +28,40 @@ from prodlint import facts as facts_package
 from prodlint.facts import FileFacts
 
 CACHE_DIR = ".prodlint_cache"
-FORMAT = 2
+FORMAT = 3
 STORE = f"v{FORMAT}/facts.json"
+RUNS = f"v{FORMAT}/runs.json"
+KEPT_RUNS = 4  # whole-run results kept: a few path selections (pre-commit, editors) each stay warm
 MAX_STORE_BYTES = 1 << 30
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# prodlint extraction cache; safe to delete.\n"
 
 
+def build_digest() -> str:
+    """prodlint's own code and rules (name, size, mtime of each file): an edited checkout is a new version."""
+    global _BUILD
+    if _BUILD is None:
+        digest = hashlib.sha256(__version__.encode())
+        package = Path(__file__).resolve().parent
+        for folder in (package, package.parents[1] / "rules"):
+            for directory, subdirs, names in os.walk(folder):
+                subdirs[:] = sorted(d for d in subdirs if d != "__pycache__")
+                for name in sorted(names):
+                    if name.endswith((".py", ".yaml", ".scm")):
+                        try:
+                            info = os.stat(os.path.join(directory, name))
+                        except OSError:
+                            continue
+                        digest.update(f"{directory}/{name}\0{info.st_size}\0{info.st_mtime_ns}\0".encode("utf-8", "surrogateescape"))
+        _BUILD = digest.hexdigest()[:16]
+    return _BUILD
+
+
+_BUILD: str | None = None
+
+
 def cache_key(path: str, kind: str, content: bytes, config_digest: str) -> str:
     digest = hashlib.sha256()
-    for part in (__version__, config_digest, kind, path):
+    for part in (build_digest(), config_digest, kind, path):
         digest.update(part.encode("utf-8", "surrogateescape"))  # file names need not be UTF-8
         digest.update(b"\0")
     digest.update(content)
@@ -44,8 +69,12 @@ def cache_key(path: str, kind: str, content: bytes, config_digest: str) -> str:
 
 
 # --- the data-only codec ---------------------------------------------------------------------
-# A fact is {"t": "module.Class", "v": [field values in order]}; a tuple is a list; a dict is
-# {"d": [[key, value], ...]}; a set is {"s": [...]}.
+# Facts are encoded by their declared types, so the form is compact: a fact is the list of its
+# field values in order, a tuple a list, a dict {"d": [[key, value], ...]}, a set {"s": [...]}.
+# Only where a field is declared `object` (FileFacts.facts) does a fact carry its class name:
+# ["module.Class", [field values]]; a tuple there is {"l": [...]}.
+# Decoders are compiled once per class from the classes' own type hints (never from what is
+# read), check every value's type and build only the fact classes; anything else is _Bad.
 
 
 class _Bad(Exception):
@@ -53,6 +82,8 @@ class _Bad(Exception):
 
 
 _Decode = Callable[[Any], Any]
+_Encode = Callable[[Any], Any]
+_SCALARS = (str, int, bool, type(None))
 
 
 class _Codec:
@@ -68,89 +99,161 @@ class _Codec:
                 if isinstance(value, type) and dataclasses.is_dataclass(value) and value.__module__ == module.__name__:
                     self.classes[f"{short}.{name}"] = value
         self.names = {cls: name for name, cls in self.classes.items()}
-        self.fields = {cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in self.classes.values()}
         self._decoders: dict[type, _Decode] = {}
+        self._encoders: dict[type, _Encode] = {}
+        self._any_decoders: dict[str, _Decode] = {}
 
     # encoding
 
-    def encode(self, value: Any) -> Any:
+    def encoder(self, hint: Any) -> _Encode:
+        """How to encode a value declared `hint`; values JSON holds as they are encode as themselves."""
+        if hint is object or hint is typing.Any:
+            return self.encode_any
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+            return self._class_encoder(hint)
+        origin, args = typing.get_origin(hint), typing.get_args(hint)
+        if origin in (types.UnionType, typing.Union):
+            options = [arg for arg in args if arg is not type(None)]
+            if all(arg in _SCALARS or arg is float for arg in options):
+                return _same
+            if len(options) == 1:
+                inner = self.encoder(options[0])
+                return lambda value: None if value is None else inner(value)
+            return self.encode_any  # a union of classes: name the class
+        if origin is tuple:
+            if len(args) == 2 and args[1] is Ellipsis:
+                if args[0] in _SCALARS or args[0] is float:
+                    return _same  # json writes a tuple of scalars as a list
+                item = self.encoder(args[0])
+                return lambda value: [item(x) for x in value]
+            parts = [self.encoder(arg) for arg in args]
+            return lambda value: [part(x) for part, x in zip(parts, value)]
+        if origin is dict:
+            key, val = self.encoder(args[0]), self.encoder(args[1])
+            return lambda value: {"d": [[key(k), val(v)] for k, v in value.items()]}
+        if origin in (set, frozenset):
+            item = self.encoder(args[0])
+            return lambda value: {"s": sorted((item(x) for x in value), key=repr)}
+        return _same
+
+    def _class_encoder(self, cls: type) -> _Encode:
+        encoder = self._encoders.get(cls)
+        if encoder is not None:
+            return encoder
+        names = [f.name for f in dataclasses.fields(cls)]
+        parts: list[tuple[str, _Encode | None]] = []
+
+        def encode(value: Any) -> Any:
+            if type(value) is not cls:
+                raise _Bad(f"{type(value).__name__} is not {cls.__name__}")
+            return [getattr(value, name) if part is None else part(getattr(value, name)) for name, part in parts]
+
+        self._encoders[cls] = encode  # before the fields: a class may nest itself
+        hints = typing.get_type_hints(cls)
+        for name in names:
+            part = self.encoder(hints[name])
+            parts.append((name, None if part is _same else part))
+        return encode
+
+    def encode_any(self, value: Any) -> Any:
         kind = type(value)
         if value is None or kind in (str, int, float, bool):
             return value
         if kind is tuple or kind is list:
-            return [self.encode(item) for item in value]
-        if kind is dict:
-            return {"d": [[self.encode(k), self.encode(v)] for k, v in value.items()]}
-        if kind is set or kind is frozenset:
-            return {"s": sorted((self.encode(item) for item in value), key=repr)}
+            return {"l": [self.encode_any(item) for item in value]}
         name = self.names.get(kind)
         if name is None:
             raise _Bad(f"{kind.__name__} is not a fact class")
-        return {"t": name, "v": [self.encode(getattr(value, field)) for field in self.fields[kind]]}
+        return [name, self._class_encoder(kind)(value)]
 
     # decoding, checked against the declared field types
 
-    def decode_file(self, data: Any) -> FileFacts:
-        return self._class_decoder(FileFacts)(data)
+    def decoder(self, hint: Any) -> _Decode:
+        if hint is object or hint is typing.Any:
+            return self.decode_any
+        if hint in _SCALARS:
+            return _exact(hint)
+        if hint is float:
+            return _float
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+            return self._class_decoder(hint)
+        origin, args = typing.get_origin(hint), typing.get_args(hint)
+        if origin in (types.UnionType, typing.Union):
+            plain = [arg for arg in args if arg is not type(None)]
+            if len(plain) == 1 and len(args) == 2:
+                inner = self.decoder(plain[0])
+                return lambda value: None if value is None else inner(value)
+            if not all(arg in _SCALARS or arg is float for arg in args):
+                return self.decode_any  # encoded with its class name
+            options = [self.decoder(arg) for arg in args]
+            return lambda value: _first(options, value)
+        if origin is tuple:
+            if len(args) == 2 and args[1] is Ellipsis:
+                if args[0] in _SCALARS:
+                    kind = args[0]
+                    return lambda value: _scalars(value, kind)
+                item = self.decoder(args[0])
+                return lambda value: tuple([item(x) for x in _list(value)])
+            parts = [self.decoder(arg) for arg in args]
+            return lambda value: _fixed(parts, value)
+        if origin is dict:
+            key, val = self.decoder(args[0]), self.decoder(args[1])
+            return lambda value: {key(k): val(v) for k, v in _pairs(value, "d")}
+        if origin in (set, frozenset):
+            item = self.decoder(args[0])
+            return lambda value: origin(item(x) for x in _tagged(value, "s"))
+        raise TypeError(f"prodlint cache cannot store fields of type {hint!r}")
 
-    def _any(self, value: Any) -> Any:
-        """A field declared `object`: any fact, scalar or tuple of them."""
-        if value is None or type(value) in (str, int, float, bool):
+    def decode_any(self, value: Any) -> Any:
+        """A field declared `object`: a named fact, a scalar or a tuple of them."""
+        kind = type(value)
+        if kind is list:
+            if len(value) != 2 or type(value[0]) is not str:
+                raise _Bad("expected [class, fields]")
+            decoder = self._any_decoders.get(value[0])
+            if decoder is None:
+                cls = self.classes.get(value[0])
+                if cls is None:
+                    raise _Bad("not a fact class")
+                decoder = self._any_decoders[value[0]] = self._class_decoder(cls)
+            return decoder(value[1])
+        if value is None or kind in (str, int, float, bool):
             return value
-        if type(value) is list:
-            return tuple(self._any(item) for item in value)
-        if type(value) is dict and type(value.get("t")) is str and value["t"] in self.classes:
-            return self._class_decoder(self.classes[value["t"]])(value)
+        if kind is dict:
+            return tuple(self.decode_any(item) for item in _tagged(value, "l"))
         raise _Bad("unexpected value")
 
     def _class_decoder(self, cls: type) -> _Decode:
         decoder = self._decoders.get(cls)
         if decoder is not None:
             return decoder
-        name = self.names.get(cls)
-        fields: list[_Decode] = []
+        names = [f.name for f in dataclasses.fields(cls)]
+        count = len(names)
+        checks: list[Any] = []  # per field: a scalar type to match exactly, or a decoder
 
         def decode(value: Any) -> Any:
-            if type(value) is not dict or value.get("t") != name or len(value) != 2:
-                raise _Bad(f"expected {name}")
-            items = value.get("v")
-            if type(items) is not list or len(items) != len(fields):
-                raise _Bad(f"bad fields for {name}")
-            return cls(*[field(item) for field, item in zip(fields, items)])
+            if type(value) is not list or len(value) != count:
+                raise _Bad(f"bad fields for {cls.__name__}")
+            out = []
+            for check, item in zip(checks, value):
+                if type(check) is type:
+                    if type(item) is not check:
+                        raise _Bad(f"expected {check.__name__}")
+                    out.append(item)
+                else:
+                    out.append(check(item))
+            return cls(*out)
 
         self._decoders[cls] = decode  # before the fields: facts may nest their own class
         hints = typing.get_type_hints(cls)
-        fields.extend(self._decoder(hints[field]) for field in self.fields[cls])
+        for name in names:
+            hint = hints[name]
+            checks.append(hint if hint in (str, int, bool) else self.decoder(hint))
         return decode
 
-    def _decoder(self, hint: Any) -> _Decode:
-        if hint is object or hint is typing.Any:
-            return self._any
-        if hint is type(None):
-            return _exact(type(None))
-        if hint in (str, int, bool):
-            return _exact(hint)
-        if hint is float:
-            return _float
-        if isinstance(hint, type) and hint in self.names:
-            return self._class_decoder(hint)
-        origin, args = typing.get_origin(hint), typing.get_args(hint)
-        if origin in (types.UnionType, typing.Union):
-            options = [self._decoder(arg) for arg in args]
-            return lambda value: _first(options, value)
-        if origin is tuple:
-            if len(args) == 2 and args[1] is Ellipsis:
-                item = self._decoder(args[0])
-                return lambda value: tuple(item(x) for x in _list(value))
-            parts = [self._decoder(arg) for arg in args]
-            return lambda value: _fixed(parts, value)
-        if origin is dict:
-            key, val = self._decoder(args[0]), self._decoder(args[1])
-            return lambda value: {key(k): val(v) for k, v in _pairs(value, "d")}
-        if origin in (set, frozenset):
-            item = self._decoder(args[0])
-            return lambda value: origin(item(x) for x in _tagged(value, "s"))
-        raise TypeError(f"prodlint cache cannot store fields of type {hint!r}")
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def _exact(kind: type) -> _Decode:
@@ -183,6 +286,15 @@ def _list(value: Any) -> list[Any]:
     return value
 
 
+def _scalars(value: Any, kind: type) -> tuple[Any, ...]:
+    if type(value) is not list:
+        raise _Bad("expected a list")
+    for item in value:
+        if type(item) is not kind:
+            raise _Bad(f"expected {kind.__name__}")
+    return tuple(value)
+
+
 def _fixed(parts: list[_Decode], value: Any) -> tuple[Any, ...]:
     if type(value) is not list or len(value) != len(parts):
         raise _Bad("expected a fixed tuple")
@@ -212,19 +324,36 @@ def _codec() -> _Codec:
     return _CODEC
 
 
+def to_data(value: Any, hint: Any = FileFacts) -> Any:
+    """`value`, declared `hint`, as JSON-ready data; raises ValueError when it holds a non-fact."""
+    try:
+        return _codec().encoder(hint)(value)
+    except (_Bad, RecursionError) as error:
+        raise ValueError(str(error)) from None
+
+
+def from_data(data: Any, hint: Any = FileFacts) -> Any:
+    """The value `data` encodes, checked against `hint`; None when it does not fit."""
+    try:
+        return _codec().decoder(hint)(data)
+    except (_Bad, RecursionError, ValueError, TypeError):
+        return None
+
+
 def encode(facts: FileFacts) -> str | None:
     """The entry for these facts, or None when they hold something the cache cannot store."""
     try:
-        return json.dumps(_codec().encode(facts), separators=(",", ":"))
-    except (_Bad, RecursionError, ValueError, TypeError):
+        return json.dumps(to_data(facts), separators=(",", ":"))
+    except (ValueError, RecursionError, TypeError):
         return None
 
 
 def decode(entry: str) -> FileFacts | None:
     try:
-        return _codec().decode_file(json.loads(entry))
-    except (_Bad, RecursionError, ValueError, TypeError):
+        data = json.loads(entry)
+    except (ValueError, RecursionError, TypeError):
         return None
+    return from_data(data)
 
 
 # --- the store -------------------------------------------------------------------------------
@@ -268,32 +397,41 @@ def _create(path: Path, text: str) -> None:
 
 
 class Cache:
-    """One store per cache folder: {path: [key, entry]}, loaded once, written once per run."""
+    """The cache folder: `facts.json` holds {path: [key, data]} for every source, loaded once and
+    written once per run; `runs.json` holds the last few whole-run results by run key."""
 
     def __init__(self, directory: Path) -> None:
         self.base = directory
         self.store = directory / STORE
-        self._entries: dict[str, list[str]] | None = None
+        self.runs = directory / RUNS
+        self._entries: dict[str, Any] | None = None
         self._changed = False
 
-    def _load(self) -> dict[str, list[str]]:
+    def _read_json(self, path: Path, tag: str) -> Any:
+        if not (_usable_dir(self.base) and _usable_dir(path.parent)):
+            return None
+        raw = _read_regular(path, MAX_STORE_BYTES)
+        try:
+            data = json.loads(raw) if raw is not None else None
+        except (ValueError, RecursionError):
+            return None
+        return data if type(data) is dict and data.get(tag) == FORMAT else None
+
+    def _load(self) -> dict[str, Any]:
         if self._entries is None:
-            self._entries = {}
-            if _usable_dir(self.base) and _usable_dir(self.store.parent):
-                raw = _read_regular(self.store, MAX_STORE_BYTES)
-                try:
-                    data = json.loads(raw) if raw is not None else None
-                except (ValueError, RecursionError):
-                    data = None
-                if type(data) is dict and data.get("prodlint-cache") == FORMAT and type(data.get("entries")) is dict:
-                    self._entries = data["entries"]
+            data = self._read_json(self.store, "prodlint-cache")
+            entries = data.get("entries") if data is not None else None
+            self._entries = entries if type(entries) is dict else {}
         return self._entries
 
-    def get(self, path: str, key: str) -> FileFacts | None:
+    def has(self, path: str, key: str) -> bool:
         entry = self._load().get(path)
-        if type(entry) is not list or len(entry) != 2 or entry[0] != key or type(entry[1]) is not str:
+        return type(entry) is list and len(entry) == 2 and entry[0] == key
+
+    def get(self, path: str, key: str) -> FileFacts | None:
+        if not self.has(path, key):
             return None
-        facts = decode(entry[1])
+        facts = from_data(self._load()[path][1])
         if facts is None or facts.path != path:
             self._load().pop(path, None)
             self._changed = True
@@ -301,10 +439,14 @@ class Cache:
         return facts
 
     def put(self, path: str, key: str, facts: FileFacts) -> None:
-        entry = encode(facts)
-        if entry is None:
-            return
-        self._load()[path] = [key, entry]
+        try:
+            self.put_data(path, key, to_data(facts))
+        except ValueError:
+            pass  # holds something the cache cannot store: extracted again next time
+
+    def put_data(self, path: str, key: str, data: Any) -> None:
+        """Store facts already encoded (a worker sends them so)."""
+        self._load()[path] = [key, data]
         self._changed = True
 
     def save(self) -> None:
@@ -312,22 +454,41 @@ class Cache:
         if not self._changed:
             return
         entries = {path: entry for path, entry in sorted(self._load().items()) if type(entry) is list}
+        self._write(self.store, {"prodlint-cache": FORMAT, "entries": entries})
+        self._changed = False
+
+    # whole runs
+
+    def run(self, key: str) -> Any:
+        """The data saved for the run `key`, or None."""
+        data = self._read_json(self.runs, "prodlint-runs")
+        runs = data.get("runs") if data is not None else None
+        if type(runs) is not list:
+            return None
+        return next((run[1] for run in runs if type(run) is list and len(run) == 2 and run[0] == key), None)
+
+    def save_run(self, key: str, record: Any) -> None:
+        data = self._read_json(self.runs, "prodlint-runs")
+        runs = data.get("runs") if data is not None else None
+        kept = [run for run in runs if type(run) is list and len(run) == 2 and run[0] != key] if type(runs) is list else []
+        self._write(self.runs, {"prodlint-runs": FORMAT, "runs": [[key, record], *kept[: KEPT_RUNS - 1]]})
+
+    def _write(self, target: Path, data: Any) -> None:
         try:
             self._prepare()
-            if not _usable_dir(self.base) or not _usable_dir(self.store.parent):
+            if not _usable_dir(self.base) or not _usable_dir(target.parent):
                 return
-            # Write then rename, so a concurrent run never reads half a store.
-            handle, temporary = tempfile.mkstemp(dir=self.store.parent, prefix=".tmp-")
+            # Write then rename, so a concurrent run never reads half a file.
+            handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
             try:
-                with os.fdopen(handle, "w", encoding="utf-8", errors="surrogateescape") as out:
-                    json.dump({"prodlint-cache": FORMAT, "entries": entries}, out, separators=(",", ":"))
-                os.replace(temporary, self.store)
+                with os.fdopen(handle, "w", encoding="utf-8") as out:
+                    out.write(json.dumps(data, separators=(",", ":")))  # ASCII: lone surrogates escaped
+                os.replace(temporary, target)
             except BaseException:
                 Path(temporary).unlink(missing_ok=True)
                 raise
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             pass  # a read-only tree still lints, only slower
-        self._changed = False
 
     def _prepare(self) -> None:
         if os.path.lexists(self.base) and not _usable_dir(self.base):

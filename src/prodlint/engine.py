@@ -6,7 +6,10 @@ files --discover--> extractors --facts--> Project --> rules --> findings
 from __future__ import annotations
 
 import errno
+import gc
 import hashlib
+import json
+import multiprocessing
 import os
 import stat
 import re
@@ -14,15 +17,16 @@ import sys
 import traceback
 from collections import Counter
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from prodlint import suppress
-from prodlint.cache import CACHE_DIR, Cache, cache_key
+from prodlint.cache import CACHE_DIR, Cache, build_digest, cache_key, encode, from_data, to_data
 from prodlint.config import Config, selects
-from prodlint.discover import Candidate, discover
+from prodlint.discover import Candidate, Discovery, discover
 from prodlint.extract import ParseError, Source, extractors
 from prodlint.extract.generated import skip_reason
 from prodlint.facts import FileFacts, Location, Notification, Suppression
@@ -72,9 +76,21 @@ class Analysis:
     notifications: list[Notification] = field(default_factory=list)
     internal_errors: list[str] = field(default_factory=list)
     files_analysed: int = 0
-    project: Project | None = None
+    built: Project | None = None
     targets: tuple[str, ...] = ("",)  # the paths given, relative to the root
     notes: list[str] = field(default_factory=list)  # once-per-run remarks for the summary
+    rebuild: Callable[[], Project | None] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def project(self) -> Project | None:
+        """The project model; a run answered whole from the cache builds it on first use."""
+        if self.built is None and self.rebuild is not None:
+            self.built, self.rebuild = self.rebuild(), None
+        return self.built
+
+    @project.setter
+    def project(self, project: Project | None) -> None:
+        self.built, self.rebuild = project, None
 
     @property
     def reported(self) -> list[Result]:
@@ -96,27 +112,36 @@ class Options:
 
 def _read(candidate: Candidate, config: Config) -> tuple[bytes | None, str | None, Notification | None]:
     """The file's bytes and text, or the reason it cannot be analysed."""
+    content, refusal = _read_raw(candidate.path, candidate.absolute, config)
+    if content is None:
+        return None, None, refusal
+    text, refusal = _text(candidate.path, content)
+    return (content, text, None) if text is not None else (None, None, refusal)
 
-    def refuse(message: str, line: int | None = None) -> tuple[None, None, Notification]:
-        return None, None, Notification(candidate.path, message, line)
 
+def _read_raw(path: str, absolute: Path, config: Config) -> tuple[bytes | None, Notification | None]:
+    """The file's bytes within max-file-bytes, or why not."""
     try:
-        size = candidate.absolute.stat().st_size
+        size = os.stat(absolute).st_size
         if size > config.max_file_bytes:
-            return refuse(f"file is {size} bytes, over max-file-bytes ({config.max_file_bytes}); skipped")
-        content = _read_bytes(candidate.absolute, config.max_file_bytes)
+            return None, Notification(path, f"file is {size} bytes, over max-file-bytes ({config.max_file_bytes}); skipped")
+        content = _read_bytes(absolute, config.max_file_bytes)
     except OSError as error:
-        return refuse(f"cannot read: {error.strerror or error}")
+        return None, Notification(path, f"cannot read: {error.strerror or error}")
     if len(content) > config.max_file_bytes:
-        return refuse(f"file is over max-file-bytes ({config.max_file_bytes}); skipped")
+        return None, Notification(path, f"file is over max-file-bytes ({config.max_file_bytes}); skipped")
+    return content, None
+
+
+def _text(path: str, content: bytes) -> tuple[str | None, Notification | None]:
     if b"\0" in content:
-        return refuse("binary file (contains NUL bytes); skipped")
+        return None, Notification(path, "binary file (contains NUL bytes); skipped")
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = len(split_lines(content[: error.start].decode("utf-8", "replace") + "x"))
-        return refuse(f"not valid UTF-8 (byte 0x{content[error.start]:02x} at offset {error.start}); skipped", line)
-    return content, normalise_newlines(text), None
+        return None, Notification(path, f"not valid UTF-8 (byte 0x{content[error.start]:02x} at offset {error.start}); skipped", line)
+    return normalise_newlines(text), None
 
 
 def _read_bytes(path: Path, limit: int) -> bytes:
@@ -126,6 +151,23 @@ def _read_bytes(path: Path, limit: int) -> bytes:
         if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
             raise OSError(errno.EINVAL, "not a regular file")
         return stream.read(limit + 1)  # the file may grow between stat and read
+
+
+class _Lines(dict):  # type: ignore[type-arg]
+    """Source lines by path, split only for the files a finding is in."""
+
+    def __init__(self, contents: dict[str, bytes]) -> None:
+        super().__init__()
+        self.contents = contents
+
+    def get(self, path: str, default: Any = None) -> Any:
+        if path not in self:
+            content = self.contents.get(path)
+            if content is None:
+                return default
+            text, _ = _text(path, content)
+            self[path] = split_lines(text) if text is not None else []
+        return self[path]
 
 
 # --- extraction (runs in worker processes) -------------------------------------------------
@@ -152,6 +194,36 @@ def extract_file(task: tuple[str, str, str, Config]) -> FileFacts:
     return FileFacts(path, kind, tuple(facts), tuple(notifications), suppressions)
 
 
+# What a worker sends back for one file: facts already encoded as JSON text (a string crosses
+# the process boundary as one copy; slotted dataclasses pickle field by field), or the
+# FileFacts when they cannot be encoded, or why the file is not analysed.
+_Outcome = tuple[str, str, Any]  # (path, "facts" | "data" | "skip" | "refused", payload)
+_Task = tuple[str, str, str, str]  # (path, kind, absolute path, key the parent computed)
+
+
+def extract_path(task: _Task, config: Config, digest: str | None) -> tuple[_Outcome, str]:
+    """Read, check and extract one file from its path; the outcome and the key of what was read.
+    With `digest` (in a worker) the facts come back encoded and the key is that of the bytes read."""
+    path, kind, absolute, key = task
+    encoded = digest is not None
+    content, refusal = _read_raw(path, Path(absolute), config)
+    if content is None:
+        return (path, "refused", refusal), key
+    read_key = cache_key(path, kind, content, digest) if digest is not None else key
+    text, refusal = _text(path, content)
+    if text is None:
+        return (path, "refused", refusal), read_key
+    skip = skip_reason(path, kind, text)
+    if skip is not None:
+        return (path, "skip", skip), read_key
+    facts = extract_file((path, kind, text, config))
+    if encoded:
+        entry = encode(facts)
+        if entry is not None:
+            return (path, "data", entry), read_key
+    return (path, "facts", facts), read_key
+
+
 def preload(kind: str) -> None:
     module = sys.modules.get(extractors()[kind].extract.__module__)
     collectors = getattr(module, "collectors", None)
@@ -159,41 +231,68 @@ def preload(kind: str) -> None:
         collectors()
 
 
-def extract_chunk(tasks: list[tuple[str, str, str, Config]]) -> list[FileFacts]:
-    return [extract_file(task) for task in tasks]
+_CONFIG: tuple[Config, str, int] | None = None  # the run's configuration, its digest and the parent's pid, inherited by forked workers
 
 
-def _extract_all(tasks: list[tuple[str, str, str, Config]], jobs: int,
-                 progress: Callable[[int, int], None] | None = None) -> list[FileFacts]:
-    workers = jobs or os.cpu_count() or 1
-    if workers <= 1 or len(tasks) < 2:
+def extract_chunk(tasks: list[_Task]) -> list[tuple[_Outcome, str]]:
+    assert _CONFIG is not None
+    config, digest, parent = _CONFIG
+    in_worker = os.getpid() != parent
+    return [extract_path(task, config, digest if in_worker else None) for task in tasks]
+
+
+def available_cpus() -> int:
+    """CPUs this process may use: its affinity mask, capped by a cgroup v2 CPU quota."""
+    try:
+        count = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        count = os.cpu_count() or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            count = min(count, max(1, -(-int(quota) // int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, count)
+
+
+POOL_MIN_BYTES = 512 * 1024  # below this a pool's start-up costs more than it saves
+
+
+def _extract_all(tasks: list[_Task], sizes: dict[str, int], config: Config, jobs: int,
+                 progress: Callable[[int, int], None] | None = None) -> list[tuple[_Outcome, str]]:
+    global _CONFIG
+    _CONFIG = (config, config.digest(), os.getpid())
+    workers = min(jobs or available_cpus(), len(tasks))
+    if workers <= 1 or sum(sizes.values()) < POOL_MIN_BYTES or multiprocessing.get_start_method() != "fork":
         results = []
         for task in tasks:
-            results.append(extract_file(task))
+            results.extend(extract_chunk([task]))
             if progress:
                 progress(len(results), len(tasks))
         return results
-    workers = min(workers, len(tasks))
     for kind in sorted({task[1] for task in tasks}):
         preload(kind)  # forked workers inherit the imported collectors and grammars
-    size = max(1, len(tasks) // (workers * 8))
-    chunks = [tasks[i : i + size] for i in range(0, len(tasks), size)]
-    results: list[FileFacts] = []
+    # Largest files first, dealt round-robin: chunks of about equal work, the long ones started early.
+    ordered = sorted(tasks, key=lambda task: -sizes.get(task[0], 0))
+    count = min(len(tasks), workers * 6)
+    chunks = [ordered[i::count] for i in range(count)]
+    results: list[tuple[_Outcome, str]] = []
     try:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(extract_chunk, chunk) for chunk in chunks]
-            for chunk, future in zip(chunks, futures):
+            futures = {pool.submit(extract_chunk, chunk): chunk for chunk in chunks}
+            for future in as_completed(futures):
                 try:
                     results.extend(future.result())
                 except BrokenProcessPool:
                     raise
                 except Exception:  # noqa: BLE001 - facts too deep to send back: extract here
-                    results.extend(extract_chunk(chunk))
+                    results.extend(extract_chunk(futures[future]))
                 if progress:
                     progress(len(results), len(tasks))
     except BrokenProcessPool:
         # A worker died (the OOM killer, a signal): do what is left in this process.
-        done = {facts.path for facts in results}
+        done = {outcome[0] for outcome, _ in results}
         results.extend(extract_chunk([task for task in tasks if task[0] not in done]))
     return results
 
@@ -274,7 +373,21 @@ def _results(findings: list[Finding], project: Project, texts: dict[str, list[st
     return results
 
 
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """What a report needs of a run, saved whole in the cache (the project is rebuilt on demand)."""
+
+    results: tuple[Result, ...]
+    notifications: tuple[Notification, ...]
+    notes: tuple[str, ...]
+    files_analysed: int
+
+
 def analyse(paths: list[Path], config: Config, options: Options = Options(), root: Path | None = None) -> Analysis:
+    return _analyse(paths, config, options, root, whole_run=True)
+
+
+def _analyse(paths: list[Path], config: Config, options: Options, root: Path | None, whole_run: bool) -> Analysis:
     discovery = discover(paths, config, root)
     analysis = Analysis(discovery.root, config, targets=discovery.targets)
     analysis.notifications.extend(discovery.notifications)
@@ -282,34 +395,37 @@ def analyse(paths: list[Path], config: Config, options: Options = Options(), roo
     cache = Cache(options.cache_dir or discovery.root / CACHE_DIR) if options.use_cache else None
     digest = config.digest()
 
-    files: list[FileFacts] = []
-    texts: dict[str, list[str]] = {}
-    pending: list[tuple[str, str, str, Config]] = []
+    # The parent only reads and hashes (cheap); workers decode, classify and extract.
+    contents: dict[str, bytes] = {}
     keys: dict[str, str] = {}
-    skipped: dict[str, tuple[str, str]] = {}
+    refused: dict[str, Notification] = {}
     for candidate in discovery.candidates:
-        content, text, refusal = _read(candidate, config)
-        if refusal is not None or content is None or text is None:
-            analysis.notifications.append(refusal)  # type: ignore[arg-type]
+        content, refusal = _read_raw(candidate.path, candidate.absolute, config)
+        if content is None:
+            refused[candidate.path] = refusal  # type: ignore[assignment]
             continue
-        skip = skip_reason(candidate.path, candidate.kind, text)
-        if skip is not None:
-            skipped[candidate.path] = skip  # counted in the summary, not a notification per file
-            continue
-        texts[candidate.path] = split_lines(text)
-        key = cache_key(candidate.path, candidate.kind, content, digest)
-        cached = cache.get(candidate.path, key) if cache else None
-        if cached is not None:
-            files.append(cached)
-        else:
-            keys[candidate.path] = key
-            pending.append((candidate.path, candidate.kind, text, config))
-    for facts in _extract_all(pending, options.jobs, options.progress):
-        files.append(facts)
-        if cache:
-            cache.put(facts.path, keys[facts.path], facts)
-    if cache:
-        cache.save()
+        contents[candidate.path] = content
+        keys[candidate.path] = cache_key(candidate.path, candidate.kind, content, digest)
+
+    run_key = None
+    if cache is not None and whole_run:
+        run_key = _run_key(discovery, keys, refused, digest, codes)
+        saved = from_data(cache.run(run_key), _Run)
+        if saved is not None:
+            analysis.results = list(saved.results)
+            analysis.notifications = list(saved.notifications)
+            analysis.notes = list(saved.notes)
+            analysis.files_analysed = saved.files_analysed
+            analysis.rebuild = lambda: _analyse(paths, config, options, root, whole_run=False).project
+            return analysis
+
+    gc_was_on = gc.isenabled()
+    gc.disable()  # facts are long-lived and acyclic: collecting while thousands are made only costs
+    try:
+        files, skipped, consistent = _extract(discovery.candidates, contents, keys, refused, config, cache, options, analysis)
+    finally:
+        if gc_was_on:
+            gc.enable()
 
     project = Project(tuple(files), config, skipped)
     analysis.project = project
@@ -327,6 +443,7 @@ def analyse(paths: list[Path], config: Config, options: Options = Options(), roo
 
     findings = [f for f in _run_rules(project, codes, analysis) if roles.allowed(f.code, f.at)]
     analysis.notifications.extend(project.notes)
+    texts = _Lines({file.path: contents[file.path] for file in files if file.path in contents})
     results = _results(findings, project, texts, config)
     used = {(r.suppression.at, r.code) for r in results if r.suppression is not None}
     results += _results(_suppression_findings(project.files, used, codes), project, texts, config)
@@ -335,7 +452,80 @@ def analyse(paths: list[Path], config: Config, options: Options = Options(), roo
     analysis.results = sorted(results, key=lambda r: (r.at.path, r.at.line, r.at.column, r.code, r.message))
     notifications = [n for n in set(analysis.notifications) if discovery.wanted(n.path) or n.path.startswith("/")]
     analysis.notifications = sorted(notifications, key=lambda n: (n.path, n.line or 0, n.message))
+    if cache is not None and run_key is not None and consistent and not analysis.internal_errors:
+        record = _Run(tuple(analysis.results), tuple(analysis.notifications), tuple(analysis.notes), analysis.files_analysed)
+        try:
+            cache.save_run(run_key, to_data(record, _Run))
+        except ValueError:
+            pass  # a finding holds something the cache cannot store: no whole-run entry
     return analysis
+
+
+def _run_key(discovery: Discovery, keys: dict[str, str], refused: dict[str, Notification], digest: str,
+             codes: set[str]) -> str:
+    """Everything a run's report depends on: prodlint's build, the config, the rules selected, the
+    paths asked for, and each file's content key (or why it could not be read)."""
+    parts = [build_digest(), digest, str(discovery.root), ",".join(sorted(codes)), "\0".join(discovery.targets),
+             repr(sorted((n.path, n.line or 0, n.message, n.code, n.level) for n in discovery.notifications))]
+    for candidate in discovery.candidates:
+        parts.append(f"{candidate.path}\0{candidate.kind}\0{keys.get(candidate.path) or refused[candidate.path].message}")
+    return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _extract(candidates: list[Candidate], contents: dict[str, bytes], keys: dict[str, str],
+             refused: dict[str, Notification], config: Config, cache: Cache | None, options: Options,
+             analysis: Analysis) -> tuple[list[FileFacts], dict[str, tuple[str, str]], bool]:
+    """Each file's facts (from the cache or extracted), the files skipped, and whether what the
+    workers read is what the parent hashed."""
+    found: dict[str, FileFacts] = {}
+    pending: list[_Task] = []
+    for candidate in candidates:
+        path = candidate.path
+        if path in refused:
+            continue
+        facts = cache.get(path, keys[path]) if cache is not None and cache.has(path, keys[path]) else None
+        if facts is not None:
+            found[path] = facts
+        else:
+            pending.append((path, candidate.kind, str(candidate.absolute), keys[path]))
+    kinds = {task[0]: task[1] for task in pending}
+    outcomes: dict[str, _Outcome] = {}
+    consistent = True
+    sizes = {task[0]: len(contents[task[0]]) for task in pending}
+    for outcome, key in _extract_all(pending, sizes, config, options.jobs, options.progress):
+        path, what, payload = outcome
+        outcomes[path] = outcome
+        consistent = consistent and key == keys[path]
+        if what == "data":
+            data = json.loads(payload)
+            facts = from_data(data)
+            if facts is None:  # a codec bug: extract it here instead
+                if _debugging():
+                    raise AssertionError(f"facts of {path} do not decode")
+                facts = extract_file((path, kinds[path], _text(path, contents[path])[0] or "", config))
+            elif cache is not None:
+                cache.put_data(path, key, data)
+            found[path] = facts
+        elif what == "facts":
+            found[path] = payload
+            if cache is not None:
+                cache.put(path, key, payload)
+    if cache is not None:
+        cache.save()
+    files: list[FileFacts] = []
+    skipped: dict[str, tuple[str, str]] = {}
+    for candidate in candidates:  # in discovery order, as before
+        path = candidate.path
+        outcome = outcomes.get(path)
+        if path in refused:
+            analysis.notifications.append(refused[path])
+        elif outcome is not None and outcome[1] == "refused":
+            analysis.notifications.append(outcome[2])
+        elif outcome is not None and outcome[1] == "skip":
+            skipped[path] = outcome[2]  # counted in the summary, not a notification per file
+        elif path in found:
+            files.append(found[path])
+    return files, skipped, consistent
 
 
 def failed(results: Iterable[Result], fail_on: str) -> bool:
