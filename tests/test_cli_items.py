@@ -264,6 +264,7 @@ def test_valid_tsx_tagged_templates_and_newer_python_syntax(tmp_path: Path) -> N
         "src/broken.tsx": "export const A = () => <div>{</div>;\n",
         "gen.py": "import os\n\n\nclass Box[T]:\n    def get[U](self, x: U) -> T | U: ...\n\n\ntype Alias = list[int]\n",
         "broken.py": "def f(:\n    pass\n",
+        "handlers.py": "def f():\n    try:\n        pass\n    except KeyError, ValueError:\n        pass\n",
     })
     done = prodlint("check", ".", "--no-cache", "--format", "json", cwd=root)
     no_traceback(done)
@@ -273,6 +274,10 @@ def test_valid_tsx_tagged_templates_and_newer_python_syntax(tmp_path: Path) -> N
         running = f"{sys.version_info[0]}.{sys.version_info[1]}"
         expected.append(("gen.py", 4, f"needs a newer Python (running {running}); run prodlint under 3.12+, "
                                       "e.g. pre-commit language_version / uvx --python 3.12"))
+    if sys.version_info < (3, 14):  # PEP 758
+        running = f"{sys.version_info[0]}.{sys.version_info[1]}"
+        expected.append(("handlers.py", 4, f"needs a newer Python (running {running}); run prodlint under 3.14+, "
+                                           "e.g. pre-commit language_version / uvx --python 3.14"))
     expected.append(("src/broken.tsx", 1, "syntax error at line 1; the rest of the file was analysed"))
     assert notes == expected
 

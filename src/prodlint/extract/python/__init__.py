@@ -207,11 +207,16 @@ _PEP695 = re.compile(r"\s*+(?:(?:async\s++)?def|class)\s++\w++\s*+\[|\s*+type\s+
 
 def _newer_python(text: str, error: SyntaxError) -> str | None:
     """The message for valid code of a newer Python than the one running prodlint."""
-    if sys.version_info >= (3, 12) or not error.lineno:
+    if not error.lineno:
         return None
     lines = split_lines(text)
-    if error.lineno > len(lines) or not _PEP695.match(lines[error.lineno - 1]):
+    line = lines[error.lineno - 1] if error.lineno <= len(lines) else ""
+    if sys.version_info < (3, 12) and _PEP695.match(line):
+        needed = "3.12"
+    elif sys.version_info < (3, 14) and "must be parenthesized" in (error.msg or "") and line.lstrip().startswith("except"):
+        needed = "3.14"  # PEP 758: `except A, B:` without parentheses
+    else:
         return None
     running = f"{sys.version_info[0]}.{sys.version_info[1]}"
-    return (f"needs a newer Python (running {running}); run prodlint under 3.12+, "
-            "e.g. pre-commit language_version / uvx --python 3.12")
+    return (f"needs a newer Python (running {running}); run prodlint under {needed}+, "
+            f"e.g. pre-commit language_version / uvx --python {needed}")
