@@ -46,14 +46,14 @@ def test_bad_input_is_reported_and_the_rest_analysed(bad_input: Path, monkeypatc
         # root reads any file: make the locked file fail as it does for every other user.
         from prodlint import engine
 
-        real = engine._read_bytes
+        real = engine.read_regular
 
-        def read_bytes(path: Path, limit: int) -> bytes:
+        def read_regular(path: Path, limit: int) -> bytes:
             if path.name == "locked.py":
                 raise PermissionError(13, "Permission denied")
             return real(path, limit)
 
-        monkeypatch.setattr(engine, "_read_bytes", read_bytes)
+        monkeypatch.setattr(engine, "read_regular", read_regular)
     analysis = lint_project(bad_input)
     notes = [f"{n.path}:{n.line or ''} {n.message}" for n in analysis.notifications]
     assert notes == [

@@ -26,6 +26,7 @@ from typing import Any
 from prodlint import __version__
 from prodlint import facts as facts_package
 from prodlint.facts import FileFacts
+from prodlint.reading import read_regular
 
 CACHE_DIR = ".prodlint_cache"
 FORMAT = 3
@@ -361,21 +362,11 @@ def decode(entry: str) -> FileFacts | None:
 
 def _read_regular(path: Path, limit: int) -> bytes | None:
     """The bytes of a regular file that is not a link, or None: a FIFO or a device never blocks us."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        handle = os.open(path, flags)
+        content = read_regular(path, limit, follow_links=False)
     except OSError:
         return None
-    try:
-        info = os.fstat(handle)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
-            return None
-        with os.fdopen(handle, "rb", closefd=False) as stream:
-            return stream.read(limit + 1)
-    except OSError:
-        return None
-    finally:
-        os.close(handle)
+    return content if len(content) <= limit else None
 
 
 def _usable_dir(path: Path) -> bool:

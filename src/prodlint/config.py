@@ -9,12 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import stat
 import tomllib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from prodlint.reading import read_regular
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_FILE_BYTES_LIMIT = 1 << 30  # a larger max-file-bytes is a typo, not a plan
@@ -208,14 +209,10 @@ def from_table(table: dict[str, Any], source: str | None = None) -> Config:
 def _read_toml(path: Path) -> dict[str, Any]:
     """A regular file of reasonable size, parsed; never blocks on a FIFO or /dev/zero."""
     try:
-        handle = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-        with os.fdopen(handle, "rb") as stream:
-            info = os.fstat(stream.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise ConfigError(f"cannot read {path}: not a regular file")
-            if info.st_size > MAX_CONFIG_BYTES:
-                raise ConfigError(f"cannot read {path}: larger than {MAX_CONFIG_BYTES} bytes")
-            text = stream.read(MAX_CONFIG_BYTES + 1).decode("utf-8")
+        content = read_regular(path, MAX_CONFIG_BYTES)
+        if len(content) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"cannot read {path}: larger than {MAX_CONFIG_BYTES} bytes")
+        text = content.decode("utf-8")
     except OSError as error:
         raise ConfigError(f"cannot read {path}: {error.strerror or error}") from None
     except UnicodeDecodeError as error:

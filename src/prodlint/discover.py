@@ -29,6 +29,7 @@ from prodlint.config import Config, find as find_config
 from prodlint.extract import classify
 from prodlint.facts import Notification
 from prodlint.lines import split_lines
+from prodlint.reading import read_regular
 
 SKIPPED_DIRS = frozenset({
     ".git", ".hg", ".svn", "node_modules", "bower_components", "__pycache__", ".mypy_cache",
@@ -78,19 +79,10 @@ def project_root(paths: list[Path]) -> Path:
 def _read_small_regular(path: Path, limit: int) -> bytes | None:
     """The bytes of a regular file of at most `limit` bytes, or None; never blocks on a FIFO or device."""
     try:
-        handle = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        content = read_regular(path, limit)
     except OSError:
         return None
-    try:
-        info = os.fstat(handle)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
-            return None
-        with os.fdopen(handle, "rb", closefd=False) as stream:
-            return stream.read(limit)
-    except OSError:
-        return None
-    finally:
-        os.close(handle)
+    return content if len(content) <= limit else None
 
 
 _STAR = "[^/]*"

@@ -5,13 +5,11 @@ files --discover--> extractors --facts--> Project --> rules --> findings
 
 from __future__ import annotations
 
-import errno
 import gc
 import hashlib
 import json
 import multiprocessing
 import os
-import stat
 import re
 import sys
 import traceback
@@ -32,6 +30,7 @@ from prodlint.extract.generated import skip_reason
 from prodlint.facts import FileFacts, Location, Notification, Suppression
 from prodlint.model.roles import production_code
 from prodlint.project import Project, glob_matches
+from prodlint.reading import read_regular
 from prodlint.lines import normalise_newlines, split_lines
 from prodlint.rules import Finding, enabled, functions, metadata
 
@@ -125,7 +124,7 @@ def _read_raw(path: str, absolute: Path, config: Config) -> tuple[bytes | None, 
         size = os.stat(absolute).st_size
         if size > config.max_file_bytes:
             return None, Notification(path, f"file is {size} bytes, over max-file-bytes ({config.max_file_bytes}); skipped")
-        content = _read_bytes(absolute, config.max_file_bytes)
+        content = read_regular(absolute, config.max_file_bytes)
     except OSError as error:
         return None, Notification(path, f"cannot read: {error.strerror or error}")
     if len(content) > config.max_file_bytes:
@@ -142,15 +141,6 @@ def _text(path: str, content: bytes) -> tuple[str | None, Notification | None]:
         line = len(split_lines(content[: error.start].decode("utf-8", "replace") + "x"))
         return None, Notification(path, f"not valid UTF-8 (byte 0x{content[error.start]:02x} at offset {error.start}); skipped", line)
     return normalise_newlines(text), None
-
-
-def _read_bytes(path: Path, limit: int) -> bytes:
-    # O_NONBLOCK: a file swapped for a FIFO after discovery never blocks the run.
-    handle = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    with os.fdopen(handle, "rb") as stream:
-        if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
-            raise OSError(errno.EINVAL, "not a regular file")
-        return stream.read(limit + 1)  # the file may grow between stat and read
 
 
 class _Lines(dict):  # type: ignore[type-arg]
