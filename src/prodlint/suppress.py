@@ -142,6 +142,15 @@ def _hash_comments(lines: list[str], after_space: bool) -> Iterator[_Comment]:
                 break
 
 
+def _moved(text: str, start: int, to: int, line: int, column: int) -> tuple[int, int]:
+    """The line and column at `to`, from those at `start`: the scanners' one way of counting."""
+    chunk = text[start:to]
+    breaks = chunk.count("\n")
+    if breaks:
+        return line + breaks, len(chunk) - chunk.rfind("\n") - 1
+    return line, column + len(chunk)
+
+
 def _c_like_comments(text: str, template: bool) -> Iterator[_Comment]:
     """`//` and `/* */` outside strings and template literals (with their `${}` nesting) and regex literals."""
     line, column, i, n = 1, 0, 0, len(text)
@@ -150,13 +159,7 @@ def _c_like_comments(text: str, template: bool) -> Iterator[_Comment]:
 
     def advance(to: int) -> None:
         nonlocal line, column, i
-        chunk = text[i:to]
-        breaks = chunk.count("\n")
-        if breaks:
-            line += breaks
-            column = len(chunk) - chunk.rfind("\n") - 1
-        else:
-            column += len(chunk)
+        line, column = _moved(text, i, to, line, column)
         i = to
 
     while i < n:
@@ -239,13 +242,7 @@ def _sql_comments(text: str) -> Iterator[_Comment]:
 
     def advance(to: int) -> None:
         nonlocal line, column, i
-        chunk = text[i:to]
-        breaks = chunk.count("\n")
-        if breaks:
-            line += breaks
-            column = len(chunk) - chunk.rfind("\n") - 1
-        else:
-            column += len(chunk)
+        line, column = _moved(text, i, to, line, column)
         i = to
 
     while i < n:
