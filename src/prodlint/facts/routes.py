@@ -195,7 +195,8 @@ class Check:
     `rejects` how it turns a request away (`401`, `next(err)`), both with `evidence` where it
     rejects. `uses` are the names it depends on, calls or lists: it is a guard when one of them is.
     `opening` is set when its first statements already read a credential and reject: a handler
-    that checks the caller itself.
+    that checks the caller itself. `requires` is the attribute whose falsy value it rejects
+    (`current_user.is_admin`).
     """
 
     name: str
@@ -208,3 +209,4 @@ class Check:
     scope: str = ""  # where `uses` are looked up
     opening_rejection: Location | None = None  # its first statements reject, after calling `opening_uses`
     opening_uses: tuple[str, ...] = ()
+    requires: str = ""  # the flag it rejects callers without: `if not current_user.is_admin: raise ...`

@@ -173,6 +173,7 @@ class DataModel:
         self._handler_entries: dict[str, list[tuple[str, str]]] = {}
         self._callers: dict[str, list[tuple[str, str, str]]] = {}
         self._owners: dict[tuple[str, str], str] = {}
+        self._function_at: dict[tuple[str, str], Location] = {}
         self._cross_memo: dict[tuple[str, str], str | None] = {}
         # module-level bindings, which other files can import: (path, name) -> (is a function, client)
         self._scoped_keys = {
@@ -286,6 +287,8 @@ class DataModel:
             for calls in self.project.facts_of(Calls):
                 if calls.owner:
                     self._owners[(calls.at.path, calls.function)] = calls.owner
+                if calls.function_at is not None:
+                    self._function_at[(calls.at.path, calls.function)] = calls.function_at
                 # tests, scripts and modules nothing reaches (a separate frontend) run no tenant's request
                 if roles.role_of(calls.at.path).role in (REQUEST, JOB) and calls.at.path not in roles.unreached:
                     for callee in calls.callees:
@@ -298,6 +301,10 @@ class DataModel:
             return self._entries[key]
         if key in self._cross_memo:
             return self._cross_memo[key]
+        admin = self._admin_route(key)
+        if admin is not None:
+            self._cross_memo[key] = admin
+            return admin
         owner, _, name = function.rpartition(".")
         owner = self._owners.get(key) or owner.rsplit(".", 1)[-1]
         # a call through a receiver of a known class calls that class's method only
@@ -317,6 +324,16 @@ class DataModel:
         found = f"reached only from {reasons[0]}"
         self._cross_memo[key] = found
         return found
+
+    def _admin_route(self, key: tuple[str, str]) -> str | None:
+        """Why the function, a route handler, serves platform admins only: every route it handles has a
+        guard that rejects callers without an admin flag (`if not current_user.is_admin: raise ...`)."""
+        routes = self._handled_routes(self._function_at.get(key))
+        flagged = [next((g for g in r.guards if g.requires), None) for r in routes]
+        if not routes or not all(flagged):
+            return None
+        guard = flagged[0]
+        return f"a route handler behind {guard.name}, which rejects callers without {guard.requires}"  # type: ignore[union-attr]
 
     def tenant_queries(self) -> Iterator[TenantQuery]:
         """Every read and write on a tenant-scoped model outside `tenant.exempt`, in path order."""

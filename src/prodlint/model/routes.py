@@ -36,6 +36,8 @@ PARAMETER = re.compile(r":[A-Za-z_$][\w$]*\??(\([^)]*\))?|\{[^}/]*\}|<[^>/]*>")
 MAX_DEPTH = 24  # mount chains deeper than this are cycles
 # Router visits per application: a router mounted twice at each level doubles the routes per level.
 MAX_VISITS = 20_000
+# a user flag that opens the whole platform: `is_admin`, `admin`, `is_superuser`, `is_staff`
+ADMIN_FLAG = re.compile(r"^(is_)?(site_|super_?|platform_)?(admin|superuser|staff)$", re.IGNORECASE)
 CODE_EXTENSIONS = frozenset({".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts", ".py"})
 
 
@@ -75,6 +77,7 @@ class Guard:
     name: str
     at: Location
     evidence: GuardEvidence | None = None
+    requires: str = ""  # the admin flag it rejects callers without (`current_user.is_admin`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -815,6 +818,11 @@ class Guards:
                 return use
         return None
 
+    def admin_flag(self, path: str, scope: str, name: str) -> str:
+        """The admin flag the guard `name` rejects callers without (`current_user.admin`), or ""."""
+        check = self._check(path, scope, name)
+        return check.requires if check is not None and ADMIN_FLAG.search(_last(check.requires)) else ""
+
     def close_calls(self, path: str, scope: str, names: tuple[str, ...]) -> tuple[str, ...]:
         """Those of `names` that read from the request but are no guard: what an RT004 message names."""
         found = []
@@ -856,7 +864,7 @@ def _guards(guards: Guards, path: str, scope: str, names: tuple[str, ...], at: L
     for name in names:
         evidence = guards.guard(path, scope, name)
         if evidence is not None:
-            found.append(Guard(name, at, evidence))
+            found.append(Guard(name, at, evidence, guards.admin_flag(path, scope, name)))
     return tuple(found)
 
 

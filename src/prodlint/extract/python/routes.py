@@ -658,6 +658,7 @@ class FileRoutes:
             opening_rejection=self.module.at(opening_where) if opening_rejects and opening_where is not None else None,
             opening_uses=tuple(dict.fromkeys(name for node in opening
                                              if isinstance(node, ast.Call) and (name := dotted_name(node.func)))),
+            requires=_required_flag(function.body, raised),
         )
 
     # --- small readers ---------------------------------------------------------------------
@@ -892,6 +893,16 @@ def _opening(body: list[ast.stmt]) -> list[ast.stmt]:
     if statements and isinstance(statements[0], ast.Try):
         statements = statements[0].body + statements[1:]
     return statements[:OPENING_STATEMENTS]
+
+
+def _required_flag(body: list[ast.stmt], raised: dict[str, str]) -> str:
+    """`current_user.is_admin` for a top-level `if not current_user.is_admin: raise HTTPException(403)`."""
+    for statement in body:
+        test = statement.test if isinstance(statement, ast.If) else None
+        if (isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not) and isinstance(test.operand, ast.Attribute)
+                and statement.body and rejection(statement.body[0], raised)):  # type: ignore[union-attr]
+            return dotted_name(test.operand) or ""
+    return ""
 
 
 def _check_in(nodes: Iterable[ast.AST], requests: set[str], origins: dict[str, str],
