@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from prodlint.config import Config
-from prodlint.extract import Source, classify
+from prodlint.extract import Source
+from prodlint.kinds import classify
 from prodlint.extract.compose import extract_compose, extract_other_yaml, interpolate
 from prodlint.facts.compose import ComposeService
 
@@ -62,7 +63,7 @@ def test_dev_files_are_configurable(run):
     ("{{cookiecutter.project_slug}}/Dockerfile", None),
 ])
 def test_which_files_are_read_as_compose(path, kind):
-    assert classify(path, Config()) == kind
+    assert classify(path) == kind
 
 
 def services(text: str, path: str = "deploy/docker-compose.yml") -> dict[str, ComposeService]:

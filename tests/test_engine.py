@@ -295,3 +295,24 @@ def test_discovery_honours_gitignore_exclude_and_skipped_directories(tmp_path: P
         ("src/app.ts", "typescript"),
         ("sub/app.py", "python"),
     ]
+
+
+def test_every_kind_has_its_extractor_and_a_warm_run_loads_no_parser(tmp_path: Path) -> None:
+    # Discovery classifies by path alone (prodlint.kinds); each kind's module registers the reader.
+    from prodlint.extract import extractors
+    from prodlint.extract.platform import _READERS
+    from prodlint.kinds import BY_NAME, PLATFORM_FILES
+
+    assert sorted(extractors()) == sorted(BY_NAME)
+    assert sorted(_READERS) == sorted(PLATFORM_FILES)
+    # A run answered by the whole-run cache imports neither a parser nor the fact classes.
+    project = tmp_path / "app"
+    project.mkdir()
+    (project / "main.py").write_text("from fastapi import FastAPI\napp = FastAPI()\n")
+    (project / "schema.sql").write_text("CREATE INDEX ix_a ON a (b);\n")
+    probe = ("import sys; from prodlint.cli import main; main(['check', '.']); "
+             "print(sorted(m for m in ('sqlglot', 'tree_sitter', 'crossplane', 'yaml', 'prodlint.facts.data', "
+             "'prodlint.model.roles', 'prodlint.extract.python') if m in sys.modules))")
+    subprocess.run([sys.executable, "-c", probe], cwd=project, capture_output=True, check=False)
+    warm = subprocess.run([sys.executable, "-c", probe], cwd=project, capture_output=True, text=True, check=False)
+    assert warm.stdout.splitlines()[-1] == "[]"

@@ -7,7 +7,8 @@ import pickle
 import pytest
 
 from prodlint.extract import ParseError, Source
-from prodlint.extract.nginx import extract_nginx, is_nginx_path
+from prodlint.extract.nginx import extract_nginx
+from prodlint.kinds import is_nginx_path
 from prodlint.facts.nginx import NginxFile
 
 REUSE = 'set proxy_http_version 1.1 and proxy_set_header Connection ""'

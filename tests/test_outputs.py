@@ -9,6 +9,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import SARIF_SCHEMA, standalone
 from prodlint.report import Report
@@ -127,3 +129,25 @@ def test_analysed_text_cannot_inject_commands_or_escapes(tmp_path: Path) -> None
     assert 'service "db\\n::error file=x,line=1::FAKE\\x1b[2J" has no memory limit' in text
     assert "evil\\x1b[31m\\u202e/docker-compose.yml:2:3 warning DC001" in text
     assert "file=evil\\x1b[31m\\u202e/docker-compose.yml,line=2" in annotations
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")) | st.just("\t")),
+                          st.sampled_from(["", "bold", "dim"])), max_size=4))
+def test_plain_text_lines_are_what_rich_writes(parts):
+    # Without colour the text report writes lines itself; they must be rich's, byte for byte.
+    import io
+
+    from rich.console import Console
+    from rich.text import Text
+
+    from prodlint.report.text import _Lines
+
+    ours, theirs = io.StringIO(), io.StringIO()
+    _Lines(ours, color=False).line(*parts)
+    line = Text()
+    for text, style in parts:
+        line.append(text, style=style)
+    Console(file=theirs, force_terminal=False, no_color=True, highlight=False, soft_wrap=True, emoji=False,
+            markup=False, width=10_000).print(line)
+    assert ours.getvalue() == theirs.getvalue()

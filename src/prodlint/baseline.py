@@ -16,8 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import statistics
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,6 +104,7 @@ def _pick(found: list[Result], entries: list[dict[str, Any]], shift: float) -> l
 
 def match(results: list[Result], entries: list[dict[str, Any]]) -> list[tuple[Result, dict[str, Any]]]:
     """Which current findings are which baseline entries."""
+    from statistics import median  # a baseline run only
     by_fingerprint = {e["fingerprint"]: e for e in entries if "group" not in e}  # entries of older baselines
     groups: dict[str, list[Result]] = {}
     for result in results:
@@ -133,7 +132,7 @@ def match(results: list[Result], entries: list[dict[str, Any]]) -> list[tuple[Re
                         pairs.append((result, same))
                         found.remove(result)
                         old.remove(same)
-            shift = statistics.median(moves.get(found[0].at.path, [0])) if found else 0
+            shift = median(moves.get(found[0].at.path, [0])) if found else 0
             pairs.extend(_pick(found, old, shift) if found and old else [])
         else:
             pairs.extend((r, by_fingerprint[r.fingerprint]) for r in found if r.fingerprint in by_fingerprint)
@@ -173,6 +172,7 @@ _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 
 def changed_lines(root: Path, ref: str) -> dict[str, set[int] | None]:
     """Lines changed since `ref`, by path relative to `root`; None means the whole file is new."""
+    import subprocess  # only --diff-base runs git
 
     def git(*args: str) -> str:
         try:

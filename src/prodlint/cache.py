@@ -10,6 +10,7 @@ a link, a cache folder that is a file or read-only) is a miss, never an error.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import importlib
 import json
@@ -89,7 +90,15 @@ _SCALARS = (str, int, bool, type(None))
 
 class _Codec:
     def __init__(self) -> None:
-        self.classes: dict[str, type] = {}
+        self._decoders: dict[type, _Decode] = {}
+        self._encoders: dict[type, _Encode] = {}
+        self._any_decoders: dict[str, _Decode] = {}
+
+    @functools.cached_property
+    def classes(self) -> dict[str, type]:
+        """Every fact class by its short name: what a field declared `object` may hold. Built on the
+        first such field, so a whole-run entry (findings only) never imports the fact modules."""
+        classes: dict[str, type] = {}
         modules = [facts_package] + [
             importlib.import_module(f"{facts_package.__name__}.{info.name}")
             for info in sorted(pkgutil.iter_modules(facts_package.__path__), key=lambda info: info.name)
@@ -98,11 +107,12 @@ class _Codec:
             short = module.__name__.removeprefix("prodlint.").removeprefix("facts").lstrip(".") or "facts"
             for name, value in sorted(vars(module).items()):
                 if isinstance(value, type) and dataclasses.is_dataclass(value) and value.__module__ == module.__name__:
-                    self.classes[f"{short}.{name}"] = value
-        self.names = {cls: name for name, cls in self.classes.items()}
-        self._decoders: dict[type, _Decode] = {}
-        self._encoders: dict[type, _Encode] = {}
-        self._any_decoders: dict[str, _Decode] = {}
+                    classes[f"{short}.{name}"] = value
+        return classes
+
+    @functools.cached_property
+    def names(self) -> dict[type, str]:
+        return {cls: name for name, cls in self.classes.items()}
 
     # encoding
 

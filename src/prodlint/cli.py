@@ -28,12 +28,7 @@ from prodlint.cache import CACHE_DIR
 from prodlint.config import ConfigError
 from prodlint.discover import project_root
 from prodlint.engine import Analysis, Options, analyse, failed
-from prodlint.model.roles import production_code
 from prodlint.report import Report, display_prefix
-from prodlint.report import github as github_report
-from prodlint.report import json as json_report
-from prodlint.report import sarif as sarif_report
-from prodlint.report import text as text_report
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 FORMATS = ("text", "json", "sarif", "github")
@@ -277,6 +272,9 @@ def _show_settings(root: Path, config: configuration.Config, select: tuple[str, 
 
 
 def _render(report: Report, fmt: str, stream: TextIO, args: argparse.Namespace) -> None:
+    # each format loads only what it writes with (rich for text)
+    from prodlint.report import github as github_report, json as json_report, sarif as sarif_report, text as text_report
+
     if fmt == "json":
         json_report.render(report, stream)
     elif fmt == "sarif":
@@ -365,6 +363,9 @@ def _report(args: argparse.Namespace) -> int:
 
 def _show_files(analysis: Analysis, stream: TextIO) -> int:
     """Every file with its role and the reason: the production-code decisions, open to dispute."""
+    from prodlint.model.roles import production_code
+    from prodlint.report import text as text_report
+
     assert analysis.project is not None
     roles = analysis.project.view(production_code)
     prefix = display_prefix(analysis.root)

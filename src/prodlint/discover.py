@@ -26,8 +26,8 @@ except ImportError:  # pragma: no cover - older pathspec
     from pathspec.patterns.gitwildmatch import GitWildMatchPattern as _BasePattern
 
 from prodlint.config import Config, find as find_config
-from prodlint.extract import classify
 from prodlint.facts import Notification
+from prodlint.kinds import classify
 from prodlint.lines import split_lines
 from prodlint.reading import read_regular
 
@@ -236,7 +236,7 @@ class _Walker:
     def add_file(self, path: Path, rel: str, info: os.stat_result) -> None:
         if rel in self.seen_files:
             return
-        kind = classify(rel, self.config)
+        kind = classify(rel)
         if kind is None:
             return
         self.seen_files.add(rel)

@@ -8,15 +8,12 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
-import multiprocessing
 import os
 import re
 import sys
 import traceback
 from collections import Counter
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,10 +22,9 @@ from prodlint import suppress
 from prodlint.cache import CACHE_DIR, Cache, build_digest, cache_key, encode, from_data, to_data
 from prodlint.config import Config, selects
 from prodlint.discover import Candidate, Discovery, discover
-from prodlint.extract import ParseError, Source, extractors
+from prodlint.extract import ParseError, Source, extractor_for
 from prodlint.extract.generated import skip_reason
 from prodlint.facts import FileFacts, Location, Notification, Suppression
-from prodlint.model.roles import production_code
 from prodlint.project import Project, glob_matches
 from prodlint.reading import read_regular
 from prodlint.lines import normalise_newlines, split_lines
@@ -169,7 +165,7 @@ def extract_file(task: tuple[str, str, str, Config]) -> FileFacts:
     facts: list[object] = []
     notifications: list[Notification] = []
     try:
-        for item in extractors()[kind].extract(Source(path, text), config):
+        for item in extractor_for(kind).extract(Source(path, text), config):
             (notifications if isinstance(item, Notification) else facts).append(item)
     except ParseError as error:
         return FileFacts(path, kind, (), (Notification(path, error.message, error.line),), suppressions)
@@ -215,7 +211,7 @@ def extract_path(task: _Task, config: Config, digest: str | None) -> tuple[_Outc
 
 
 def preload(kind: str) -> None:
-    module = sys.modules.get(extractors()[kind].extract.__module__)
+    module = sys.modules.get(extractor_for(kind).extract.__module__)
     collectors = getattr(module, "collectors", None)
     if callable(collectors):
         collectors()
@@ -253,6 +249,8 @@ def _extract_all(tasks: list[_Task], sizes: dict[str, int], config: Config, jobs
                  progress: Callable[[int, int], None] | None = None) -> list[tuple[_Outcome, str]]:
     global _CONFIG
     _CONFIG = (config, config.digest(), os.getpid())
+    import multiprocessing
+
     workers = min(jobs or available_cpus(), len(tasks))
     if workers <= 1 or sum(sizes.values()) < POOL_MIN_BYTES or multiprocessing.get_start_method() != "fork":
         results = []
@@ -261,6 +259,9 @@ def _extract_all(tasks: list[_Task], sizes: dict[str, int], config: Config, jobs
             if progress:
                 progress(len(results), len(tasks))
         return results
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
     for kind in sorted({task[1] for task in tasks}):
         preload(kind)  # forked workers inherit the imported collectors and grammars
     # Largest files first, dealt round-robin: chunks of about equal work, the long ones started early.
@@ -416,6 +417,8 @@ def _analyse(paths: list[Path], config: Config, options: Options, root: Path | N
     finally:
         if gc_was_on:
             gc.enable()
+
+    from prodlint.model.roles import production_code  # the model is built only when no whole-run entry answers
 
     project = Project(tuple(files), config, skipped)
     analysis.project = project

@@ -15,8 +15,6 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import yaml
-
 from prodlint.facts import Location
 
 if TYPE_CHECKING:
@@ -91,12 +89,17 @@ def _rules_dir() -> Path:
 @cache
 def metadata() -> dict[str, RuleMeta]:
     """All rule metadata by code, in code order."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when the wheel has it: the same data, 7x faster
     found: dict[str, RuleMeta] = {}
     for path in sorted(_rules_dir().glob("*.yaml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 - a safe loader
         missing = [key for key in _REQUIRED if key not in data]
         if missing:
             raise RuntimeError(f"{path.name} lacks {', '.join(missing)}")
+        if data["id"] != path.stem:
+            raise RuntimeError(f"{path.name} holds rule {data['id']}: a rule's file is named by its code")
         found[data["id"]] = RuleMeta(
             id=data["id"],
             name=data["name"],
@@ -112,6 +115,12 @@ def metadata() -> dict[str, RuleMeta]:
     return dict(sorted(found.items()))
 
 
+@cache
+def codes() -> frozenset[str]:
+    """Every rule code, from the file names alone: selecting rules reads no YAML."""
+    return frozenset(path.stem for path in _rules_dir().glob("*.yaml"))
+
+
 def functions() -> dict[str, RuleFunction]:
     """Rule functions by code; importing `prodlint.checks` registers them."""
     import prodlint.checks as checks
@@ -125,14 +134,14 @@ def expand(selectors: tuple[str, ...], key: str) -> set[str]:
     """Codes named by `RT`, `TN001`, `ALL`; an unknown selector is a ConfigError naming the key."""
     from prodlint.config import ConfigError
 
-    codes = set(metadata())
+    known = codes()
     chosen: set[str] = set()
     for selector in selectors:
         selector = selector.strip().upper()
         if selector == "ALL":
-            chosen |= codes
+            chosen |= known
             continue
-        matched = {code for code in codes if code.startswith(selector)}
+        matched = {code for code in known if code.startswith(selector)}
         if not selector or not matched:
             raise ConfigError(f"`{key}` names unknown rule `{selector}`")
         chosen |= matched
@@ -149,8 +158,8 @@ def validate(config: Config) -> None:
     """Rule codes named anywhere in the configuration must exist."""
     expand(config.select, "select")
     expand(config.ignore, "ignore")
-    for glob, codes in config.per_file_ignores:
-        expand(codes, f"per-file-ignores.{glob}")
+    for glob, selected in config.per_file_ignores:
+        expand(selected, f"per-file-ignores.{glob}")
     for code, _level in config.severity:
         expand((code,), f"severity.{code}")
 

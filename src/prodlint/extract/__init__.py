@@ -1,4 +1,4 @@
-"""Per-file extractors: one source kind each, chosen by file name.
+"""Per-file extractors: one source kind each (`prodlint.kinds` says which files are of which kind).
 
 An extractor sees one file and nothing else, so extraction runs in parallel
 worker processes and is cached by content hash. It yields facts and
@@ -11,15 +11,15 @@ a PL001 notification and the run goes on.
 
 from __future__ import annotations
 
-import fnmatch
 import importlib
-import pkgutil
 import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from prodlint.kinds import BY_NAME
 
 if TYPE_CHECKING:
     from prodlint.config import Config
@@ -45,19 +45,15 @@ class Source:
 
 
 Extract = Callable[[Source, "Config"], Iterable[object]]
-Matches = Callable[[str, "Config"], bool]
 
 
 @dataclass(frozen=True, slots=True)
 class ExtractorSpec:
     kind: str
-    matches: Matches
     extract: Extract
-    priority: int  # higher wins when several match one file
 
 
 _EXTRACTORS: dict[str, ExtractorSpec] = {}
-_loaded = False
 
 
 # CPU seconds one file's extraction may take; linear extractors need well under one
@@ -69,9 +65,11 @@ class _OverBudget(BaseException):
     """Raised by the budget timer inside an extraction (a BaseException: collectors' `except Exception` let it through)."""
 
 
-def extractor(kind: str, *, matches: Matches, priority: int = 0) -> Callable[[Extract], Extract]:
+def extractor(kind: str) -> Callable[[Extract], Extract]:
+    """Registers the reader of a kind; which files are of the kind is `prodlint.kinds`'s to say."""
+
     def register(extract: Extract) -> Extract:
-        _EXTRACTORS[kind] = ExtractorSpec(kind, matches, _budgeted(extract), priority)
+        _EXTRACTORS[kind] = ExtractorSpec(kind, _budgeted(extract))
         return extract
 
     return register
@@ -111,34 +109,15 @@ def _prepare(extract: Extract) -> None:
         collectors()
 
 
-def name_matches(*patterns: str) -> Matches:
-    """Match the file's base name against glob patterns (case-sensitive)."""
-
-    def matches(path: str, config: Config) -> bool:
-        name = path.rsplit("/", 1)[-1]
-        return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
-
-    return matches
-
-
-def _load() -> None:
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        importlib.import_module(f"{__name__}.{info.name}")
+def extractor_for(kind: str) -> ExtractorSpec:
+    """The extractor of a kind, its module imported on first use."""
+    if kind not in _EXTRACTORS:
+        importlib.import_module(BY_NAME[kind].module)
+    return _EXTRACTORS[kind]
 
 
 def extractors() -> dict[str, ExtractorSpec]:
-    _load()
-    return _EXTRACTORS
-
-
-def classify(path: str, config: Config) -> str | None:
-    """The kind of extractor for a file, or None when prodlint has nothing to read in it."""
-    best: ExtractorSpec | None = None
-    for spec in extractors().values():
-        if spec.matches(path, config) and (best is None or spec.priority > best.priority):
-            best = spec
-    return best.kind if best else None
+    """Every extractor, by kind."""
+    for kind in BY_NAME:
+        extractor_for(kind)
+    return dict(sorted(_EXTRACTORS.items()))

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
-from prodlint.extract import Source, extractor, name_matches
+from prodlint.extract import Source, extractor
 from prodlint.extract.commands import split_command
 from prodlint.extract.yaml_lines import YMap, YNode, YScalar, YSeq, load_documents
 from prodlint.facts import Location
@@ -25,42 +25,12 @@ from prodlint.facts.roles import ComposeHeader
 if TYPE_CHECKING:
     from prodlint.config import Config
 
-COMPOSE_NAMES = (
-    "compose.yaml", "compose.yml", "docker-compose*.yml", "docker-compose*.yaml", "compose.*.yaml", "compose.*.yml",
-)
 COMPOSE_TOP_LEVEL = frozenset({"version", "name", "services", "volumes", "networks", "configs", "secrets", "include"})
 SERVICE_SHAPE = frozenset({"image", "build", "command", "ports", "entrypoint", "environment", "depends_on"})
-# Folders and files whose YAML is never compose; some (Helm templates) are not even YAML.
-_NOT_COMPOSE_DIRS = frozenset({
-    ".github", ".gitlab", ".circleci", ".buildkite", "templates", "charts", "helm", "k8s", "kubernetes",
-    "cassettes", "fixtures", "testdata", "locale", "locales", "i18n", "translations",
-})
-_NOT_COMPOSE_NAMES = frozenset({
-    "pnpm-lock.yaml", ".pre-commit-config.yaml", ".pre-commit-hooks.yaml", "mkdocs.yml", ".gitlab-ci.yml",
-    "Chart.yaml", "openapi.yaml", "openapi.yml", "swagger.yaml", "swagger.yml", "action.yml", "action.yaml",
-    "codecov.yml", ".travis.yml", "appveyor.yml", "dependabot.yml", "environment.yml", "serverless.yml",
-})
 _COMPOSE_SHAPE = re.compile(r"^services\s*:", re.MULTILINE)
-_named_compose = name_matches(*COMPOSE_NAMES)
 
 
-def is_template_path(path: str) -> bool:
-    """A cookiecutter / copier project template (`{{cookiecutter.slug}}/docker-compose.yml`): not a deployment."""
-    return "{{" in path or "{%" in path
-
-
-def _is_named_compose(path: str, config: Config) -> bool:
-    return _named_compose(path, config) and not is_template_path(path)
-
-
-def _maybe_compose(path: str, config: Config) -> bool:
-    *dirs, name = path.split("/")
-    if not name.endswith((".yml", ".yaml")) or name in _NOT_COMPOSE_NAMES or name.endswith(".lock.yaml"):
-        return False
-    return not _NOT_COMPOSE_DIRS.intersection(dirs) and not is_template_path(path)
-
-
-@extractor("compose", matches=_is_named_compose, priority=1)
+@extractor("compose")
 def extract_compose(source: Source, config: Config) -> Iterable[object]:
     yield from _header(source)
     for document in load_documents(source.text):
@@ -68,7 +38,7 @@ def extract_compose(source: Source, config: Config) -> Iterable[object]:
             yield from _services(source.path, document)
 
 
-@extractor("yaml", matches=_maybe_compose, priority=-2)
+@extractor("yaml")
 def extract_other_yaml(source: Source, config: Config) -> Iterable[object]:
     if not _COMPOSE_SHAPE.search(source.text):
         return

@@ -16,8 +16,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from prodlint.extract import ParseError, Source, extractor, name_matches
-from prodlint.extract.compose import is_template_path, text_at
+from prodlint.extract import ParseError, Source, extractor
+from prodlint.extract.compose import text_at
 from prodlint.facts import Location
 from prodlint.facts.compose import Command, Dockerfile, DockerStage, EnvVar
 from prodlint.lines import split_lines
@@ -54,14 +54,9 @@ class _Stage:
         self.fact = replace(self.fact, **changes)
 
 
-_named_dockerfile = name_matches("Dockerfile", "Dockerfile.*", "*.Dockerfile", "*.dockerfile", "Containerfile", "Containerfile.*")
 
 
-def _is_dockerfile(path: str, config: Config) -> bool:
-    return _named_dockerfile(path, config) and not is_template_path(path)
-
-
-@extractor("dockerfile", matches=_is_dockerfile)
+@extractor("dockerfile")
 def extract_dockerfile(source: Source, config: Config) -> Iterable[object]:
     stages: list[_Stage] = []
     args: list[tuple[str, str]] = []

@@ -25,11 +25,6 @@ _COMMENT = re.compile(r"(?<=\s)#")  # a lookbehind, linear where `\s+#` is quadr
 _LINE = re.compile(r"^\s*(?:export\s+)?(?P<key>[A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(?P<value>.*)")  # trailing blanks: rstrip, not a lazy match (quadratic)
 
 
-def _matches(path: str, config: Config) -> bool:
-    name = path.rsplit("/", 1)[-1]
-    return name == ".env" or name.startswith(".env.") or name.endswith(".env")
-
-
 def _unquote(raw: str) -> tuple[str, int]:
     """The value and its offset in `raw` (where the text inside the quotes starts)."""
     if raw[:1] in ("'", '"'):
@@ -40,7 +35,7 @@ def _unquote(raw: str) -> tuple[str, int]:
     return _COMMENT.split(raw, maxsplit=1)[0].rstrip(), 0
 
 
-@extractor("dotenv", matches=_matches)
+@extractor("dotenv")
 def extract_dotenv(source: Source, config: Config) -> Iterable[object]:
     values = []
     for number, line in enumerate(split_lines(source.text), start=1):

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from prodlint.extract import Source, extractor, name_matches
+from prodlint.extract import Source, extractor
 from prodlint.facts import Location
 from prodlint.facts.capacity import IniValue
 
@@ -17,7 +17,7 @@ _SECTION = re.compile(r"^\[\s*([^\]]+?)\s*\]\s*$")
 _PAIR = re.compile(r"^([A-Za-z_][\w.-]*)\s*[=:]\s*(.*?)\s*$")
 
 
-@extractor("ini", matches=name_matches("*.ini"))
+@extractor("ini")
 def extract_ini(source: Source, config: Config) -> Iterable[object]:
     section = ""
     for number, line in enumerate(source.text.splitlines(), start=1):

@@ -19,42 +19,19 @@ from crossplane.lexer import _balance_braces, _lex_file_object
 from prodlint.extract import ParseError, Source, extractor
 from prodlint.facts import Location, Notification
 from prodlint.facts.nginx import Directive, NginxFile
+from prodlint.kinds import is_nginx_path
 from prodlint.lines import split_lines, split_lines_keepends
 
 if TYPE_CHECKING:
     from prodlint.config import Config
 
-NGINX_DIRS = frozenset({"nginx", "conf.d", "http.d", "sites-available", "sites-enabled"})
-# `.conf` files that other programs own; they never hold nginx blocks.
-NOT_NGINX = frozenset({
-    "postgresql.conf", "pg_hba.conf", "pg_ident.conf", "supervisord.conf", "redis.conf",
-    "sentinel.conf", "mongod.conf", "httpd.conf", "apache2.conf", "haproxy.conf", "sysctl.conf",
-    "resolv.conf", "logrotate.conf", "rsyslog.conf", "pgbouncer.conf", "my.conf", "mysqld.conf",
-})
 NGINX_SHAPE = re.compile(
     r"^[ \t]*(?:http|events|stream|server|upstream[ \t]+\S+|location[ \t][^{;\n]*)[ \t]*\{", re.MULTILINE
 )
 Token = tuple[str, int, bool]
 
 
-def is_nginx_path(path: str) -> bool:
-    """Named or placed as nginx configuration: parse errors in it are worth reporting."""
-    *dirs, name = path.split("/")
-    if name == "nginx.conf" or name.endswith(".nginx"):
-        return True
-    if not NGINX_DIRS.intersection(dirs):
-        return False
-    if name.endswith((".conf", ".conf.template")):
-        return True
-    return bool(dirs) and dirs[-1] in ("sites-available", "sites-enabled") and "." not in name
-
-
-def _matches(path: str, config: Config) -> bool:
-    name = path.rsplit("/", 1)[-1]
-    return is_nginx_path(path) or (name.endswith(".conf") and name not in NOT_NGINX)
-
-
-@extractor("nginx", matches=_matches, priority=-1)
+@extractor("nginx")
 def extract_nginx(source: Source, config: Config) -> Iterable[object]:
     if not is_nginx_path(source.path) and not NGINX_SHAPE.search(source.text):
         return  # some other program's `.conf`

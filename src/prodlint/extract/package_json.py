@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from prodlint.extract import ParseError, Source, extractor, name_matches
+from prodlint.extract import ParseError, Source, extractor
 from prodlint.facts import Location
 from prodlint.facts.roles import PackageManifest
 
@@ -18,7 +18,7 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-@extractor("package-json", matches=name_matches("package.json"))
+@extractor("package-json")
 def extract_package_json(source: Source, config: Config) -> Iterable[object]:
     try:
         data = json.loads(source.text)

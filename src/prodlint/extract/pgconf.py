@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from prodlint.extract import Source, extractor, name_matches
+from prodlint.extract import Source, extractor
 from prodlint.facts import Location
 from prodlint.facts.capacity import PostgresSetting
 from prodlint.lines import split_lines
@@ -23,7 +23,7 @@ CONNECTION_SETTINGS = ("max_connections", "superuser_reserved_connections", "res
 _LINE = re.compile(r"^\s*+(?P<name>[a-z_.]++)(?:\s*+=\s*+|\s++)(?P<value>'[^']*+'|[^\s#]++)")
 
 
-@extractor("postgresql-conf", matches=name_matches("postgresql.conf", "postgresql.*.conf", "postgresql.conf.*"))
+@extractor("postgresql-conf")
 def extract_postgresql_conf(source: Source, config: Config) -> Iterable[object]:
     for number, line in enumerate(split_lines(source.text), start=1):
         match = _LINE.match(line)

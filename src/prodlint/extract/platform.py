@@ -13,7 +13,7 @@ import tomllib
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from prodlint.extract import ParseError, Source, extractor, name_matches
+from prodlint.extract import ParseError, Source, extractor
 from prodlint.extract.yaml_lines import YMap, YSeq, load_first
 from prodlint.facts import Location
 from prodlint.facts.roles import PlatformProcess
@@ -123,6 +123,6 @@ _READERS = {"render.yaml": _render, "render.yml": _render, "fly.toml": _fly, "ra
             "railway.toml": _railway, "app.yaml": _app_engine, "pyproject.toml": _pyproject}
 
 
-@extractor("platform", matches=name_matches(*_READERS))
+@extractor("platform")
 def extract_platform(source: Source, config: Config) -> Iterable[object]:
     yield from _READERS[source.name](source)

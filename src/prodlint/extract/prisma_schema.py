@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from prodlint.extract import ParseError, Source, extractor, name_matches
+from prodlint.extract import ParseError, Source, extractor
 from prodlint.facts import Location
 from prodlint.facts.data import PRISMA, Datasource, Enum, Field, Generator, IndexDef, Model, Relation
 from prodlint import numbers
@@ -522,6 +522,6 @@ def _string(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-@extractor("prisma", matches=name_matches("*.prisma"))
+@extractor("prisma")
 def extract_prisma_schema(source: Source, config: Config) -> Iterable[object]:
     return list(SchemaFile(source.path, parse_schema(source.text)).facts())

@@ -6,8 +6,7 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from prodlint.extract import Source, extractor, name_matches
-from prodlint.extract.compose import is_template_path
+from prodlint.extract import Source, extractor
 from prodlint.extract.dockerfile import DEFAULT_SHELL
 from prodlint.facts import Location
 from prodlint.facts.compose import Command, ProcfileEntry
@@ -19,14 +18,9 @@ if TYPE_CHECKING:
 _ENTRY = re.compile(r"^(?P<process>[A-Za-z0-9_-]+)[ \t]*:[ \t]*(?P<command>\S.*?)\s*$")
 
 
-_named_procfile = name_matches("Procfile", "Procfile.*")
 
 
-def _is_procfile(path: str, config: Config) -> bool:
-    return _named_procfile(path, config) and not is_template_path(path)
-
-
-@extractor("procfile", matches=_is_procfile)
+@extractor("procfile")
 def extract_procfile(source: Source, config: Config) -> Iterable[object]:
     for number, line in enumerate(split_lines(source.text), start=1):
         match = _ENTRY.match(line)

@@ -35,11 +35,6 @@ _KEYWORDS = frozenset({"if", "then", "else", "elif", "fi", "do", "done", "while"
 _OPERATORS = ("&&", "||", ";", "|")
 
 
-def _matches(path: str, config: Config) -> bool:
-    name = path.rsplit("/", 1)[-1]
-    return name.endswith((".sh", ".bash")) or name in ("docker-entrypoint", "entrypoint", "start", "run")
-
-
 def _logical_lines(text: str) -> Iterator[tuple[int, int, str]]:
     """(first line, last line, text) with backslash continuations joined."""
     start, parts = None, []
@@ -102,7 +97,7 @@ def _simple_commands(line: str, at: Location, nested: bool) -> Iterator[ShellCom
         yield ShellCommand(Command(" ".join(words), tuple(words), at, shell_form=True), nested)
 
 
-@extractor("shell", matches=_matches)
+@extractor("shell")
 def extract_shell(source: Source, config: Config) -> Iterable[object]:
     if not source.text.startswith("#!") and not source.path.endswith((".sh", ".bash")):
         return

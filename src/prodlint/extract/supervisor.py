@@ -25,14 +25,7 @@ _KEY = re.compile(r"^([A-Za-z_][\w.-]*)\s*[=:]\s*(.*)$")
 _COMMENT = re.compile(r"\s+;.*$")
 
 
-def _matches(path: str, config: Config) -> bool:
-    *directories, name = path.split("/")
-    if name in ("supervisord.conf", "supervisor.conf"):
-        return True
-    return name.endswith((".conf", ".ini")) and any(d.lower().startswith("supervisor") for d in directories)
-
-
-@extractor("supervisor", matches=_matches, priority=1)
+@extractor("supervisor")
 def extract_supervisor(source: Source, config: Config) -> Iterable[object]:
     programs: list[tuple[str, Command]] = []
     includes: list[str] = []

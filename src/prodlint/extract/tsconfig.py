@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from prodlint.extract import ParseError, Source, extractor, name_matches
+from prodlint.extract import ParseError, Source, extractor
 from prodlint.facts.modules import TsConfig
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ def strict_json(text: str) -> str:
     return "".join(out)
 
 
-@extractor("tsconfig", matches=name_matches("tsconfig.json", "tsconfig.*.json", "jsconfig.json", "jsconfig.*.json"))
+@extractor("tsconfig")
 def extract_tsconfig(source: Source, config: Config) -> Iterator[object]:
     try:
         document = json.loads(strict_json(source.text)) if source.text.strip() else {}

@@ -7,13 +7,13 @@ import re
 import sys
 from collections import Counter
 from itertools import groupby
-from typing import TextIO
-
-from rich.console import Console
-from rich.text import Text
+from typing import TYPE_CHECKING, TextIO
 
 from prodlint.report import Report
 from prodlint.rules import metadata
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 _STYLE = {"error": "bold red", "warning": "yellow", "note": "cyan"}
 
@@ -46,12 +46,36 @@ def _start(text: str) -> str:
     return f"./{text}" if text.startswith("::") else text
 
 
-def _console(stream: TextIO, color: bool | None = None) -> Console:
-    if color is None:  # auto
-        color = stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
-    # soft_wrap: never break a finding line at the terminal width; tools parse these lines.
-    return Console(file=stream, force_terminal=color, no_color=not color, highlight=False,
-                   soft_wrap=True, emoji=False, markup=False, width=10_000 if not color else None)
+class _Lines:
+    """Writes the report line by line: through rich when coloured, and as plain text otherwise,
+    the text rich would write (rich is loaded only for colour or a tab, which it expands by cell width)."""
+
+    def __init__(self, stream: TextIO, color: bool | None = None) -> None:
+        if color is None:  # auto
+            color = stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+        self.stream = stream
+        self.color = color
+        self._console: Console | None = None
+
+    def line(self, *parts: tuple[str, str]) -> None:
+        """One line of (text, style) parts."""
+        if self.color or any("\t" in text for text, _ in parts):
+            self._rich_line(parts)
+        else:
+            self.stream.write("".join(text for text, _ in parts) + "\n")
+
+    def _rich_line(self, parts: tuple[tuple[str, str], ...]) -> None:
+        from rich.console import Console
+        from rich.text import Text
+
+        if self._console is None:
+            # soft_wrap: never break a finding line at the terminal width; tools parse these lines.
+            self._console = Console(file=self.stream, force_terminal=self.color, no_color=not self.color, highlight=False,
+                                    soft_wrap=True, emoji=False, markup=False, width=10_000 if not self.color else None)
+        line = Text()
+        for text, style in parts:
+            line.append(text, style=style)
+        self._console.print(line)
 
 
 def _plural(count: int, word: str) -> str:
@@ -82,42 +106,38 @@ def summary(report: Report) -> str:
 def render(report: Report, stream: TextIO = sys.stdout, statistics: bool = False, quiet: bool = False,
            color: bool | None = None) -> None:
     """`quiet`: findings only. `color`: None decides by the stream (a terminal, NO_COLOR, TERM=dumb)."""
-    console = _console(stream, color)
+    lines = _Lines(stream, color)
     if statistics:
-        _statistics(report, console)
+        _statistics(report, lines)
     else:
         for path, group in groupby(report.results, key=lambda r: r.at.path):
             shown = _start(clean(report.display(path)))
-            console.print(Text(shown, style="bold underline"))
+            lines.line((shown, "bold underline"))
             for result in group:
-                line = Text()
-                line.append(f"{shown}:{result.at.line}:{result.at.column}", style="bold")
-                line.append(" ")
                 # The severity in words too: logs, pre-commit and NO_COLOR lose the colour.
-                line.append(f"{result.severity} {result.code}", style=_STYLE[result.severity])
-                line.append(f" {result.name} ", style="dim")
-                line.append(clean(result.message))
-                console.print(line)
+                lines.line((f"{shown}:{result.at.line}:{result.at.column}", "bold"), (" ", ""),
+                           (f"{result.severity} {result.code}", _STYLE[result.severity]),
+                           (f" {result.name} ", "dim"), (clean(result.message), ""))
                 if result.source_line.strip():
-                    console.print(Text(f"  {result.at.line:>5} | {clean(result.source_line.rstrip())}", style="dim"))
+                    lines.line((f"  {result.at.line:>5} | {clean(result.source_line.rstrip())}", "dim"))
                 for related in result.finding.related:
                     where = f"{clean(report.display(related.at.path))}:{related.at.line}:{related.at.column}"
-                    console.print(Text(f"        = {clean(related.message)}: {where}", style="dim"))
-            console.print()
+                    lines.line((f"        = {clean(related.message)}: {where}", "dim"))
+            lines.line()
     if quiet:
         return
     for notification in report.notifications:
         where = clean(report.display(notification.path)) + (f":{notification.line}" if notification.line else "")
-        console.print(Text(f"{notification.level}: {notification.code} {where}: {clean(notification.message)}", style=_STYLE.get(notification.level, "")))
+        lines.line((f"{notification.level}: {notification.code} {where}: {clean(notification.message)}", _STYLE.get(notification.level, "")))
     for note in report.notes:
-        console.print(Text(clean(note), style="yellow"))
+        lines.line((clean(note), "yellow"))
     for error in report.analysis.internal_errors:
-        console.print(Text(f"internal error: {clean(error)}", style="bold red"))
-    console.print(Text(summary(report), style="bold"))
+        lines.line((f"internal error: {clean(error)}", "bold red"))
+    lines.line((summary(report), "bold"))
 
 
-def _statistics(report: Report, console: Console) -> None:
+def _statistics(report: Report, lines: _Lines) -> None:
     counts = Counter(r.code for r in report.results)
     meta = metadata()
     for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
-        console.print(f"{count:>6}  {code}  {meta[code].name}")
+        lines.line((f"{count:>6}  {code}  {meta[code].name}", ""))

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from prodlint.extract import ParseError, Source, extractor, name_matches
+from prodlint.extract import ParseError, Source, extractor
 from prodlint.facts import Location
 from prodlint.lines import split_lines
 
@@ -194,7 +194,7 @@ def parse_python(source: Source) -> ast.Module:
         raise ParseError(f"Python source cannot be parsed: {type(error).__name__}") from None
 
 
-@extractor("python", matches=name_matches("*.py", "*.pyi"))
+@extractor("python")
 def extract_python(source: Source, config: Config) -> Iterable[object]:
     module = PyModule(source.path, source.text, parse_python(source), config)
     for collect in collectors():

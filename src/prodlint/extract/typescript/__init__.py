@@ -17,14 +17,11 @@ from typing import TYPE_CHECKING
 
 import tree_sitter
 
-from prodlint.extract import Source, extractor, name_matches
+from prodlint.extract import Source, extractor
 from prodlint.facts import Location, Notification
 
 if TYPE_CHECKING:
     from prodlint.config import Config
-
-EXTENSIONS = ("*.ts", "*.tsx", "*.mts", "*.cts", "*.js", "*.jsx", "*.mjs", "*.cjs")
-
 
 @cache
 def language(dialect: str) -> tree_sitter.Language:
@@ -153,7 +150,7 @@ def _first_error(node: tree_sitter.Node) -> tree_sitter.Node | None:
     return None
 
 
-@extractor("typescript", matches=name_matches(*EXTENSIONS))
+@extractor("typescript")
 def extract_typescript(source: Source, config: Config) -> Iterable[object]:
     if source.path.endswith(".d.ts"):
         return
