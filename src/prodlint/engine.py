@@ -211,6 +211,10 @@ def extract_path(task: _Task, config: Config, digest: str | None) -> tuple[_Outc
 
 
 def preload(kind: str) -> None:
+    """Imports what extracting the kind may need, before workers are forked: they share it."""
+    if kind in ("python", "typescript", "sql"):
+        import prodlint.ddl  # noqa: F401 - sqlglot, else imported by each worker on its first SQL
+        import prodlint.sqltext  # noqa: F401
     module = sys.modules.get(extractor_for(kind).extract.__module__)
     collectors = getattr(module, "collectors", None)
     if callable(collectors):

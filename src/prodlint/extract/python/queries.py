@@ -19,7 +19,6 @@ from prodlint.extract.python import NESTED_SCOPES, PyModule, child_nodes, collec
 from prodlint.extract.python.models import call_name, dotted, string
 from prodlint.facts import Location
 from prodlint.facts.data import READ, SQLALCHEMY, WRITE, ClientInput, FilterParts, NewRow, Query, RawSql, RowCheck, ScopedCall
-from prodlint.sqltext import join_interpolated, tables_touched
 
 FILTERS = frozenset({"filter", "where", "filter_by"})
 SINGLE_ROW = frozenset({"first", "one", "one_or_none", "scalar", "scalar_one", "scalar_one_or_none", "get", "first_or_404", "one_or_404", "get_or_404", "exists"})
@@ -496,6 +495,8 @@ class QueryReader:
     # --- raw SQL ------------------------------------------------------------
 
     def raw_sql(self, call: ast.Call) -> None:
+        from prodlint import sqltext  # sqlglot, loaded with the first raw SQL string
+
         is_text = self._orm_function(call) == "text"
         is_execute = isinstance(call.func, ast.Attribute) and call.func.attr in RAW_EXECUTORS
         if not (is_text or is_execute) or not call.args:
@@ -508,7 +509,7 @@ class QueryReader:
         sql, complete = self._literal(argument)
         if sql is None or not SQL_START.match(sql):
             return
-        tables = tables_touched(sql) if complete else None
+        tables = sqltext.tables_touched(sql) if complete else None
         function, function_at = self.qualname()
         self.facts.append(
             RawSql(
@@ -546,6 +547,8 @@ class QueryReader:
 
     def _literal(self, node: ast.expr) -> tuple[str | None, bool]:
         """SQL text of a string, f-string, `"..." % x` or concatenation; False when pieces are not values."""
+        from prodlint import sqltext
+
         if string(node) is not None:
             return string(node), True
         if isinstance(node, ast.JoinedStr):
@@ -557,7 +560,7 @@ class QueryReader:
                 else:
                     current += str(value.value)  # type: ignore[attr-defined]
             fragments.append(current)
-            joined = join_interpolated(fragments)
+            joined = sqltext.join_interpolated(fragments)
             return (joined, True) if joined is not None else ("".join(fragments), False)
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
             left, left_ok = self._literal(node.left)
@@ -571,7 +574,7 @@ class QueryReader:
             text, _ = self._literal(node.func.value)
             if text is None:
                 return None, False
-            joined = join_interpolated(re.split(r"\{[^{}]*\}", text))
+            joined = sqltext.join_interpolated(re.split(r"\{[^{}]*\}", text))
             return (joined, True) if joined is not None else (text, False)
         return None, False
 

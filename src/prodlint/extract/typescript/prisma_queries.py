@@ -19,7 +19,6 @@ from prodlint.extract.typescript import TsModule, collector
 from prodlint.facts import Location
 from prodlint.facts.data import PRISMA, READ, WRITE, ClientInput, FilterParts, Query, RawSql, RowCheck, ScopedCall, ScopedClient
 from prodlint.extract.typescript.calls import _Types, collect_calls
-from prodlint.sqltext import join_interpolated, tables_touched
 
 READ_OPERATIONS = frozenset(
     {"findMany", "findFirst", "findFirstOrThrow", "findUnique", "findUniqueOrThrow", "count", "aggregate", "groupBy"}
@@ -689,6 +688,8 @@ class QueryReader:
 
     def _literal(self, node: Node) -> tuple[str, bool]:
         """The SQL text of a string or template literal, and whether every interpolation is a value."""
+        from prodlint import sqltext  # sqlglot, loaded with the first raw SQL string
+
         if node.type == "string":
             return self.text(node)[1:-1], True
         fragments, current = [], ""
@@ -699,12 +700,14 @@ class QueryReader:
             elif child.type in ("string_fragment", "escape_sequence"):
                 current += self.text(child)
         fragments.append(current)
-        joined = join_interpolated(fragments)
+        joined = sqltext.join_interpolated(fragments)
         return (joined if joined is not None else "".join(fragments)), joined is not None
 
     def _raw(self, call: Node, origin: str, literal: Node, client: str) -> RawSql:
+        from prodlint import sqltext
+
         text, complete = self._literal(literal)
-        tables = tables_touched(text) if complete else None
+        tables = sqltext.tables_touched(text) if complete else None
         function, function_at = self.qualname(call)
         return RawSql(
             origin=origin,
