@@ -26,7 +26,7 @@ from typing import Any
 
 from prodlint import __version__
 from prodlint import facts as facts_package
-from prodlint.facts import FileFacts
+from prodlint.facts import FileFacts, Location
 from prodlint.reading import read_regular
 
 CACHE_DIR = ".prodlint_cache"
@@ -90,9 +90,12 @@ _SCALARS = (str, int, bool, type(None))
 
 class _Codec:
     def __init__(self) -> None:
-        self._decoders: dict[type, _Decode] = {}
-        self._encoders: dict[type, _Encode] = {}
+        self._decoders: dict[type, _Decode] = {Location: self._decode_location}
+        self._encoders: dict[type, _Encode] = {Location: self._encode_location}
         self._any_decoders: dict[str, _Decode] = {}
+        # A location in the file whose facts are being coded leaves its path out: most of them do,
+        # and the path is the longest part of the entry.
+        self._path: str | None = None
 
     @functools.cached_property
     def classes(self) -> dict[str, type]:
@@ -165,6 +168,41 @@ class _Codec:
             part = self.encoder(hints[name])
             parts.append((name, None if part is _same else part))
         return encode
+
+    def _encode_location(self, value: Any) -> Any:
+        if type(value) is not Location:
+            raise _Bad(f"{type(value).__name__} is not Location")
+        if value.path == self._path:
+            return [value.line, value.column, value.end_line, value.end_column]
+        return [value.path, value.line, value.column, value.end_line, value.end_column]
+
+    def _decode_location(self, value: Any) -> Location:
+        if type(value) is not list:
+            raise _Bad("expected a location")
+        if len(value) == 4 and self._path is not None:
+            path, (line, column, end_line, end_column) = self._path, value
+        elif len(value) == 5:
+            path, line, column, end_line, end_column = value
+        else:
+            raise _Bad("expected a location")
+        if (type(path) is not str or type(line) is not int or type(column) is not int
+                or (end_line is not None and type(end_line) is not int) or (end_column is not None and type(end_column) is not int)):
+            raise _Bad("bad location")
+        return Location(path, line, column, end_line, end_column)
+
+    def encode_file(self, value: FileFacts) -> Any:
+        self._path = value.path if type(value) is FileFacts else None
+        try:
+            return self._class_encoder(FileFacts)(value)
+        finally:
+            self._path = None
+
+    def decode_file(self, value: Any) -> FileFacts:
+        self._path = value[0] if type(value) is list and value and type(value[0]) is str else None
+        try:
+            return self._class_decoder(FileFacts)(value)
+        finally:
+            self._path = None
 
     def encode_any(self, value: Any) -> Any:
         kind = type(value)
@@ -337,16 +375,18 @@ def _codec() -> _Codec:
 
 def to_data(value: Any, hint: Any = FileFacts) -> Any:
     """`value`, declared `hint`, as JSON-ready data; raises ValueError when it holds a non-fact."""
+    codec = _codec()
     try:
-        return _codec().encoder(hint)(value)
+        return codec.encode_file(value) if hint is FileFacts else codec.encoder(hint)(value)
     except (_Bad, RecursionError) as error:
         raise ValueError(str(error)) from None
 
 
 def from_data(data: Any, hint: Any = FileFacts) -> Any:
     """The value `data` encodes, checked against `hint`; None when it does not fit."""
+    codec = _codec()
     try:
-        return _codec().decoder(hint)(data)
+        return codec.decode_file(data) if hint is FileFacts else codec.decoder(hint)(data)
     except (_Bad, RecursionError, ValueError, TypeError):
         return None
 

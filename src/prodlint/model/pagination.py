@@ -65,12 +65,15 @@ class Pagination:
             found = self.functions.get((path, f"{scope.rsplit('.', 1)[0]}.{name.removeprefix('this.')}"))
             if found is not None:
                 return found
-        symbol = self.index.resolve(path, name, scope, lambda p, n, s: (p, n) in self.functions)
+        symbol = self.index.resolve(path, name, scope, self._defined)
         if symbol is not None:
             found = self.functions.get((symbol.path, symbol.name))
             return found if found is not None or "." not in symbol.name else self._instance_method(symbol.path, symbol.name)
         candidates = self.by_last.get(name.rsplit(".", 1)[-1], []) if "." in name else []
         return candidates[0] if len(candidates) == 1 else None
+
+    def _defined(self, path: str, name: str, scope: str) -> bool:
+        return (path, name) in self.functions
 
     def _instance_method(self, path: str, name: str) -> Function | None:
         """`organisation_service.list_users` where the module binds `organisation_service = OrganisationService()`."""

@@ -140,6 +140,7 @@ class RouteGraph:
     view_guards: dict[Route, tuple[str, str, tuple[str, ...]]] = field(default_factory=dict)  # (file, scope, decorators) of a view's class
     unread: set[Route] = field(default_factory=set)  # class-based views whose class prodlint cannot read
     _lookups: dict[str, dict] = field(default_factory=dict, repr=False)  # indexes over the lists above, built on first use
+    _resolved: dict[RouterRef, Router | None] = field(default_factory=dict, repr=False)  # what each reference names, asked from the top
 
     def _lookup(self, name: str) -> dict:
         """One index per join, built once: scanning every edge or handoff per question was quadratic."""
@@ -421,6 +422,13 @@ class RouteGraph:
         return (path, name, scope) in self.by_name
 
     def resolve(self, ref: RouterRef, depth: int = 0) -> Router | None:
+        if depth == 0:
+            if ref not in self._resolved:
+                self._resolved[ref] = self._resolve(ref, 0)
+            return self._resolved[ref]
+        return self._resolve(ref, depth)
+
+    def _resolve(self, ref: RouterRef, depth: int) -> Router | None:
         if depth > MAX_DEPTH:
             return None
         if ref.parameter is not None:
