@@ -16,6 +16,7 @@ from prodlint.facts.data import Calls, CrossTenantEntry
 
 STARTUP_EVENTS = frozenset({"startup"})
 FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+SCOPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef})  # what `_claim` does not enter
 
 
 @collector
@@ -24,9 +25,8 @@ def collect_calls(module: PyModule) -> Iterable[object]:
         return []
     facts: list[object] = []
     owner: dict[int, tuple[str, ast.AST | None]] = {}  # id(node) -> the function it runs in
-    for node in module.nodes:
-        if isinstance(node, FUNCTIONS):
-            _claim(module, node, _qualname(module, node), node, owner)
+    for node in [*module.of_type(ast.FunctionDef), *module.of_type(ast.AsyncFunctionDef)]:
+        _claim(module, node, _qualname(module, node), node, owner)
     main = _main_block(module.tree)
     if main is not None:
         for statement in main.body:
@@ -34,9 +34,7 @@ def collect_calls(module: PyModule) -> Iterable[object]:
         facts.append(CrossTenantEntry("__main__", "runs as a program (`if __name__ == \"__main__\":`)", module.at(main)))
     callees: dict[str, set[str]] = {}
     places: dict[str, ast.AST | None] = {}
-    for node in module.nodes:
-        if not isinstance(node, ast.Call):
-            continue
+    for node in module.of_type(ast.Call):
         function, place = owner.get(id(node), ("", None))
         names = callees.setdefault(function, set())
         places.setdefault(function, place)
@@ -56,13 +54,15 @@ def collect_calls(module: PyModule) -> Iterable[object]:
 def _claim(module: PyModule, root: ast.AST, name: str, function: ast.AST | None, owner: dict[int, tuple[str, ast.AST | None]],
            include_self: bool = False) -> None:
     """Marks the nodes that run in `root` (lambdas included, nested functions and classes not)."""
-    stack = [root] if include_self else list(ast.iter_child_nodes(root))
+    children = module.child_index
+    claim = (name, function)
+    stack = [root] if include_self else list(module.children(root))
     while stack:
         node = stack.pop()
-        if isinstance(node, (*FUNCTIONS, ast.ClassDef)):
+        if type(node) in SCOPES:
             continue
-        owner[id(node)] = (name, function)
-        stack.extend(ast.iter_child_nodes(node))
+        owner[id(node)] = claim
+        stack += children.get(node) or ()
 
 
 def _qualname(module: PyModule, function: ast.AST) -> str:

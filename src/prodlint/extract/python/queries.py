@@ -71,6 +71,7 @@ class QueryReader:
         self.facts: list[object] = []
         self.strings: dict[str, ast.expr] = {}
         self.core_tables = self._core_tables()
+        self._compared: dict[ast.AST, tuple[str, ...]] = {}  # per function: each of its queries asks
 
     def _core_tables(self) -> frozenset[str]:
         """Names this module uses as SQLAlchemy Core tables: bound to `Table(...)`, or read as `orders.c.x`."""
@@ -490,7 +491,12 @@ class QueryReader:
 
     def compared_parameters(self) -> tuple[str, ...]:
         function = self.function()
-        return tuple(n for n in self.parameters() if _compared(self.module, n, function)) if function is not None else ()
+        if function is None:
+            return ()
+        found = self._compared.get(function)
+        if found is None:
+            found = self._compared[function] = tuple(n for n in self.parameters() if _compared(self.module, n, function))
+        return found
 
     # --- raw SQL ------------------------------------------------------------
 

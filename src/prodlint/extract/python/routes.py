@@ -524,19 +524,23 @@ class FileRoutes:
     def find_escapes(self, scope: str, statement: ast.stmt) -> None:
         """Routers handed to calls prodlint does not follow, or put in containers: possibly mounted."""
         for node in own_expressions(self.module, statement):
-            if isinstance(node, ast.Call) and id(node) not in self.handled:
-                if _last(dotted_name(node.func) or "") in DEPENDENCY_MARKERS:
+            kind = type(node)
+            if kind is ast.Call and id(node) not in self.handled:
+                if _last(dotted_name(node.func) or "") in DEPENDENCY_MARKERS:  # type: ignore[attr-defined]
                     continue
-                candidates = [*node.args, *(k.value for k in node.keywords)]
-            elif isinstance(node, (ast.List, ast.Tuple, ast.Set)):
-                candidates = list(node.elts)
-            elif isinstance(node, ast.Dict):
-                candidates = list(node.values)
+                candidates = [*node.args, *(k.value for k in node.keywords)]  # type: ignore[attr-defined]
+            elif kind is ast.List or kind is ast.Tuple or kind is ast.Set:
+                candidates = list(node.elts)  # type: ignore[attr-defined]
+            elif kind is ast.Dict:
+                candidates = list(node.values)  # type: ignore[attr-defined]
             else:
                 continue
             for candidate in candidates:
+                head = _head_name(candidate)
+                if head is None or not self.known(head, scope, {}):
+                    continue  # what `known` reads is the head: most arguments are no router
                 name = dotted_name(candidate)
-                if name and self.known(name, scope, {}):
+                if name:
                     callee = dotted_name(node.func) if isinstance(node, ast.Call) else None
                     position = node.args.index(candidate) if isinstance(node, ast.Call) and candidate in node.args else None
                     keyword = next((k.arg for k in node.keywords if k.value is candidate), None) if isinstance(node, ast.Call) else None
@@ -721,13 +725,27 @@ def function_parameters(tree: ast.Module) -> dict[str, tuple[str, ...]]:
     return found
 
 
-def own_expressions(module: PyModule, statement: ast.stmt) -> Iterator[ast.AST]:
-    """The expressions of a statement, not those of statements nested in it."""
+def _head_name(node: ast.AST) -> str | None:
+    """`a` of `a.b.c`; None when the expression is no dotted name's."""
+    while type(node) is ast.Attribute:
+        node = node.value  # type: ignore[attr-defined]
+    return node.id if type(node) is ast.Name else None  # type: ignore[attr-defined]
+
+
+def own_expressions(module: PyModule, statement: ast.stmt) -> list[ast.AST]:
+    """The expressions of a statement, not those of statements nested in it (an `except` clause's
+    own expressions are its statement's); depth first, last child first."""
+    get = module.child_index.get
+    found: list[ast.AST] = []
     stack = [child for child in module.children(statement) if not isinstance(child, ast.stmt)]
     while stack:
         node = stack.pop()
-        yield node
-        stack.extend(child for child in module.children(node) if not isinstance(child, ast.stmt))
+        found.append(node)
+        kids = get(node)
+        for child in kids if kids is not None else module.children(node):
+            if not isinstance(child, ast.stmt):
+                stack.append(child)
+    return found
 
 
 def depends_target(node: ast.expr) -> str | None:
