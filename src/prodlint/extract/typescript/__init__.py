@@ -62,6 +62,7 @@ class TsModule:
     dialect: str
     config: Config
     _results: dict[tuple[str, str], object] = field(default_factory=dict, repr=False)  # whole-file query runs
+    _merged_run: bool = field(default=False, repr=False)
 
     def text(self, node: tree_sitter.Node | None) -> str:
         if node is None:
@@ -94,13 +95,56 @@ class TsModule:
         return self._results[key]  # type: ignore[return-value]
 
     def matches(self, query_text: str, node: tree_sitter.Node | None = None) -> list[tuple[int, dict[str, list[tree_sitter.Node]]]]:
-        """The query's matches; over the whole file, run once and shared by every collector (read only)."""
+        """The query's matches; over the whole file, run once and shared by every collector (read only).
+
+        Whole-file queries run as one: the first whole-file question about a file runs every query
+        this process has been asked so far, merged, in a single pass over the tree."""
         if node is not None:
             return tree_sitter.QueryCursor(query(self.dialect, query_text)).matches(node)
         key = ("matches", query_text)
         if key not in self._results:
-            self._results[key] = tree_sitter.QueryCursor(query(self.dialect, query_text)).matches(self.tree.root_node)
+            merged = _MERGED.get(self.dialect)
+            if merged is not None and query_text in merged.offsets and not self._merged_run:
+                self._merged_run = True
+                for text, found in merged.run(self.tree.root_node).items():
+                    self._results[("matches", text)] = found
+            if key not in self._results:  # a query this process meets for the first time
+                self._results[key] = tree_sitter.QueryCursor(query(self.dialect, query_text)).matches(self.tree.root_node)
+                _merge(self.dialect, query_text)
         return self._results[key]  # type: ignore[return-value]
+
+
+@dataclass(slots=True)
+class _Merged:
+    """Whole-file queries of one dialect compiled as one: their patterns in order, each query's
+    first pattern index and count, so a single run's matches split back into each query's own."""
+
+    texts: tuple[str, ...]
+    compiled: tree_sitter.Query
+    offsets: dict[str, tuple[int, int]]
+
+    def run(self, root: tree_sitter.Node) -> dict[str, list[tuple[int, dict[str, list[tree_sitter.Node]]]]]:
+        owner = [text for text in self.texts for _ in range(self.offsets[text][1])]
+        found: dict[str, list[tuple[int, dict[str, list[tree_sitter.Node]]]]] = {text: [] for text in self.texts}
+        for pattern, captures in tree_sitter.QueryCursor(self.compiled).matches(root):
+            text = owner[pattern]
+            found[text].append((pattern - self.offsets[text][0], captures))
+        return found
+
+
+_MERGED: dict[str, _Merged] = {}
+
+
+def _merge(dialect: str, text: str) -> None:
+    """Adds a whole-file query to the dialect's merged query, for the files read after this one."""
+    merged = _MERGED.get(dialect)
+    texts = (merged.texts if merged is not None else ()) + (text,)
+    offsets, start = {}, 0
+    for each in texts:
+        count = query(dialect, each).pattern_count
+        offsets[each] = (start, count)
+        start += count
+    _MERGED[dialect] = _Merged(texts, tree_sitter.Query(language(dialect), "\n".join(texts)), offsets)
 
 
 Collector = Callable[[TsModule], Iterable[object]]
