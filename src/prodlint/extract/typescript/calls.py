@@ -66,7 +66,7 @@ class _Types:
         self.module = module
         text = module.text
         self.instances: dict[str, str] = {}
-        for declarator in module.captures("(variable_declarator) @d").get("d", []):
+        for declarator in module.captures("(variable_declarator) @declarator").get("declarator", []):
             name, value = declarator.child_by_field_name("name"), declarator.child_by_field_name("value")
             if name is not None and name.type == "identifier" and value is not None and value.type == "new_expression":
                 self.instances.setdefault(text(name), _type_name(text(value.child_by_field_name("constructor"))))
