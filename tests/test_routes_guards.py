@@ -30,8 +30,9 @@ def test_fastapi_guards_by_their_code(run):
     callable class whose `__call__` depends on a function that raises 401 without an
     Authorization header; a handler that compares `request.headers` and raises 403 first.
     The router is included through `from . import accounts`. Near misses: `get_locale` reads a
-    header and never rejects (reported); `/auth/login` and `/auth/refresh-access-token` are
-    sign-in flows (public); `/auth/register-super-admin` creates an admin: never public."""
+    header and never rejects (reported); `/auth/login`, `/auth/refresh-access-token` and
+    `/auth/respond-to-challenge` (an MFA step) are sign-in flows (public);
+    `/auth/register-super-admin` creates an admin: never public."""
     assert run("routes/guards_fastapi", select="RT", route_guards=()) == [
         "app/routes/accounts.py:26:1 RT004 GET /api/accounts/export has no authentication guard on the route, its "
         "router or its mounts (looked at get_locale: no check that reads a credential and rejects), while 3 routes of"

@@ -958,7 +958,7 @@ def could_be_public(route: ResolvedRoute, patterns: tuple[str, ...]) -> bool:
 
 # The last path segment of a sign-in flow: `/auth/refresh-access-token`, `/facebook-login`, `/verify-token`.
 AUTH_FLOW = frozenset({"login", "logout", "signin", "signout", "register", "signup", "refresh", "token",
-                       "forgot", "reset", "verify", "callback", "oauth"})
+                       "forgot", "reset", "verify", "callback", "oauth", "challenge", "mfa", "otp", "2fa"})
 
 
 RUNTIME_SEGMENT = "/\0"
