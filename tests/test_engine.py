@@ -46,14 +46,14 @@ def test_bad_input_is_reported_and_the_rest_analysed(bad_input: Path, monkeypatc
         # root reads any file: make the locked file fail as it does for every other user.
         from prodlint import engine
 
-        real = engine.read_regular
+        real = engine.read_within
 
-        def read_regular(path: Path, limit: int) -> bytes:
+        def read_within(path: Path, limit: int) -> tuple[int, bytes | None]:
             if path.name == "locked.py":
                 raise PermissionError(13, "Permission denied")
             return real(path, limit)
 
-        monkeypatch.setattr(engine, "read_regular", read_regular)
+        monkeypatch.setattr(engine, "read_within", read_within)
     analysis = lint_project(bad_input)
     notes = [f"{n.path}:{n.line or ''} {n.message}" for n in analysis.notifications]
     assert notes == [
@@ -316,3 +316,16 @@ def test_every_kind_has_its_extractor_and_a_warm_run_loads_no_parser(tmp_path: P
     subprocess.run([sys.executable, "-c", probe], cwd=project, capture_output=True, check=False)
     warm = subprocess.run([sys.executable, "-c", probe], cwd=project, capture_output=True, text=True, check=False)
     assert warm.stdout.splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("size", [0, 1, 4095, 4096, 4097, 70_000])
+def test_reading_stops_at_the_limit(tmp_path: Path, size: int) -> None:
+    from prodlint.reading import read_regular, read_within
+
+    target = tmp_path / "file.py"
+    data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    target.write_bytes(data)
+    assert read_within(target, 4096) == ((size, data) if size <= 4096 else (size, None))
+    assert read_regular(target, 4096) == data[:4097]  # one byte over the limit says "too big"
+    with pytest.raises(OSError):
+        read_within(tmp_path, 4096)  # a folder is no regular file

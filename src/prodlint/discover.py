@@ -189,48 +189,66 @@ class _Walker:
                 self.notify(rel_dir or ".", f"cannot list directory: {error.strerror or error}")
                 continue
             subdirs = []
+            prefix = f"{rel_dir}/" if rel_dir else ""
             for entry in entries:
-                sub = self.visit(Path(entry.path), entry.is_symlink(), ignores, forced)
+                sub = self.visit(entry, prefix + entry.name, ignores, forced)
                 if sub is not None:
                     subdirs.append((sub, ignores))
             stack.extend(reversed(subdirs))
 
-    def visit(self, path: Path, is_link: bool, ignores: _Ignores, forced: bool) -> Path | None:
-        """Add a file, or return a directory to walk."""
-        rel = self.rel(path)
-        if "{{" in path.name or "{%" in path.name:
+    def visit(self, entry: os.DirEntry[str], rel: str, ignores: _Ignores, forced: bool) -> Path | None:
+        """Add a file, or return a directory to walk. The listing's file types need no `stat`,
+        except for links."""
+        name = entry.name
+        if "{{" in name or "{%" in name:
             return None  # a cookiecutter/copier template, not code that runs
         try:
-            info = path.stat()
+            is_link = entry.is_symlink()
+            is_dir = not is_link and entry.is_dir(follow_symlinks=False)
         except OSError as error:
-            if is_link and error.errno == errno.ELOOP:
-                self.notify(rel, "symlink loop; not followed")
-            elif is_link:
-                pass  # a dangling link reads as nothing, like git
-            elif not self.ignored(rel, False, ignores, forced):
+            if not self.ignored(rel, False, ignores, forced):
                 self.notify(rel, f"cannot read: {error.strerror or error}")
             return None
         if is_link:
-            # A link inside the root names a file or directory that is analysed at its own
-            # path; a link out of the root is never followed. Only a loop is worth saying.
-            if stat.S_ISDIR(info.st_mode):
-                parent = _real(path.parent)
-                if _real(path) in (parent, *parent.parents):
-                    self.notify(rel, "symlink loop; not followed")
-            return None
-        if stat.S_ISDIR(info.st_mode):
+            return self._link(Path(entry.path), rel)
+        if is_dir:
             # Ignored first: an unreadable ignored folder is never probed.
-            if path.name in SKIPPED_DIRS or self.ignored(rel, True, ignores, forced):
+            if name in SKIPPED_DIRS or self.ignored(rel, True, ignores, forced):
                 return None
+            path = Path(entry.path)
             try:
                 if (path / "pyvenv.cfg").exists():
                     return None  # a virtualenv under another name
             except OSError:
                 pass  # the listing will say it cannot be read
             return path
-        if self.ignored(rel, False, ignores, forced):
+        kind = classify(rel)  # a file no extractor reads needs no ignore check
+        if kind is None or rel in self.seen_files or self.ignored(rel, False, ignores, forced):
             return None
-        self.add_file(path, rel, info)
+        self.seen_files.add(rel)
+        try:
+            regular = entry.is_file(follow_symlinks=False)
+        except OSError:
+            regular = False
+        if not regular:
+            self.notify(rel, "not a regular file; skipped")
+            return None
+        self.discovery.candidates.append(Candidate(rel, Path(entry.path), kind))
+        return None
+
+    def _link(self, path: Path, rel: str) -> None:
+        """A link inside the root names a file or directory that is analysed at its own path; a
+        link out of the root is never followed. Only a loop is worth saying."""
+        try:
+            info = path.stat()
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                self.notify(rel, "symlink loop; not followed")
+            return None  # a dangling link reads as nothing, like git
+        if stat.S_ISDIR(info.st_mode):
+            parent = _real(path.parent)
+            if _real(path) in (parent, *parent.parents):
+                self.notify(rel, "symlink loop; not followed")
         return None
 
     def add_file(self, path: Path, rel: str, info: os.stat_result) -> None:

@@ -26,7 +26,7 @@ from prodlint.extract import ParseError, Source, extractor_for
 from prodlint.extract.generated import skip_reason
 from prodlint.facts import FileFacts, Location, Notification, Suppression
 from prodlint.project import Project, glob_matches
-from prodlint.reading import read_regular
+from prodlint.reading import read_within
 from prodlint.lines import normalise_newlines, split_lines
 from prodlint.rules import Finding, enabled, functions, metadata
 
@@ -117,12 +117,11 @@ def _read(candidate: Candidate, config: Config) -> tuple[bytes | None, str | Non
 def _read_raw(path: str, absolute: Path, config: Config) -> tuple[bytes | None, Notification | None]:
     """The file's bytes within max-file-bytes, or why not."""
     try:
-        size = os.stat(absolute).st_size
-        if size > config.max_file_bytes:
-            return None, Notification(path, f"file is {size} bytes, over max-file-bytes ({config.max_file_bytes}); skipped")
-        content = read_regular(absolute, config.max_file_bytes)
+        size, content = read_within(absolute, config.max_file_bytes)
     except OSError as error:
         return None, Notification(path, f"cannot read: {error.strerror or error}")
+    if content is None:
+        return None, Notification(path, f"file is {size} bytes, over max-file-bytes ({config.max_file_bytes}); skipped")
     if len(content) > config.max_file_bytes:
         return None, Notification(path, f"file is over max-file-bytes ({config.max_file_bytes}); skipped")
     return content, None
