@@ -873,7 +873,7 @@ def rejection(node: ast.AST, raised: dict[str, str] | None = None) -> str | None
             return status
         if AUTH_ERROR.search(name):
             return f"raise {name}"
-    elif isinstance(node, ast.Call) and _last(dotted_name(node.func) or "") == "abort":
+    elif isinstance(node, ast.Call) and _named_abort(node.func):
         return _call_status(node)
     elif isinstance(node, ast.Return) and node.value is not None:
         value = node.value
@@ -886,14 +886,22 @@ def rejection(node: ast.AST, raised: dict[str, str] | None = None) -> str | None
     return None
 
 
+def _named_abort(func: ast.expr) -> bool:
+    """`abort` or `flask.abort` (any dotted name ending in it)."""
+    if type(func) is ast.Name:
+        return func.id == "abort"  # type: ignore[attr-defined]
+    return type(func) is ast.Attribute and func.attr == "abort" and dotted_name(func) is not None  # type: ignore[attr-defined]
+
+
 def credential(node: ast.AST, requests: set[str], origins: dict[str, str]) -> str | None:
     """The credential this node reads: `request.headers`, `current_user`, `session["user_id"]`, `jwt.decode`."""
     if isinstance(node, ast.Attribute):
-        name = dotted_name(node)
-        if name:
-            root, *parts = name.split(".")
-            if root in requests and parts and parts[0] in CREDENTIAL_PARTS:
-                return f"{root}.{parts[0]}"
+        # the chain's root name and the attribute read from it, without building the dotted name
+        first, root = node, node.value
+        while type(root) is ast.Attribute:
+            first, root = root, root.value  # type: ignore[attr-defined]
+        if type(root) is ast.Name and root.id in requests and first.attr in CREDENTIAL_PARTS:  # type: ignore[attr-defined]
+            return f"{root.id}.{first.attr}"  # type: ignore[attr-defined]
     elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
         origin = origins.get(node.id, "")
         if origin.endswith(".current_user") or origin in ("flask.session", "flask.g.user"):
