@@ -240,6 +240,21 @@ def test_route_behind_an_admin_flag_guard_is_cross_tenant(run, lint):
     ]
 
 
+def test_a_parameter_every_caller_fills_with_the_identity_is_scoped_by_identity(run, lint):
+    # UserService.findById(id) is only ever called with req.user.id: the caller's own row.
+    # rename(id) is also called with req.params.id (renameAnyone), so it stays reported.
+    assert run("tenant/identity_forwarded", select="TN") == [
+        "src/services/user.service.ts:9:12 TN002 update on tenant-scoped model User does not filter by tenantId, "
+        "so it can change another tenant's rows; add tenantId to the where clause",
+    ]
+    model = lint("tenant/identity_forwarded", select="TN").project.view(data_model)
+    assert [(q.query.at.line, q.status, q.how) for q in model.tenant_queries()] == [
+        (5, "scoped-by-identity", "filters id by id, which every caller fills with the verified identity "
+                                  "(req.user.id at src/controllers/profile.controller.ts:8)"),
+        (9, "unscoped", None),
+    ]
+
+
 def test_service_reached_only_from_a_platform_admin_route_is_cross_tenant(lint):
     model = lint("tenant/scoping_prisma", select="TN").project.view(data_model)
     assert [model.cross_tenant("src/services/platform.service.ts", f) for f in (

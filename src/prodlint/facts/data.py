@@ -280,6 +280,24 @@ class ScopedCall:
 
 
 @dataclass(frozen=True, slots=True)
+class IdentityCall:
+    """A call that hands the caller's identity to another function: `this.users.findById(req.user.id)`.
+
+    `callee` is the called name's last part, `position` the argument's index, `value` the
+    argument as written (normalised like filter values, locals bound to the session resolved).
+    A function every caller of which passes the identity at that position reads the caller's own row.
+    """
+
+    callee: str
+    position: int
+    value: str
+    function: str
+    at: Location
+    function_at: Location | None = None
+
+
+
+@dataclass(frozen=True, slots=True)
 class NewRow:
     """A row the function builds and adds itself: `schedule = PMSchedule(...); db.add(schedule)`.
 

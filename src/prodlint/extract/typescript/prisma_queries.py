@@ -17,7 +17,7 @@ from tree_sitter import Node
 
 from prodlint.extract.typescript import TsModule, collector
 from prodlint.facts import Location
-from prodlint.facts.data import PRISMA, READ, WRITE, ClientInput, FilterParts, Query, RawSql, RowCheck, ScopedCall, ScopedClient
+from prodlint.facts.data import PRISMA, READ, WRITE, ClientInput, FilterParts, IdentityCall, Query, RawSql, RowCheck, ScopedCall, ScopedClient
 from prodlint.extract.typescript.calls import _Types, collect_calls
 
 READ_OPERATIONS = frozenset(
@@ -580,16 +580,23 @@ class QueryReader:
                 variable, key = (found.group(1), found.group(2)) if found.group(1) else (found.group(3), found.group(4))
                 yield RowCheck(variable, key, function, self.module.at(match["condition"][0]), f"leaves when {variable}.{key} differs: if {condition}", function_at)
 
-    def scoped_calls(self, keys: tuple[str, ...]) -> Iterator[ScopedCall]:
-        """Calls handing a tenant key (`tenantId`, `req.user.tenantId`) to another function."""
+    def scoped_calls(self, keys: tuple[str, ...]) -> Iterator[ScopedCall | IdentityCall]:
+        """Calls handing a tenant key (`tenantId`, `req.user.tenantId`) to another function, and
+        calls handing it the caller's identity (`req.user.id`; the model says which values are)."""
         for _, match in self.module.matches(ANY_CALL):
             arguments = [self.value_text(a) for a in match["arguments"][0].named_children if a.type != "comment"]
-            if not any(a.rsplit(".", 1)[-1] in keys for a in arguments):
+            tenant = any(a.rsplit(".", 1)[-1] in keys for a in arguments)
+            identity = [i for i, a in enumerate(arguments) if a.endswith((".id", ".userId", ".sub")) and IDENTITY.search(a)]
+            if not tenant and not identity:
                 continue
             callee = match["function"][0]
             name = self.text(callee.child_by_field_name("property")) if callee.type == "member_expression" else self.text(callee)
             function, function_at = self.qualname(match["call"][0])
-            yield ScopedCall(name, tuple(arguments), function, self.module.at(match["call"][0]), self.bound_name(match["call"][0]), function_at)
+            at = self.module.at(match["call"][0])
+            if tenant:
+                yield ScopedCall(name, tuple(arguments), function, at, self.bound_name(match["call"][0]), function_at)
+            for position in identity:
+                yield IdentityCall(name, position, arguments[position], function, at, function_at)
 
     def client_inputs(self) -> Iterator[ClientInput]:
         """`const { tenantId } = req.params`, `const org = req.query.orgId ?? ...`, `where: { tenantId: req.params.tenantId }`."""
