@@ -103,14 +103,15 @@ class TsModule:
             return tree_sitter.QueryCursor(query(self.dialect, query_text)).matches(node)
         key = ("matches", query_text)
         if key not in self._results:
-            merged = _MERGED.get(self.dialect)
-            if merged is not None and query_text in merged.offsets and not self._merged_run:
+            if not self._merged_run:
                 self._merged_run = True
-                for text, found in merged.run(self.tree.root_node).items():
-                    self._results[("matches", text)] = found
+                merged = _merged(self.dialect)
+                if merged is not None:
+                    for text, found in merged.run(self.tree.root_node).items():
+                        self._results[("matches", text)] = found
             if key not in self._results:  # a query this process meets for the first time
                 self._results[key] = tree_sitter.QueryCursor(query(self.dialect, query_text)).matches(self.tree.root_node)
-                _merge(self.dialect, query_text)
+                _SEEN.setdefault(self.dialect, []).append(query_text)
         return self._results[key]  # type: ignore[return-value]
 
 
@@ -133,18 +134,22 @@ class _Merged:
 
 
 _MERGED: dict[str, _Merged] = {}
+_SEEN: dict[str, list[str]] = {}  # whole-file match queries met so far, by dialect
 
 
-def _merge(dialect: str, text: str) -> None:
-    """Adds a whole-file query to the dialect's merged query, for the files read after this one."""
+def _merged(dialect: str) -> _Merged | None:
+    """The dialect's merged query, rebuilt (between files, so about once a process) when a file
+    asked a query it did not hold."""
+    seen = tuple(_SEEN.get(dialect, ()))
     merged = _MERGED.get(dialect)
-    texts = (merged.texts if merged is not None else ()) + (text,)
-    offsets, start = {}, 0
-    for each in texts:
-        count = query(dialect, each).pattern_count
-        offsets[each] = (start, count)
-        start += count
-    _MERGED[dialect] = _Merged(texts, tree_sitter.Query(language(dialect), "\n".join(texts)), offsets)
+    if seen and (merged is None or merged.texts != seen):
+        offsets, start = {}, 0
+        for text in seen:
+            count = query(dialect, text).pattern_count
+            offsets[text] = (start, count)
+            start += count
+        merged = _MERGED[dialect] = _Merged(seen, tree_sitter.Query(language(dialect), "\n".join(seen)), offsets)
+    return merged
 
 
 Collector = Callable[[TsModule], Iterable[object]]
