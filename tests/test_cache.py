@@ -235,7 +235,7 @@ def test_warm_cache_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 def test_two_workers_give_what_one_process_gives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from prodlint import engine
 
-    monkeypatch.setattr(engine, "POOL_MIN_BYTES", 0)  # the examples are small: use the pool all the same
+    monkeypatch.setattr(engine, "POOL_MIN_WORK", 0)  # the examples are small: use the pool all the same
     config = load(EXAMPLES)
     one = analyse([EXAMPLES], config, Options(jobs=1, use_cache=False), EXAMPLES)
     two = analyse([EXAMPLES], config, Options(jobs=2, use_cache=False), EXAMPLES)
