@@ -28,18 +28,23 @@ def test_fastapi_guards_by_their_code(run):
     """Guards: `Depends(user_service.get_current_admin)`, a method of a module-level service
     instance that depends on `OAuth2PasswordBearer`; `Depends(require_owner)`, an instance of a
     callable class whose `__call__` depends on a function that raises 401 without an
-    Authorization header; a handler that compares `request.headers` and raises 403 first.
-    The router is included through `from . import accounts`. Near misses: `get_locale` reads a
-    header and never rejects (reported); `/auth/login`, `/auth/refresh-access-token` and
-    `/auth/respond-to-challenge` (an MFA step) are sign-in flows (public);
-    `/auth/register-super-admin` creates an admin: never public."""
+    Authorization header; a handler that compares `request.headers` and raises 403 first;
+    `Depends(require_scope("billing"))`, a factory returning a function that depends on that
+    same check. The router is included through `from . import accounts`. Near misses:
+    `get_locale` reads a header and never rejects (reported); `Depends(page_size(20))`, a
+    factory whose function depends on nothing that rejects (reported); `/auth/login`,
+    `/auth/refresh-access-token` and `/auth/respond-to-challenge` (an MFA step) are sign-in
+    flows (public); `/auth/register-super-admin` creates an admin: never public."""
     assert run("routes/guards_fastapi", select="RT", route_guards=()) == [
         "app/routes/accounts.py:26:1 RT004 GET /api/accounts/export has no authentication guard on the route, its "
-        "router or its mounts (looked at get_locale: no check that reads a credential and rejects), while 3 routes of"
+        "router or its mounts (looked at get_locale: no check that reads a credential and rejects), while 4 routes of"
         " this app use one (user_service.get_current_admin); add a guard or list the path in routes.public",
         "app/routes/accounts.py:41:1 RT004 POST /api/accounts/auth/register-super-admin has no authentication guard "
-        "on the route, its router or its mounts, while 3 routes of this app use one (user_service.get_current_admin);"
+        "on the route, its router or its mounts, while 4 routes of this app use one (user_service.get_current_admin);"
         " add a guard or list the path in routes.public",
+        "app/routes/accounts.py:56:1 RT004 GET /api/accounts/catalogue has no authentication guard on the route, its "
+        "router or its mounts, while 4 routes of this app use one (user_service.get_current_admin); add a guard or "
+        "list the path in routes.public",
     ]
 
 

@@ -657,7 +657,8 @@ class FileRoutes:
             reads=reads,
             rejects=rejects,
             evidence=self.module.at(where) if where is not None else None,
-            uses=tuple(dict.fromkeys([*parameter_dependencies(function), *decorators, *calls])),
+            uses=tuple(dict.fromkeys([*parameter_dependencies(function), *decorators, *calls,
+                                      *(d for inner in _returned_functions(function) for d in parameter_dependencies(inner))])),
             opening=self.module.at(opening_where) if opening_reads and opening_rejects and opening_where is not None else None,
             opening_rejection=self.module.at(opening_where) if opening_rejects and opening_where is not None else None,
             opening_uses=tuple(dict.fromkeys(name for node in opening
@@ -919,6 +920,14 @@ def _opening(body: list[ast.stmt]) -> list[ast.stmt]:
     if statements and isinstance(statements[0], ast.Try):
         statements = statements[0].body + statements[1:]
     return statements[:OPENING_STATEMENTS]
+
+
+def _returned_functions(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    """The functions a dependency factory defines and returns (`def require(p): def dependency(...): ...;
+    return dependency`): `Depends(require(p))` depends on what they depend on."""
+    defined = {s.name: s for s in function.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    return [defined[s.value.id] for s in function.body
+            if isinstance(s, ast.Return) and isinstance(s.value, ast.Name) and s.value.id in defined]
 
 
 def _required_flag(body: list[ast.stmt], raised: dict[str, str]) -> str:
