@@ -33,8 +33,10 @@ def test_fastapi_guards_by_their_code(run):
     same check. The router is included through `from . import accounts`. Near misses:
     `get_locale` reads a header and never rejects (reported); `Depends(page_size(20))`, a
     factory whose function depends on nothing that rejects (reported); `/auth/login`,
-    `/auth/refresh-access-token` and `/auth/respond-to-challenge` (an MFA step) are sign-in
-    flows (public); `/auth/register-super-admin` creates an admin: never public."""
+    `/auth/refresh-access-token`, `/auth/respond-to-challenge` (an MFA step),
+    `/auth/register/confirmation` and `/auth/forgotpassword/request` (steps of a flow the
+    parent segment names) are sign-in flows (public), `/payments/confirm` is not (reported);
+    `/auth/register-super-admin` creates an admin: never public."""
     assert run("routes/guards_fastapi", select="RT", route_guards=()) == [
         "app/routes/accounts.py:26:1 RT004 GET /api/accounts/export has no authentication guard on the route, its "
         "router or its mounts (looked at get_locale: no check that reads a credential and rejects), while 4 routes of"
@@ -44,6 +46,9 @@ def test_fastapi_guards_by_their_code(run):
         " add a guard or list the path in routes.public",
         "app/routes/accounts.py:56:1 RT004 GET /api/accounts/catalogue has no authentication guard on the route, its "
         "router or its mounts, while 4 routes of this app use one (user_service.get_current_admin); add a guard or "
+        "list the path in routes.public",
+        "app/routes/accounts.py:71:1 RT004 POST /api/accounts/payments/confirm has no authentication guard on the route, "
+        "its router or its mounts, while 4 routes of this app use one (user_service.get_current_admin); add a guard or "
         "list the path in routes.public",
     ]
 

@@ -952,13 +952,23 @@ def could_be_public(route: ResolvedRoute, patterns: tuple[str, ...]) -> bool:
     text = text.rstrip("/") or "/"
     if any(fnmatch.fnmatchcase(text, pattern) or fnmatch.fnmatchcase(text + "/", pattern) for pattern in patterns):
         return True
-    last = text.rsplit("/", 1)[-1]
-    return bool(AUTH_FLOW.intersection(re.split(r"[-_.]", last.lower()))) and not PARAMETER.search(last)
+    *_, before, last = ["", *text.split("/")]
+    if PARAMETER.search(last):
+        return False
+    # `/auth/register/confirmation`, `/forgotpassword/request`: a step of the flow its parent names
+    return _sign_in_flow(last) or (last.lower() in FLOW_STEPS and not PARAMETER.search(before) and _sign_in_flow(before))
+
+
+def _sign_in_flow(segment: str) -> bool:
+    words = re.split(r"[-_.]", segment.lower())
+    return bool(AUTH_FLOW.intersection(words)) or any(COMPOUND_FLOW.fullmatch(word) for word in words)
 
 
 # The last path segment of a sign-in flow: `/auth/refresh-access-token`, `/facebook-login`, `/verify-token`.
 AUTH_FLOW = frozenset({"login", "logout", "signin", "signout", "register", "signup", "refresh", "token",
                        "forgot", "reset", "verify", "callback", "oauth", "challenge", "mfa", "otp", "2fa"})
+COMPOUND_FLOW = re.compile(r"(?:forgot|reset|verify|confirm|change)(?:password|pass|email|account)")  # `/forgotpassword`
+FLOW_STEPS = frozenset({"request", "confirm", "confirmation", "complete", "resend"})  # below a sign-in flow segment
 
 
 RUNTIME_SEGMENT = "/\0"
