@@ -35,7 +35,9 @@ def test_fastapi_guards_by_their_code(run):
     factory whose function depends on nothing that rejects (reported); `/auth/login`,
     `/auth/refresh-access-token`, `/auth/respond-to-challenge` (an MFA step),
     `/auth/register/confirmation` and `/auth/forgotpassword/request` (steps of a flow the
-    parent segment names) are sign-in flows (public), `/payments/confirm` is not (reported);
+    parent segment names), `/auth/verify-email/{token}` (the link it mails) and
+    `/auth/resend-verification` are sign-in flows (public), `/payments/confirm` and
+    `/invoices/{invoice_id}` are not (reported);
     `/auth/register-super-admin` creates an admin: never public."""
     assert run("routes/guards_fastapi", select="RT", route_guards=()) == [
         "app/routes/accounts.py:26:1 RT004 GET /api/accounts/export has no authentication guard on the route, its "
@@ -50,6 +52,9 @@ def test_fastapi_guards_by_their_code(run):
         "app/routes/accounts.py:71:1 RT004 POST /api/accounts/payments/confirm has no authentication guard on the route, "
         "its router or its mounts, while 4 routes of this app use one (user_service.get_current_admin); add a guard or "
         "list the path in routes.public",
+        "app/routes/accounts.py:86:1 RT004 GET /api/accounts/invoices/{invoice_id} has no authentication guard on the "
+        "route, its router or its mounts, while 4 routes of this app use one (user_service.get_current_admin); add a "
+        "guard or list the path in routes.public",
     ]
 
 

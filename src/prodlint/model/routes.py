@@ -954,7 +954,8 @@ def could_be_public(route: ResolvedRoute, patterns: tuple[str, ...]) -> bool:
         return True
     *_, before, last = ["", *text.split("/")]
     if PARAMETER.search(last):
-        return False
+        # `/verify-email/<token>`, `/reset-password/:token`: the link a sign-in flow mails out
+        return PARAMETER.fullmatch(last) is not None and not PARAMETER.search(before) and _sign_in_flow(before)
     # `/auth/register/confirmation`, `/forgotpassword/request`: a step of the flow its parent names
     return _sign_in_flow(last) or (last.lower() in FLOW_STEPS and not PARAMETER.search(before) and _sign_in_flow(before))
 
@@ -966,7 +967,7 @@ def _sign_in_flow(segment: str) -> bool:
 
 # The last path segment of a sign-in flow: `/auth/refresh-access-token`, `/facebook-login`, `/verify-token`.
 AUTH_FLOW = frozenset({"login", "logout", "signin", "signout", "register", "signup", "refresh", "token",
-                       "forgot", "reset", "verify", "callback", "oauth", "challenge", "mfa", "otp", "2fa"})
+                       "forgot", "reset", "verify", "verification", "callback", "oauth", "challenge", "mfa", "otp", "2fa"})
 COMPOUND_FLOW = re.compile(r"(?:forgot|reset|verify|confirm|change)(?:password|pass|email|account)")  # `/forgotpassword`
 FLOW_STEPS = frozenset({"request", "confirm", "confirmation", "complete", "resend"})  # below a sign-in flow segment
 
