@@ -74,9 +74,12 @@ def test_flask_guards_by_their_code(run):
     which aborts 403 unless `is_admin()` (reading the session through `authed()`); a handler whose
     first statement redirects to the login page unless `is_admin()`; a blueprint `before_request`
     hook that aborts 401 on a wrong `X-Token` header. Near misses: `audited` reads the request but
-    never rejects (reported); `/terms` is commented public."""
+    never rejects (reported); `/terms` is commented public; `/about` only renders its template
+    (silent), while `/admin/orders` renders what `load_orders()` returns (reported)."""
     assert run("routes/guards_flask", select="RT", route_guards=()) == [
         "shop/admin.py:21:1 RT004 GET /admin/export has no authentication guard on the route, its router or its mounts, "
+        "while 3 routes of this app use one (admins_only); add a guard or list the path in routes.public",
+        "shop/admin.py:39:1 RT004 GET /admin/orders has no authentication guard on the route, its router or its mounts, "
         "while 3 routes of this app use one (admins_only); add a guard or list the path in routes.public",
     ]
 

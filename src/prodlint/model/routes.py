@@ -94,6 +94,7 @@ class ResolvedRoute:
     uncertain: bool = False  # a name on its chain is defined in a file that could not be read
     before_guard: Location | None = None  # Express: registered just before its router's `use(guard)`
     looked_at: tuple[str, ...] = ()  # the middleware and dependencies in effect, guards or not
+    static_page: bool = False  # its handler only renders a page or redirects: it serves no data
 
     @property
     def not_guards(self) -> tuple[str, ...]:
@@ -369,6 +370,8 @@ class RouteGraph:
                     continue  # a route whose own path is computed may be a public one
                 if resolved.before_guard is not None or resolved.route.declared_public:
                     continue  # placed before the router's guard, or commented as public: public on purpose
+                if resolved.static_page:
+                    continue  # a page rendered from nothing but the template: no data to guard
                 if resolved.methods and set(resolved.methods) <= {"OPTIONS", "HEAD"}:
                     continue  # CORS preflight and HEAD carry no credentials
                 if could_be_public(resolved, public) and not creates_elevated_account(resolved):
@@ -858,6 +861,20 @@ class Guards:
                     return GuardEvidence(f"{check.name} rejects first unless {use}, which reads the credential", check.opening_rejection)
         return None
 
+    def static_page(self, path: str, scope: str, handler: str | None, router: str) -> bool:
+        """Does the Python handler only render a page or redirect (`return render_template("about.html")`),
+        calling nothing that reads data or the request? Such a page serves nothing a guard would keep.
+        (`router` is the name its route decorator hangs on: `@bp.route(...)` is no call of the body.)"""
+        if not handler or not is_python(path):
+            return False
+        symbol = self.index.resolve(path, handler, scope, self._defined)
+        check = self.checks.get((symbol.path, symbol.name)) if symbol is not None else None
+        if check is None or check.reads or check.rejects:
+            return False
+        uses = [use for use in check.uses if use.split(".")[0] != router]
+        return bool({_last(use) for use in uses} & PAGE_RESPONSES) and all(
+            _last(use) in PAGE_RESPONSES or _last(use) in PAGE_HELPERS or "logger" in use.split(".") for use in uses)
+
     def _named(self, name: str, delegated: bool = False) -> bool:
         parts = name.split(".")
         return name in self.names or parts[-1] in self.names or (not delegated and parts[0] in self.names)
@@ -929,6 +946,7 @@ def _walk(graph: RouteGraph, guards: Guards, app: Router, router: Router, chain:
             uncertain=uncertain or route in graph.unread or guards.unknown(route.at.path, route.router.scope, route.middleware),
             before_guard=later,
             looked_at=looked + close,
+            static_page=guards.static_page(route.router.path, route.router.scope, route.handler, route.router.name),
         )
     for edge in graph.mounts_on(router):
         at = edge.mount.at
@@ -971,6 +989,10 @@ AUTH_FLOW = frozenset({"login", "logout", "signin", "signout", "register", "sign
 COMPOUND_FLOW = re.compile(r"(?:forgot|reset|verify|confirm|change)(?:password|pass|email|account)")  # `/forgotpassword`
 FLOW_STEPS = frozenset({"request", "confirm", "confirmation", "complete", "resend"})  # below a sign-in flow segment
 
+
+# What a handler that serves a page and nothing else calls (RT004 leaves such pages alone).
+PAGE_RESPONSES = frozenset({"render_template", "redirect", "TemplateResponse", "RedirectResponse", "HTMLResponse", "render"})
+PAGE_HELPERS = frozenset({"url_for", "flash", "print", "dict", "list", "len", "str", "int", "float", "sorted", "enumerate", "range"})
 
 RUNTIME_SEGMENT = "/\0"
 ELEVATED = re.compile(r"admin|superuser|staff", re.IGNORECASE)
