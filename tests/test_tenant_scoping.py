@@ -226,17 +226,23 @@ def test_route_behind_an_admin_flag_guard_is_cross_tenant(run, lint):
     # get_admin_user rejects callers whose is_admin flag is unset: the /admin router serves site
     # administrators, so what only it calls works across organisations. get_org_manager compares a
     # role within the organisation, so what its routes call is still reported, and so is a helper
-    # that an ordinary route calls as well.
+    # that an ordinary route calls as well. `RoleGuard(Role.PLATFORM_ADMIN)` admits platform admins
+    # only; `RoleGuard([Role.ADMIN, Role.PLATFORM_ADMIN])` admits an organisation's admins too.
     assert run("tenant/admin_flag", select="TN") == [
         "app/widgets.py:10:12 TN001 query on tenant-scoped model Widget does not filter by org_id; filter on Widget.org_id",
         "app/widgets.py:14:12 TN001 query on tenant-scoped model Widget does not filter by org_id; filter on Widget.org_id",
+        "app/widgets.py:22:12 TN001 query on tenant-scoped model Widget does not filter by org_id; filter on Widget.org_id",
     ]
     model = lint("tenant/admin_flag", select="TN").project.view(data_model)
-    assert [(f, model.cross_tenant("app/widgets.py", f)) for f in ("rename_everywhere", "count_by_name", "largest")] == [
+    assert [(f, model.cross_tenant("app/widgets.py", f)) for f in (
+        "rename_everywhere", "count_by_name", "largest", "total_widgets", "widgets_for_admins")] == [
         ("rename_everywhere", "reached only from rename_widgets (a route handler behind get_admin_user, "
                               "which rejects callers without current_user.is_admin)"),
         ("count_by_name", None),
         ("largest", None),
+        ("total_widgets", "reached only from platform_total (a route handler behind the platform-admin dependency "
+                          "RoleGuard(Role.PLATFORM_ADMIN))"),
+        ("widgets_for_admins", None),
     ]
 
 

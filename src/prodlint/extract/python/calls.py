@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from prodlint.extract.python import PyModule, collector
 from prodlint.extract.python.models import call_name, dotted, string
-from prodlint.extract.python.queries import PLATFORM_ADMIN, ROUTE_METHODS
+from prodlint.extract.python.queries import ROUTE_METHODS, platform_admin_guard
 from prodlint.facts.data import Calls, CrossTenantEntry
 
 STARTUP_EVENTS = frozenset({"startup"})
@@ -116,7 +116,7 @@ def _platform_admin(route: ast.Call, function: ast.FunctionDef | ast.AsyncFuncti
     candidates = list(defaults) + (list(dependencies.elts) if isinstance(dependencies, (ast.List, ast.Tuple)) else [])
     for candidate in candidates:
         if isinstance(candidate, ast.Call) and call_name(candidate) in ("Depends", "Security") and candidate.args:
-            name = dotted(candidate.args[0])
-            if PLATFORM_ADMIN.search(name):
+            name = platform_admin_guard(candidate.args[0])
+            if name:
                 return name
     return ""

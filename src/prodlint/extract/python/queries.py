@@ -41,6 +41,20 @@ VERIFIER = re.compile(r"check|verify|ensure|assert|require|authori[sz]e|permissi
 PLATFORM_ADMIN = re.compile(r"super_?admin|superuser|platform_?admin|staff", re.IGNORECASE)
 
 
+def platform_admin_guard(node: ast.expr) -> str:
+    """The guard a `Depends(...)` argument names when it admits platform admins only, or "":
+    `get_current_super_admin`, `require_platform_admin()`, `RoleGuard(UserRole.PLATFORM_ADMIN)`
+    (every role it is given is a platform one; not `RoleGuard([Role.ADMIN, Role.SUPER_ADMIN])`)."""
+    if isinstance(node, ast.Call):
+        roles = [r for a in node.args for r in (a.elts if isinstance(a, (ast.List, ast.Tuple, ast.Set)) else [a])]
+        named = [dotted(r) or (r.value if isinstance(r, ast.Constant) and isinstance(r.value, str) else "") for r in roles]
+        if PLATFORM_ADMIN.search(dotted(node.func)) or (named and all(n and PLATFORM_ADMIN.search(n) for n in named)):
+            return ast.unparse(node)
+        return ""
+    name = dotted(node)
+    return name if PLATFORM_ADMIN.search(name) else ""
+
+
 @dataclass(slots=True)
 class Chain:
     """A query being read from its root call outwards."""
@@ -713,7 +727,7 @@ class FunctionEvidence:
         """A handler behind a platform-admin dependency (`Depends(get_current_super_admin)`) may pick any tenant."""
         defaults = function.args.defaults + [d for d in function.args.kw_defaults if d is not None]
         return any(
-            isinstance(d, ast.Call) and call_name(d) in ("Depends", "Security") and d.args and PLATFORM_ADMIN.search(dotted(d.args[0]))
+            isinstance(d, ast.Call) and call_name(d) in ("Depends", "Security") and d.args and platform_admin_guard(d.args[0])
             for d in defaults
         )
 
