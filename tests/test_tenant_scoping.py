@@ -229,6 +229,7 @@ def test_route_behind_an_admin_flag_guard_is_cross_tenant(run, lint):
     # that an ordinary route calls as well. `RoleGuard(Role.PLATFORM_ADMIN)` admits platform admins
     # only; `RoleGuard([Role.ADMIN, Role.PLATFORM_ADMIN])` admits an organisation's admins too.
     assert run("tenant/admin_flag", select="TN") == [
+        "app/people.py:9:12 TN001 query on tenant-scoped model User does not filter by org_id; filter on User.org_id",
         "app/widgets.py:10:12 TN001 query on tenant-scoped model Widget does not filter by org_id; filter on Widget.org_id",
         "app/widgets.py:14:12 TN001 query on tenant-scoped model Widget does not filter by org_id; filter on Widget.org_id",
         "app/widgets.py:22:12 TN001 query on tenant-scoped model Widget does not filter by org_id; filter on Widget.org_id",
@@ -257,6 +258,17 @@ def test_a_parameter_every_caller_fills_with_the_identity_is_scoped_by_identity(
     assert [(q.query.at.line, q.status, q.how) for q in model.tenant_queries()] == [
         (5, "scoped-by-identity", "filters id by id, which every caller fills with the verified identity "
                                   "(req.user.id at src/controllers/profile.controller.ts:8)"),
+        (9, "unscoped", None),
+    ]
+
+
+def test_a_python_parameter_every_caller_fills_with_the_identity_is_scoped_by_identity(lint):
+    # get_user(db, user_id) is called with current_user.id, by position and by keyword;
+    # get_member(db, user_id) with a path parameter: reported.
+    model = lint("tenant/admin_flag", select="TN").project.view(data_model)
+    assert [(q.query.at.line, q.status, q.how) for q in model.tenant_queries() if q.query.at.path == "app/people.py"] == [
+        (5, "scoped-by-identity", "filters id by user_id, which every caller fills with the verified identity "
+                                  "(current_user.id at app/routes/me.py:11)"),
         (9, "unscoped", None),
     ]
 

@@ -289,11 +289,12 @@ class IdentityCall:
     """
 
     callee: str
-    position: int
+    position: int  # -1 for a keyword argument
     value: str
     function: str
     at: Location
     function_at: Location | None = None
+    keyword: str = ""  # Python `get_user(db, user_id=current_user.id)`
 
 
 

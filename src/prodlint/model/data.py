@@ -175,7 +175,7 @@ class DataModel:
         self._owners: dict[tuple[str, str], str] = {}
         self._function_at: dict[tuple[str, str], Location] = {}
         self._cross_memo: dict[tuple[str, str], str | None] = {}
-        self._identity_passed: dict[tuple[str, str, str, int], IdentityCall] | None = None
+        self._identity_passed: dict[tuple[str, str, str, int | str], IdentityCall] | None = None
         # module-level bindings, which other files can import: (path, name) -> (is a function, client)
         self._scoped_keys = {
             (c.at.path, c.name): (c.called, c) for c in self._scoped_clients if not c.scope and not c.name.startswith("this.")
@@ -477,33 +477,36 @@ class DataModel:
 
     def _forwarded_identity(self, query: Query) -> str | None:
         """`findById(id)` filtering by a parameter that every production caller fills with the
-        caller's own id (`this.users.findById(req.user.id)`): the caller's own row."""
-        if not query.function or not query.at.path.endswith(SCRIPT_SUFFIXES):
+        caller's own id (`this.users.findById(req.user.id)`, `get_user(db, current_user.id)`): the
+        caller's own row."""
+        if not query.function:
             return None
         owner, _, method = query.function.rpartition(".")
         owner = owner.rsplit(".", 1)[-1]
+        script = query.at.path.endswith(SCRIPT_SUFFIXES)
         for key, value in query.filter.values:
             if value not in query.parameters or not ID_KEY.search(key.rsplit(".", 1)[-1]):
                 continue
             self._call_graph()
             # a call through a receiver of another known class calls another method
             callers = sorted({(p, f) for cls, p, f in self._callers.get(method, ())
-                              if (not cls or cls == owner) and p.endswith(SCRIPT_SUFFIXES) and (p, f) != (query.at.path, query.function)})
+                              if (not cls or cls == owner) and p.endswith(SCRIPT_SUFFIXES) == script and (p, f) != (query.at.path, query.function)})
             position = query.parameters.index(value)
-            passed = [self._identity_calls().get((p, f, method, position)) for p, f in callers]
+            calls = self._identity_calls()
+            passed = [calls.get((p, f, method, position)) or calls.get((p, f, method, value)) for p, f in callers]
             if callers and all(passed):
                 first = passed[0]
                 return (f"filters {key} by {value}, which every caller fills with the verified identity "
                         f"({first.value} at {first.at.path}:{first.at.line})")  # type: ignore[union-attr]
         return None
 
-    def _identity_calls(self) -> dict[tuple[str, str, str, int], IdentityCall]:
-        """(file, function, callee, position) -> a call there passing the verified identity at that position."""
+    def _identity_calls(self) -> dict[tuple[str, str, str, int | str], IdentityCall]:
+        """(file, function, callee, position or keyword) -> a call there passing the verified identity there."""
         if self._identity_passed is None:
             self._identity_passed = {}
             for call in self.project.facts_of(IdentityCall):
                 if VERIFIED_IDENTITY.search(call.value):
-                    self._identity_passed.setdefault((call.at.path, call.function, call.callee, call.position), call)
+                    self._identity_passed.setdefault((call.at.path, call.function, call.callee, call.keyword or call.position), call)
         return self._identity_passed
 
     def _owned_parent(self, query: Query, tenant: TenantModel) -> str | None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from prodlint.extract.python import NESTED_SCOPES, PyModule, child_nodes, collector
 from prodlint.extract.python.models import call_name, dotted, string
 from prodlint.facts import Location
-from prodlint.facts.data import READ, SQLALCHEMY, WRITE, ClientInput, FilterParts, NewRow, Query, RawSql, RowCheck, ScopedCall
+from prodlint.facts.data import READ, SQLALCHEMY, WRITE, ClientInput, FilterParts, IdentityCall, NewRow, Query, RawSql, RowCheck, ScopedCall
 
 FILTERS = frozenset({"filter", "where", "filter_by"})
 SINGLE_ROW = frozenset({"first", "one", "one_or_none", "scalar", "scalar_one", "scalar_one_or_none", "get", "first_or_404", "one_or_404", "get_or_404", "exists"})
@@ -698,11 +698,20 @@ class FunctionEvidence:
                     if found is not None:
                         yield RowCheck(found[0], found[1], name, self.module.at(call), f"hands {found[0]}.{found[1]} to {call_name(call)}() to verify", self.function_at)
 
-    def scoped_calls(self, function: ast.AST, name: str) -> Iterable[ScopedCall]:
+    def scoped_calls(self, function: ast.AST, name: str) -> Iterable[ScopedCall | IdentityCall]:
+        """Calls handing the tenant key to another function, and calls handing it the caller's id
+        (`get_user(db, current_user.id)`; the model says which values are the verified identity)."""
         for node in self._own(function):
             if not isinstance(node, ast.Call):
                 continue
             arguments = [ast.unparse(a) for a in list(node.args) + [k.value for k in node.keywords]]
+            callee = call_name(node)
+            for position, argument in enumerate(node.args):
+                if isinstance(argument, ast.Attribute) and argument.attr == "id" and IDENTITY.search(arguments[position]):
+                    yield IdentityCall(callee, position, arguments[position], name, self.module.at(node), self.function_at)
+            for keyword in node.keywords:
+                if keyword.arg and isinstance(keyword.value, ast.Attribute) and keyword.value.attr == "id" and IDENTITY.search(ast.unparse(keyword.value)):
+                    yield IdentityCall(callee, -1, ast.unparse(keyword.value), name, self.module.at(node), self.function_at, keyword.arg)
             if not any(a.rsplit(".", 1)[-1] in self.keys for a in arguments):
                 continue
             parent = self.module.parents.get(node)
