@@ -329,3 +329,23 @@ def test_reading_stops_at_the_limit(tmp_path: Path, size: int) -> None:
     assert read_regular(target, 4096) == data[:4097]  # one byte over the limit says "too big"
     with pytest.raises(OSError):
         read_within(tmp_path, 4096)  # a folder is no regular file
+
+
+def test_merged_typescript_queries_give_the_facts_of_separate_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Whole-file match queries run merged, one pass per tree; split back by pattern index they
+    # must be exactly what each query finds alone.
+    from prodlint.config import Config
+    from prodlint.extract import Source, extractor_for
+    import prodlint.extract.typescript as typescript
+
+    sources = sorted(p for p in FIXTURES.rglob("*") if p.suffix in (".ts", ".tsx", ".js") and p.is_file())
+    assert len(sources) > 40
+    extract = extractor_for("typescript").extract
+
+    def facts() -> list[list[object]]:
+        return [list(extract(Source(str(p.relative_to(FIXTURES)), p.read_text()), Config())) for p in sources]
+
+    merged = facts()
+    assert typescript._MERGED  # the merged query did run
+    monkeypatch.setattr(typescript, "_UNMERGEABLE", {"typescript", "tsx", "javascript"})
+    assert facts() == merged

@@ -86,12 +86,13 @@ class TsModule:
         return len(self.source[line_start:byte].decode("utf-8", "replace"))
 
     def captures(self, query_text: str, node: tree_sitter.Node | None = None) -> dict[str, list[tree_sitter.Node]]:
-        """The query's captures; over the whole file, run once and shared by every collector (read only)."""
+        """The query's captures in document order (outer node first); over the whole file, run once
+        and shared by every collector (read only)."""
         if node is not None:
-            return tree_sitter.QueryCursor(query(self.dialect, query_text)).captures(node)
+            return _in_order(tree_sitter.QueryCursor(query(self.dialect, query_text)).captures(node))
         key = ("captures", query_text)
         if key not in self._results:
-            self._results[key] = tree_sitter.QueryCursor(query(self.dialect, query_text)).captures(self.tree.root_node)
+            self._results[key] = _in_order(tree_sitter.QueryCursor(query(self.dialect, query_text)).captures(self.tree.root_node))
         return self._results[key]  # type: ignore[return-value]
 
     def matches(self, query_text: str, node: tree_sitter.Node | None = None) -> list[tuple[int, dict[str, list[tree_sitter.Node]]]]:
@@ -111,8 +112,14 @@ class TsModule:
                         self._results[("matches", text)] = found
             if key not in self._results:  # a query this process meets for the first time
                 self._results[key] = tree_sitter.QueryCursor(query(self.dialect, query_text)).matches(self.tree.root_node)
-                _SEEN.setdefault(self.dialect, []).append(query_text)
+                _SEEN.setdefault(self.dialect, {})[query_text] = None
         return self._results[key]  # type: ignore[return-value]
+
+
+def _in_order(captures: dict[str, list[tree_sitter.Node]]) -> dict[str, list[tree_sitter.Node]]:
+    """tree-sitter's capture lists come out of order now and then (two runs on one tree differ):
+    facts follow the document instead."""
+    return {name: sorted(nodes, key=lambda n: (n.start_byte, -n.end_byte, n.type)) for name, nodes in captures.items()}
 
 
 @dataclass(slots=True)
@@ -134,7 +141,8 @@ class _Merged:
 
 
 _MERGED: dict[str, _Merged] = {}
-_SEEN: dict[str, list[str]] = {}  # whole-file match queries met so far, by dialect
+_SEEN: dict[str, dict[str, None]] = {}  # whole-file match queries met so far, by dialect, in order
+_UNMERGEABLE: set[str] = set()  # dialects whose queries would not compile as one
 
 
 def _merged(dialect: str) -> _Merged | None:
@@ -142,14 +150,22 @@ def _merged(dialect: str) -> _Merged | None:
     asked a query it did not hold."""
     seen = tuple(_SEEN.get(dialect, ()))
     merged = _MERGED.get(dialect)
-    if seen and (merged is None or merged.texts != seen):
+    if seen and (merged is None or merged.texts != seen) and dialect not in _UNMERGEABLE:
         offsets, start = {}, 0
         for text in seen:
             count = query(dialect, text).pattern_count
             offsets[text] = (start, count)
             start += count
-        merged = _MERGED[dialect] = _Merged(seen, tree_sitter.Query(language(dialect), "\n".join(seen)), offsets)
-    return merged
+        try:
+            compiled = tree_sitter.Query(language(dialect), "\n".join(seen))
+        except Exception:  # noqa: BLE001 - the queries then run one by one, as they did alone
+            _UNMERGEABLE.add(dialect)
+            return None
+        if compiled.pattern_count != start:
+            _UNMERGEABLE.add(dialect)
+            return None
+        merged = _MERGED[dialect] = _Merged(seen, compiled, offsets)
+    return merged if dialect not in _UNMERGEABLE else None
 
 
 Collector = Callable[[TsModule], Iterable[object]]
