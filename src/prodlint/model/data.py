@@ -484,10 +484,10 @@ class DataModel:
         owner, _, method = query.function.rpartition(".")
         owner = owner.rsplit(".", 1)[-1]
         script = query.at.path.endswith(SCRIPT_SUFFIXES)
+        self._call_graph()
         for key, value in query.filter.values:
             if value not in query.parameters or not ID_KEY.search(key.rsplit(".", 1)[-1]):
                 continue
-            self._call_graph()
             # a call through a receiver of another known class calls another method
             callers = sorted({(p, f) for cls, p, f in self._callers.get(method, ())
                               if (not cls or cls == owner) and p.endswith(SCRIPT_SUFFIXES) == script and (p, f) != (query.at.path, query.function)})

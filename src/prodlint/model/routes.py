@@ -141,7 +141,6 @@ class RouteGraph:
     view_guards: dict[Route, tuple[str, str, tuple[str, ...]]] = field(default_factory=dict)  # (file, scope, decorators) of a view's class
     unread: set[Route] = field(default_factory=set)  # class-based views whose class prodlint cannot read
     _lookups: dict[str, dict] = field(default_factory=dict, repr=False)  # indexes over the lists above, built on first use
-    _resolved: dict[RouterRef, Router | None] = field(default_factory=dict, repr=False)  # what each reference names, asked from the top
 
     def _lookup(self, name: str) -> dict:
         """One index per join, built once: scanning every edge or handoff per question was quadratic."""
@@ -425,13 +424,6 @@ class RouteGraph:
         return (path, name, scope) in self.by_name
 
     def resolve(self, ref: RouterRef, depth: int = 0) -> Router | None:
-        if depth == 0:
-            if ref not in self._resolved:
-                self._resolved[ref] = self._resolve(ref, 0)
-            return self._resolved[ref]
-        return self._resolve(ref, depth)
-
-    def _resolve(self, ref: RouterRef, depth: int) -> Router | None:
         if depth > MAX_DEPTH:
             return None
         if ref.parameter is not None:
@@ -782,9 +774,13 @@ class Guards:
                 return True
         return False
 
-    def _check(self, path: str, scope: str, name: str) -> Check | None:
+    def _defined_check(self, path: str, scope: str, name: str) -> tuple[Symbol | None, Check | None]:
+        """Where `name`, as written in `path` within `scope`, is defined, and the check read there."""
         symbol = self.index.resolve(path, name, scope, self._defined)
-        check = self.checks.get((symbol.path, symbol.name)) if symbol is not None else None
+        return symbol, self.checks.get((symbol.path, symbol.name)) if symbol is not None else None
+
+    def _check(self, path: str, scope: str, name: str) -> Check | None:
+        symbol, check = self._defined_check(path, scope, name)
         if check is None and symbol is not None and symbol.name and symbol.called:
             check = self.checks.get((symbol.path, f"{symbol.name}.__call__"))
         return check
@@ -838,8 +834,7 @@ class Guards:
         """Those of `names` that read from the request but are no guard: what an RT004 message names."""
         found = []
         for name in names:
-            symbol = self.index.resolve(path, name, scope, self._defined)
-            check = self.checks.get((symbol.path, symbol.name)) if symbol is not None else None
+            _, check = self._defined_check(path, scope, name)
             if check is not None and check.reads and self.guard(path, scope, name) is None:
                 found.append(name)
         return tuple(found)
@@ -848,8 +843,7 @@ class Guards:
         """Does the handler itself check the caller in its first statements?"""
         if not handler:
             return None
-        symbol = self.index.resolve(path, handler, scope, self._defined)
-        check = self.checks.get((symbol.path, symbol.name)) if symbol is not None else None
+        _, check = self._defined_check(path, scope, handler)
         if check is None:
             return None
         if check.opening is not None:
@@ -867,8 +861,7 @@ class Guards:
         (`router` is the name its route decorator hangs on: `@bp.route(...)` is no call of the body.)"""
         if not handler or not is_python(path):
             return False
-        symbol = self.index.resolve(path, handler, scope, self._defined)
-        check = self.checks.get((symbol.path, symbol.name)) if symbol is not None else None
+        _, check = self._defined_check(path, scope, handler)
         if check is None or check.reads or check.rejects:
             return False
         uses = [use for use in check.uses if use.split(".")[0] != router]
@@ -946,7 +939,7 @@ def _walk(graph: RouteGraph, guards: Guards, app: Router, router: Router, chain:
             uncertain=uncertain or route in graph.unread or guards.unknown(route.at.path, route.router.scope, route.middleware),
             before_guard=later,
             looked_at=looked + close,
-            static_page=guards.static_page(route.router.path, route.router.scope, route.handler, route.router.name),
+            static_page=not (effective + own) and guards.static_page(route.router.path, route.router.scope, route.handler, route.router.name),
         )
     for edge in graph.mounts_on(router):
         at = edge.mount.at

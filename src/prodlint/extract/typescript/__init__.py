@@ -130,12 +130,12 @@ class _Merged:
     texts: tuple[str, ...]
     compiled: tree_sitter.Query
     offsets: dict[str, tuple[int, int]]
+    owners: tuple[str, ...] = ()  # the query each merged pattern index comes from
 
     def run(self, root: tree_sitter.Node) -> dict[str, list[tuple[int, dict[str, list[tree_sitter.Node]]]]]:
-        owner = [text for text in self.texts for _ in range(self.offsets[text][1])]
         found: dict[str, list[tuple[int, dict[str, list[tree_sitter.Node]]]]] = {text: [] for text in self.texts}
         for pattern, captures in tree_sitter.QueryCursor(self.compiled).matches(root):
-            text = owner[pattern]
+            text = self.owners[pattern]
             found[text].append((pattern - self.offsets[text][0], captures))
         return found
 
@@ -164,7 +164,8 @@ def _merged(dialect: str) -> _Merged | None:
         if compiled.pattern_count != start:
             _UNMERGEABLE.add(dialect)
             return None
-        merged = _MERGED[dialect] = _Merged(seen, compiled, offsets)
+        owners = tuple(text for text in seen for _ in range(offsets[text][1]))
+        merged = _MERGED[dialect] = _Merged(seen, compiled, offsets, owners)
     return merged if dialect not in _UNMERGEABLE else None
 
 
