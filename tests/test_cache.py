@@ -113,8 +113,9 @@ def test_hostile_whole_run_entries_are_misses(tmp_path: Path) -> None:
     assert _lines(project) == expected  # writes both stores
     runs = project / CACHE_DIR / RUNS
     data = json.loads(runs.read_text())
-    [[key, record]] = data["runs"]
+    [[key, record, basis]] = data["runs"]
     assert len(record) == 4  # results, notifications, notes, files analysed
+    assert sorted(basis) == ["facts", "files", "settings"]
     results = record[0]
     hostile = [
         [results, record[1], record[2], "7"],
@@ -124,10 +125,16 @@ def test_hostile_whole_run_entries_are_misses(tmp_path: Path) -> None:
         "not a run",
     ]
     for value in hostile:
-        runs.write_text(json.dumps({"prodlint-runs": 3, "runs": [[key, value]]}))
+        runs.write_text(json.dumps({"prodlint-runs": 4, "runs": [[key, value, basis]]}))
+        assert _lines(project) == expected
+    # What a run was computed from is data too: odd shapes only cost an extraction.
+    for odd in ("x", [], {"settings": basis["settings"]}, {**basis, "files": [1]}, {**basis, "facts": 7},
+                {**basis, "files": {path: "x" for path in basis["files"]}},
+                {**basis, "files": {path: [None, ["eval"]] for path in basis["files"]}}):
+        runs.write_text(json.dumps({"prodlint-runs": 4, "runs": [["0" * 64, record, odd]]}))
         assert _lines(project) == expected
     # A well-formed record with other findings is only reached through the key: a forged key is still a miss.
-    runs.write_text(json.dumps({"prodlint-runs": 3, "runs": [["0" * 64, [[], [], [], 0]]]}))
+    runs.write_text(json.dumps({"prodlint-runs": 4, "runs": [["0" * 64, [[], [], [], 0], {}]]}))
     assert _lines(project) == expected
     for garbage in ("[1, 2]", "{" * 100000, "\xff"):
         runs.write_text(garbage, errors="surrogateescape")
@@ -140,7 +147,7 @@ def test_whole_run_cache_answers_an_unchanged_tree_from_one_read(tmp_path: Path,
     project = _project(tmp_path)
     cold = analyse([project], load(project), Options(jobs=1, use_cache=False), project)
     first = analyse([project], load(project), Options(jobs=1), project)
-    monkeypatch.setattr(cache_module.Cache, "get", lambda *args: pytest.fail("read a file's facts"))
+    monkeypatch.setattr(cache_module.Cache, "entry", lambda *args: pytest.fail("read a file's facts"))
     monkeypatch.setattr(engine, "_run_rules", lambda *args: pytest.fail("ran the rules"))
     warm = analyse([project], load(project), Options(jobs=1), project)
     for run in (first, warm):
@@ -254,3 +261,64 @@ def test_available_cpus_reads_the_affinity_mask(monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.setattr(engine.os, "sched_getaffinity", lambda pid: {0}, raising=False)
     assert engine.available_cpus() == 1
+
+
+def _pagination_project(tmp_path: Path) -> Path:
+    project = tmp_path / "shop"
+    shutil.copytree(FIXTURES / "pagination" / "fastapi_app", project)
+    return project
+
+
+@pytest.mark.parametrize("edit", ["trailing comment", "comment on a finding's line", "equal line moved text"])
+def test_an_edit_that_leaves_the_facts_alone_takes_the_last_runs_findings(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit: str) -> None:
+    from prodlint import engine
+
+    project = _pagination_project(tmp_path)
+    orders = project / "app" / "api" / "orders.py"
+    analyse([project], load(project), Options(jobs=1), project)
+    text = orders.read_text()
+    if edit == "trailing comment":
+        orders.write_text(text + "# reviewed\n")
+    elif edit == "comment on a finding's line":
+        orders.write_text(text.replace("def list_orders(limit: int = 100, offset: int = 0, db: Session = Depends(get_db)):",
+                                       "def list_orders(limit: int = 100, offset: int = 0, db: Session = Depends(get_db)):  # page",
+                                       1))
+    else:  # the text above a finding changes: its context (and so its baseline match) does
+        orders.write_text(text.replace('@router.get("/")\n', '@router.get("/")  # the list\n', 1))
+    monkeypatch.setattr(engine, "_run_rules", lambda *args: pytest.fail("ran the rules"))
+    warm = analyse([project], load(project), Options(jobs=1), project)
+    monkeypatch.undo()
+    cold = analyse([project], load(project), Options(jobs=1, use_cache=False), project)
+    assert warm.results == cold.results  # source lines, fingerprints and contexts of the edited file included
+    assert warm.notifications == cold.notifications and warm.notes == cold.notes
+    assert [r for r in warm.results if r.at.path == "app/api/orders.py" and r.code == "PG001"][0].at.line == 19
+    assert warm.built is None and warm.project is not None  # the project is built on demand, as for an unchanged tree
+    if edit == "comment on a finding's line":
+        assert [r.source_line for r in warm.results if r.at.line == 19 and r.code == "PG001"] == [
+            "def list_orders(limit: int = 100, offset: int = 0, db: Session = Depends(get_db)):  # page"]
+    # The edited tree's own run is saved: the next run answers it from one read.
+    monkeypatch.setattr(engine, "_extract_all", lambda *args: pytest.fail("extracted"))
+    monkeypatch.setattr(engine, "_run_rules", lambda *args: pytest.fail("ran the rules"))
+    assert analyse([project], load(project), Options(jobs=1), project).results == cold.results
+
+
+@pytest.mark.parametrize("edit", ["line inserted", "finding fixed", "suppression added"])
+def test_an_edit_that_changes_the_facts_runs_the_rules(tmp_path: Path, edit: str) -> None:
+    project = _pagination_project(tmp_path)
+    orders = project / "app" / "api" / "orders.py"
+    analyse([project], load(project), Options(jobs=1), project)
+    text = orders.read_text()
+    if edit == "line inserted":  # every finding below moves down a line
+        orders.write_text(text.replace('router = APIRouter(prefix="/orders")\n', 'router = APIRouter(prefix="/orders")\nPAGE = 20\n', 1))
+    elif edit == "finding fixed":
+        orders.write_text(text.replace("limit: int = 100,", "limit: int = Query(100, le=100),", 1))
+    else:
+        orders.write_text(text.replace('@router.get("/")\n', '@router.get("/")  # prodlint: ignore[PG001] -- admin only\n', 1))
+    warm = analyse([project], load(project), Options(jobs=1), project)
+    cold = analyse([project], load(project), Options(jobs=1, use_cache=False), project)
+    assert warm.built is not None  # the rules ran
+    assert warm.results == cold.results and warm.notifications == cold.notifications
+    pg001 = [r.at.line for r in warm.results if r.at.path == "app/api/orders.py" and r.code == "PG001" and r.suppression is None]
+    assert pg001 == {"line inserted": [20, 25, 80, 88, 94, 111], "finding fixed": [24, 79, 87, 93, 110],
+                     "suppression added": [24, 79, 87, 93, 110]}[edit]

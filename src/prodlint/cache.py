@@ -30,7 +30,7 @@ from prodlint.facts import FileFacts, Location
 from prodlint.reading import read_regular
 
 CACHE_DIR = ".prodlint_cache"
-FORMAT = 3
+FORMAT = 4
 STORE = f"v{FORMAT}/facts.json"
 RUNS = f"v{FORMAT}/runs.json"
 KEPT_RUNS = 4  # whole-run results kept: a few path selections (pre-commit, editors) each stay warm
@@ -469,6 +469,10 @@ class Cache:
         entry = self._load().get(path)
         return type(entry) is list and len(entry) == 2 and entry[0] == key
 
+    def entry(self, path: str, key: str) -> Any:
+        """The stored data of the file's facts under `key`, undecoded, or None."""
+        return self._load()[path][1] if self.has(path, key) else None
+
     def get(self, path: str, key: str) -> FileFacts | None:
         if not self.has(path, key):
             return None
@@ -500,19 +504,28 @@ class Cache:
 
     # whole runs
 
+    def _runs(self) -> list[list[Any]]:
+        data = self._read_json(self.runs, "prodlint-runs")
+        runs = data.get("runs") if data is not None else None
+        return [run for run in runs if type(run) is list and len(run) == 3] if type(runs) is list else []
+
     def run(self, key: str) -> Any:
         """The data saved for the run `key`, or None."""
-        data = self._read_json(self.runs, "prodlint-runs")
-        runs = data.get("runs") if data is not None else None
-        if type(runs) is not list:
-            return None
-        return next((run[1] for run in runs if type(run) is list and len(run) == 2 and run[0] == key), None)
+        return next((run[1] for run in self._runs() if run[0] == key), None)
 
-    def save_run(self, key: str, record: Any) -> None:
-        data = self._read_json(self.runs, "prodlint-runs")
-        runs = data.get("runs") if data is not None else None
-        kept = [run for run in runs if type(run) is list and len(run) == 2 and run[0] != key] if type(runs) is list else []
-        self._write(self.runs, {"prodlint-runs": FORMAT, "runs": [[key, record], *kept[: KEPT_RUNS - 1]]})
+    def latest(self, settings: str) -> tuple[Any, dict[str, Any]] | None:
+        """The newest run saved under these settings: its data and what it was computed from
+        ({"facts": key of every file's facts, "files": {path: [content key, facts digest]}})."""
+        for _, record, basis in self._runs():
+            if type(basis) is dict and basis.get("settings") == settings:
+                files = basis.get("files")
+                if type(basis.get("facts")) is str and type(files) is dict:
+                    return record, basis
+        return None
+
+    def save_run(self, key: str, record: Any, basis: dict[str, Any]) -> None:
+        kept = [run for run in self._runs() if run[0] != key]
+        self._write(self.runs, {"prodlint-runs": FORMAT, "runs": [[key, record, basis], *kept[: KEPT_RUNS - 1]]})
 
     def _write(self, target: Path, data: Any) -> None:
         try:

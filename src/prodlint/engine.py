@@ -354,18 +354,32 @@ def _results(findings: list[Finding], project: Project, texts: dict[str, list[st
     for finding in findings:
         if any(selects(finding.code, codes) and glob_matches(finding.at.path, glob) for glob, codes in config.per_file_ignores):
             continue
-        lines = texts.get(finding.at.path, [])
-        source_line = lines[finding.at.line - 1] if 0 < finding.at.line <= len(lines) else ""
-        key = (finding.code, finding.at.path, _normalised(source_line))
-        fingerprint = hashlib.sha256("\0".join((*key, str(occurrences[key]))).encode("utf-8", "surrogateescape")).hexdigest()[:20]
-        occurrences[key] += 1
         suppression = None
         if finding.code not in ("PL002", "PL003", "PL004"):
             suppression = next((s for s in suppressions.get(finding.at.path, ()) if suppress.covers(s, finding.code, finding.at.line)), None)
         rule = meta[finding.code]
-        results.append(Result(finding, rule.name, config.severity_of(finding.code, rule.severity), fingerprint, source_line,
-                              suppression, _context(lines, finding.at.line)))
+        results.append(_placed(finding, rule.name, config.severity_of(finding.code, rule.severity), suppression,
+                               texts.get(finding.at.path, []), occurrences))
     return results
+
+
+def _placed(finding: Finding, name: str, severity: str, suppression: Suppression | None, lines: list[str],
+            occurrences: Counter[tuple[str, str, str]]) -> Result:
+    """The result with what its file's text says of it: the source line, the fingerprint (the
+    line and how many equal ones came before it in the file) and the context above it."""
+    source_line = lines[finding.at.line - 1] if 0 < finding.at.line <= len(lines) else ""
+    key = (finding.code, finding.at.path, _normalised(source_line))
+    fingerprint = hashlib.sha256("\0".join((*key, str(occurrences[key]))).encode("utf-8", "surrogateescape")).hexdigest()[:20]
+    occurrences[key] += 1
+    return Result(finding, name, severity, fingerprint, source_line, suppression, _context(lines, finding.at.line))
+
+
+def _replaced(results: Iterable[Result], paths: set[str], texts: dict[str, list[str]]) -> list[Result]:
+    """The results again, those in `paths` placed in their files' current text (in the order
+    they were first placed, so equal lines are counted as then)."""
+    occurrences: Counter[tuple[str, str, str]] = Counter()
+    return [_placed(r.finding, r.name, r.severity, r.suppression, texts.get(r.at.path, []), occurrences)
+            if r.at.path in paths else r for r in results]
 
 
 @dataclass(frozen=True, slots=True)
@@ -402,22 +416,35 @@ def _analyse(paths: list[Path], config: Config, options: Options, root: Path | N
         contents[candidate.path] = content
         keys[candidate.path] = cache_key(candidate.path, candidate.kind, content, digest)
 
-    run_key = None
+    run_key = settings = None
+    previous: _Previous | None = None
     if cache is not None and whole_run:
-        run_key = _run_key(discovery, keys, refused, digest, codes)
+        settings = _settings_key(discovery, digest, codes)
+        run_key = _run_key(settings, discovery, keys, refused)
         saved = from_data(cache.run(run_key), _Run)
         if saved is not None:
-            analysis.results = list(saved.results)
-            analysis.notifications = list(saved.notifications)
-            analysis.notes = list(saved.notes)
-            analysis.files_analysed = saved.files_analysed
-            analysis.rebuild = lambda: _analyse(paths, config, options, root, whole_run=False).project
+            _answer(analysis, saved, lambda: _analyse(paths, config, options, root, whole_run=False).project)
             return analysis
+        previous = _Previous.of(cache.latest(settings))
 
     gc_was_on = gc.isenabled()
     gc.disable()  # facts are long-lived and acyclic: collecting while thousands are made only costs
     try:
-        files, skipped, consistent = _extract(discovery.candidates, contents, keys, refused, config, cache, options, analysis)
+        early: dict[str, tuple[_Outcome, str]] = {}
+        if previous is not None and settings is not None and run_key is not None:
+            changed = previous.changed(discovery.candidates, keys, refused)
+            if len(changed) <= CUTOFF_MAX_CHANGED:
+                tasks = [(c.path, c.kind, str(c.absolute), keys[c.path]) for c in changed]
+                sizes = {task[0]: len(contents[task[0]]) * WORK_PER_BYTE.get(task[1], 1) for task in tasks}
+                early = {outcome[0]: (outcome, key) for outcome, key in _extract_all(tasks, sizes, config, options.jobs)}
+                if previous.answers(settings, discovery, keys, refused, early, analysis, contents):
+                    assert cache is not None
+                    if all(key == keys[path] for path, (_, key) in early.items()):
+                        cache.save_run(run_key, to_data(_record(analysis), _Run), previous.basis(settings, discovery, keys, refused, early))
+                    analysis.rebuild = lambda: _analyse(paths, config, options, root, whole_run=False).project
+                    return analysis
+        files, skipped, consistent, digests = _extract(discovery.candidates, contents, keys, refused, config, cache,
+                                                       options, analysis, early, previous)
     finally:
         if gc_was_on:
             gc.enable()
@@ -449,47 +476,167 @@ def _analyse(paths: list[Path], config: Config, options: Options, root: Path | N
     analysis.results = sorted(results, key=lambda r: (r.at.path, r.at.line, r.at.column, r.code, r.message))
     notifications = [n for n in set(analysis.notifications) if discovery.wanted(n.path) or n.path.startswith("/")]
     analysis.notifications = sorted(notifications, key=lambda n: (n.path, n.line or 0, n.message))
-    if cache is not None and run_key is not None and consistent and not analysis.internal_errors:
-        record = _Run(tuple(analysis.results), tuple(analysis.notifications), tuple(analysis.notes), analysis.files_analysed)
+    if cache is not None and run_key is not None and settings is not None and consistent and not analysis.internal_errors:
         try:
-            cache.save_run(run_key, to_data(record, _Run))
+            data = to_data(_record(analysis), _Run)
         except ValueError:
-            pass  # a finding holds something the cache cannot store: no whole-run entry
+            return analysis  # a finding holds something the cache cannot store: no whole-run entry
+        cache.save_run(run_key, data, _basis(settings, discovery, keys, refused, digests))
     return analysis
 
 
-def _run_key(discovery: Discovery, keys: dict[str, str], refused: dict[str, Notification], digest: str,
-             codes: set[str]) -> str:
-    """Everything a run's report depends on: prodlint's build, the config, the rules selected, the
-    paths asked for, and each file's content key (or why it could not be read)."""
+def _record(analysis: Analysis) -> _Run:
+    return _Run(tuple(analysis.results), tuple(analysis.notifications), tuple(analysis.notes), analysis.files_analysed)
+
+
+def _answer(analysis: Analysis, saved: _Run, rebuild: Callable[[], Project | None]) -> None:
+    analysis.results = list(saved.results)
+    analysis.notifications = list(saved.notifications)
+    analysis.notes = list(saved.notes)
+    analysis.files_analysed = saved.files_analysed
+    analysis.rebuild = rebuild
+
+
+def _settings_key(discovery: Discovery, digest: str, codes: set[str]) -> str:
+    """What a run's report depends on besides the files: prodlint's build, the config, the rules
+    selected, the paths asked for and what discovery said."""
     parts = [build_digest(), digest, str(discovery.root), ",".join(sorted(codes)), "\0".join(discovery.targets),
              repr(sorted((n.path, n.line or 0, n.message, n.code, n.level) for n in discovery.notifications))]
+    return _hash("\n".join(parts))
+
+
+def _run_key(settings: str, discovery: Discovery, keys: dict[str, str], refused: dict[str, Notification]) -> str:
+    """The settings and each file's content key (or why it could not be read)."""
+    return _hash("\n".join([settings, *(f"{c.path}\0{c.kind}\0{keys.get(c.path) or refused[c.path].message}"
+                                        for c in discovery.candidates)]))
+
+
+def _facts_key(settings: str, discovery: Discovery, refused: dict[str, Notification], digests: dict[str, str | None]) -> str | None:
+    """The settings and each file's facts: equal keys give equal findings. None when a file's facts
+    have no digest (they cannot be stored)."""
+    parts = [settings]
     for candidate in discovery.candidates:
-        parts.append(f"{candidate.path}\0{candidate.kind}\0{keys.get(candidate.path) or refused[candidate.path].message}")
-    return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
+        path = candidate.path
+        digest = refused[path].message if path in refused else digests.get(path)
+        if digest is None:
+            return None
+        parts.append(f"{path}\0{candidate.kind}\0{digest}")
+    return _hash("\n".join(parts))
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _digest(entry: str) -> str:
+    return hashlib.sha256(entry.encode()).hexdigest()[:32]
+
+
+def _outcome_digest(outcome: _Outcome) -> str | None:
+    """What a file's outcome holds, digested: its encoded facts, or why it was skipped or refused."""
+    _, what, payload = outcome
+    if what == "data":
+        return _digest(payload)
+    if what == "facts":
+        entry = encode(payload)
+        return _digest(entry) if entry is not None else None
+    if what == "skip":
+        return _digest(json.dumps(["skip", *payload]))
+    return _digest(json.dumps(["refused", payload.message, payload.line]))
+
+
+def _basis(settings: str, discovery: Discovery, keys: dict[str, str], refused: dict[str, Notification],
+           digests: dict[str, str | None]) -> dict[str, Any]:
+    """What a saved run was computed from, so a later run whose files changed but whose facts did
+    not (a comment, a blank line at the end) can take its findings."""
+    return {"settings": settings, "facts": _facts_key(settings, discovery, refused, digests) or "",
+            "files": {c.path: [keys[c.path][:32], digests.get(c.path)] for c in discovery.candidates if c.path in keys}}
+
+
+CUTOFF_MAX_CHANGED = 32  # more changed files than this: the store answers for them, not a fresh extraction
+
+
+@dataclass
+class _Previous:
+    """The newest saved run under the same settings, and what it was computed from."""
+
+    record: Any
+    facts: str
+    files: dict[str, Any]
+
+    @classmethod
+    def of(cls, saved: tuple[Any, dict[str, Any]] | None) -> _Previous | None:
+        if saved is None:
+            return None
+        record, basis = saved
+        return cls(record, basis["facts"], basis["files"])
+
+    def digest(self, path: str, key: str) -> str | None:
+        """The file's facts digest when its content is what that run read."""
+        entry = self.files.get(path)
+        if type(entry) is list and len(entry) == 2 and entry[0] == key[:32] and type(entry[1]) is str:
+            return entry[1]
+        return None
+
+    def changed(self, candidates: list[Candidate], keys: dict[str, str], refused: dict[str, Notification]) -> list[Candidate]:
+        return [c for c in candidates if c.path not in refused and self.digest(c.path, keys[c.path]) is None]
+
+    def digests(self, candidates: list[Candidate], keys: dict[str, str], early: dict[str, tuple[_Outcome, str]]) -> dict[str, str | None]:
+        digests: dict[str, str | None] = {}
+        for candidate in candidates:
+            path = candidate.path
+            if path in early:
+                digests[path] = _outcome_digest(early[path][0])
+            elif path in keys:
+                digests[path] = self.digest(path, keys[path])
+        return digests
+
+    def answers(self, settings: str, discovery: Discovery, keys: dict[str, str], refused: dict[str, Notification],
+                early: dict[str, tuple[_Outcome, str]], analysis: Analysis, contents: dict[str, bytes]) -> bool:
+        """Whether the changed files' facts are those that run had; if so its findings are the
+        analysis, placed in the changed files' new text."""
+        if not self.facts or _facts_key(settings, discovery, refused, self.digests(discovery.candidates, keys, early)) != self.facts:
+            return False
+        saved = from_data(self.record, _Run)
+        if saved is None:
+            return False
+        _answer(analysis, saved, lambda: None)
+        texts = _Lines({path: contents[path] for path in early if path in contents})
+        analysis.results = _replaced(saved.results, set(early), texts)
+        return True
+
+    def basis(self, settings: str, discovery: Discovery, keys: dict[str, str], refused: dict[str, Notification],
+              early: dict[str, tuple[_Outcome, str]]) -> dict[str, Any]:
+        return _basis(settings, discovery, keys, refused, self.digests(discovery.candidates, keys, early))
 
 
 def _extract(candidates: list[Candidate], contents: dict[str, bytes], keys: dict[str, str],
              refused: dict[str, Notification], config: Config, cache: Cache | None, options: Options,
-             analysis: Analysis) -> tuple[list[FileFacts], dict[str, tuple[str, str]], bool]:
-    """Each file's facts (from the cache or extracted), the files skipped, and whether what the
-    workers read is what the parent hashed."""
+             analysis: Analysis, early: dict[str, tuple[_Outcome, str]], previous: _Previous | None,
+             ) -> tuple[list[FileFacts], dict[str, tuple[str, str]], bool, dict[str, str | None]]:
+    """Each file's facts (from the cache, extracted before (`early`), or extracted now), the files
+    skipped, whether what the workers read is what the parent hashed, and each file's facts digest
+    (when there is a cache to save it in)."""
     found: dict[str, FileFacts] = {}
+    digests: dict[str, str | None] = {}
     pending: list[_Task] = []
     for candidate in candidates:
         path = candidate.path
-        if path in refused:
+        if path in refused or path in early:
             continue
-        facts = cache.get(path, keys[path]) if cache is not None and cache.has(path, keys[path]) else None
-        if facts is not None:
+        data = cache.entry(path, keys[path]) if cache is not None else None
+        facts = from_data(data) if data is not None else None
+        if facts is not None and facts.path == path:
             found[path] = facts
+            known = previous.digest(path, keys[path]) if previous is not None else None
+            digests[path] = known or _digest(json.dumps(data, separators=(",", ":")))
         else:
             pending.append((path, candidate.kind, str(candidate.absolute), keys[path]))
     kinds = {task[0]: task[1] for task in pending}
     outcomes: dict[str, _Outcome] = {}
     consistent = True
     sizes = {task[0]: len(contents[task[0]]) * WORK_PER_BYTE.get(task[1], 1) for task in pending}  # work, not bytes
-    for outcome, key in _extract_all(pending, sizes, config, options.jobs, options.progress):
+    for outcome, key in [*early.values(), *_extract_all(pending, sizes, config, options.jobs, options.progress)]:
         path, what, payload = outcome
         outcomes[path] = outcome
         consistent = consistent and key == keys[path]
@@ -499,14 +646,24 @@ def _extract(candidates: list[Candidate], contents: dict[str, bytes], keys: dict
             if facts is None:  # a codec bug: extract it here instead
                 if _debugging():
                     raise AssertionError(f"facts of {path} do not decode")
-                facts = extract_file((path, kinds[path], _text(path, contents[path])[0] or "", config))
+                facts = extract_file((path, kinds.get(path, ""), _text(path, contents[path])[0] or "", config))
+                digests[path] = None
             elif cache is not None:
                 cache.put_data(path, key, data)
+                digests[path] = _digest(payload)
             found[path] = facts
         elif what == "facts":
             found[path] = payload
             if cache is not None:
-                cache.put(path, key, payload)
+                try:
+                    data = to_data(payload)
+                except ValueError:
+                    digests[path] = None  # holds something the cache cannot store: extracted again next time
+                else:
+                    cache.put_data(path, key, data)
+                    digests[path] = _digest(json.dumps(data, separators=(",", ":")))
+        elif cache is not None:
+            digests[path] = _outcome_digest(outcome)
     if cache is not None:
         cache.save()
     files: list[FileFacts] = []
@@ -522,7 +679,7 @@ def _extract(candidates: list[Candidate], contents: dict[str, bytes], keys: dict
             skipped[path] = outcome[2]  # counted in the summary, not a notification per file
         elif path in found:
             files.append(found[path])
-    return files, skipped, consistent
+    return files, skipped, consistent, digests
 
 
 def failed(results: Iterable[Result], fail_on: str) -> bool:
