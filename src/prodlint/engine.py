@@ -447,6 +447,7 @@ def _analyse(paths: list[Path], config: Config, options: Options, root: Path | N
                                                        options, analysis, early, previous)
     finally:
         if gc_was_on:
+            gc.freeze()  # the facts live to the end of the run: later collections need not walk them again
             gc.enable()
 
     from prodlint.model.roles import production_code  # the model is built only when no whole-run entry answers

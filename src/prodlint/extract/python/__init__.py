@@ -29,15 +29,33 @@ if TYPE_CHECKING:
 NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 
+# Fields that never hold a node: names, flags, a constant's value, and the `ctx` of a name
+# (Load/Store/Del singletons that say nothing a collector reads, yet are a third of all nodes).
+_LEAF_FIELDS = frozenset({"ctx", "id", "attr", "name", "arg", "asname", "module", "level", "kind", "type_comment",
+                          "is_async", "conversion", "simple", "names", "kwd_attrs", "rest"})
+_NODE_LISTS = frozenset({"names"})  # `import a` / `from a import b`: aliases are nodes; Global/Nonlocal names are not
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(kind: type) -> tuple[str, ...]:
+    fields = _CHILD_FIELDS.get(kind)
+    if fields is None:
+        leaf = _LEAF_FIELDS | ({"value"} if kind in (ast.Constant, ast.MatchSingleton) else set())
+        if kind in (ast.Import, ast.ImportFrom):
+            leaf = leaf - _NODE_LISTS
+        fields = _CHILD_FIELDS[kind] = tuple(name for name in kind._fields if name not in leaf)
+    return fields
+
+
 def child_nodes(node: ast.AST) -> list[ast.AST]:
-    """`ast.iter_child_nodes` as a list, in the same order, without its generator overhead."""
-    found = []
-    for name in node._fields:
+    """`ast.iter_child_nodes` as a list, in the same order, without expression contexts."""
+    found: list[ast.AST] = []
+    for name in _CHILD_FIELDS.get(type(node)) or _child_fields(type(node)):
         value = getattr(node, name, None)
-        if isinstance(value, ast.AST):
-            found.append(value)
-        elif isinstance(value, list):
+        if type(value) is list:
             found += [item for item in value if isinstance(item, ast.AST)]
+        elif value is not None and isinstance(value, ast.AST):
+            found.append(value)
     return found
 
 
@@ -58,6 +76,8 @@ class PyModule:
     _children: dict[ast.AST, list[ast.AST]] | None = field(default=None, repr=False)
     _own: dict[ast.AST, list[ast.AST]] = field(default_factory=dict, repr=False)
     _by_type: dict[type, list[ast.AST]] | None = field(default=None, repr=False)
+    _walks: dict[ast.AST, list[ast.AST]] = field(default_factory=dict, repr=False)
+    _kinds: dict[tuple[ast.AST, tuple[type, ...]], list[ast.AST]] = field(default_factory=dict, repr=False)
 
     def _index(self) -> None:
         """One breadth-first walk (the order of `ast.walk`) recording every node's children and parent."""
@@ -110,8 +130,34 @@ class PyModule:
             self._by_type = by_type
         return self._by_type.get(kind, [])
 
+    def of_types(self, *kinds: type) -> list[ast.AST]:
+        """The nodes of exactly these classes, in `nodes` order; shared, never change it."""
+        if len(kinds) == 1:
+            return self.of_type(kinds[0])
+        key = (self.tree, kinds)
+        found = self._kinds.get(key)
+        if found is None:
+            wanted = frozenset(kinds)
+            found = self._kinds[key] = [n for n in self.nodes if type(n) in wanted]
+        return found
+
+    @property
+    def scoped_statements(self) -> list[tuple[str, ast.stmt]]:
+        """Every statement with the dotted name of its function or class (`modules.scoped_statements`), listed once."""
+        key = (self.tree, ())
+        found = self._kinds.get(key)
+        if found is None:
+            from prodlint.extract.python.modules import scoped_statements
+
+            found = self._kinds[key] = list(scoped_statements(self.tree))  # type: ignore[arg-type]
+        return found  # type: ignore[return-value]
+
     def walk(self, node: ast.AST) -> list[ast.AST]:
-        """`ast.walk(node)` from the index: the same nodes in the same order."""
+        """`ast.walk(node)` from the index: the same nodes in the same order. Walked once per node
+        (several collectors walk the same function); the list is shared, never change it."""
+        order = self._walks.get(node)
+        if order is not None:
+            return order
         order = [node]
         position = 0
         get = self.child_index.get
@@ -120,7 +166,16 @@ class PyModule:
             kids = get(current)
             order += kids if kids is not None else child_nodes(current)
             position += 1
+        self._walks[node] = order
         return order
+
+    def walk_of(self, node: ast.AST, kinds: tuple[type, ...]) -> list[ast.AST]:
+        """The nodes of `walk(node)` of exactly these classes, in order; shared, never change it."""
+        key = (node, kinds)
+        found = self._kinds.get(key)
+        if found is None:
+            found = self._kinds[key] = [n for n in self.walk(node) if type(n) in kinds]
+        return found
 
     def walk_all(self, statements: Iterable[ast.AST]) -> list[ast.AST]:
         return [inner for statement in statements for inner in self.walk(statement)]

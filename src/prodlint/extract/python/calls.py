@@ -88,16 +88,13 @@ def _entries(module: PyModule) -> Iterable[CrossTenantEntry]:
     """Startup hooks (`@app.on_event("startup")`, `lifespan=`, `add_event_handler("startup", f)`) and
     route handlers behind a platform-admin dependency."""
     hooks: dict[str, str] = {}
-    for node in module.nodes:
-        if isinstance(node, ast.Call):
-            lifespan = next((k.value for k in node.keywords if k.arg == "lifespan"), None)
-            if isinstance(lifespan, ast.Name):
-                hooks[lifespan.id] = f"the application's lifespan ({call_name(node)}(lifespan={lifespan.id}))"
-            if call_name(node) == "add_event_handler" and len(node.args) == 2 and string(node.args[0]) in STARTUP_EVENTS and isinstance(node.args[1], ast.Name):
-                hooks[node.args[1].id] = "a startup event handler (add_event_handler)"
-    for node in module.nodes:
-        if not isinstance(node, FUNCTIONS):
-            continue
+    for node in module.of_type(ast.Call):
+        lifespan = next((k.value for k in node.keywords if k.arg == "lifespan"), None)
+        if isinstance(lifespan, ast.Name):
+            hooks[lifespan.id] = f"the application's lifespan ({call_name(node)}(lifespan={lifespan.id}))"
+        if call_name(node) == "add_event_handler" and len(node.args) == 2 and string(node.args[0]) in STARTUP_EVENTS and isinstance(node.args[1], ast.Name):
+            hooks[node.args[1].id] = "a startup event handler (add_event_handler)"
+    for node in module.of_types(*FUNCTIONS):
         how = hooks.get(node.name) if module.parents.get(node) is module.tree else None
         for decorator in node.decorator_list:
             if isinstance(decorator, ast.Call) and call_name(decorator) == "on_event" and decorator.args and string(decorator.args[0]) in STARTUP_EVENTS:

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Iterator
 
 from prodlint.extract.python import PyModule, collector
+from prodlint.extract.python.modules import dotted_name
 from prodlint.facts.data import SQLALCHEMY, Field, IndexDef, Model, Relation
 
 COLUMN_CALLS = frozenset({"Column", "mapped_column", "Field"})
@@ -26,17 +27,22 @@ CONSTRAINTS = frozenset({"Index", "UniqueConstraint", "PrimaryKeyConstraint"})
 
 def dotted(node: ast.AST | None) -> str:
     """`a.b.c` for a Name/Attribute chain, else ""."""
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        base = dotted(node.value)
-        return f"{base}.{node.attr}" if base else ""
-    return ""
+    return dotted_name(node) or "" if node is not None else ""
 
 
 def call_name(node: ast.AST) -> str:
     """Last segment of a called name: `sa.Column(...)` -> "Column"."""
-    return dotted(node.func).rsplit(".", 1)[-1] if isinstance(node, ast.Call) else ""
+    if type(node) is not ast.Call:
+        return ""
+    func = node.func  # type: ignore[attr-defined]
+    if type(func) is ast.Name:
+        return func.id  # type: ignore[attr-defined]
+    if type(func) is not ast.Attribute:
+        return ""
+    root = func.value  # type: ignore[attr-defined]
+    while type(root) is ast.Attribute:
+        root = root.value  # type: ignore[attr-defined]
+    return func.attr if type(root) is ast.Name else ""  # type: ignore[attr-defined]
 
 
 def keyword(call: ast.Call, name: str) -> ast.expr | None:
@@ -85,11 +91,10 @@ class ModelReader:
         self.module = module
 
     def models(self) -> Iterator[object]:
-        for node in self.module.nodes:
-            if isinstance(node, ast.ClassDef):
-                model = self.model(node)
-                if model is not None:
-                    yield model
+        for node in self.module.of_type(ast.ClassDef):
+            model = self.model(node)
+            if model is not None:
+                yield model
         yield from self.core_tables()
         yield from self.module_level_indexes()
 
@@ -97,7 +102,7 @@ class ModelReader:
 
     def core_tables(self) -> Iterator[Model]:
         """Core tables are models named by their variable: `select(orders)` and `orders.c.tenant_id` use that name."""
-        for node in self.module.nodes:
+        for node in self.module.of_type(ast.Assign):
             if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
                 continue
             call = node.value

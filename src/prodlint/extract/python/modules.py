@@ -15,13 +15,18 @@ from prodlint.facts.modules import Alias, DynamicImport, Import
 
 def dotted_name(node: ast.AST) -> str | None:
     """`a.b.c` for a Name/Attribute chain, else None."""
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
+    kind = type(node)
+    if kind is ast.Name:
+        return node.id  # type: ignore[attr-defined]
+    if kind is not ast.Attribute:
         return None
-    parts.append(node.id)
+    parts = []
+    while type(node) is ast.Attribute:
+        parts.append(node.attr)  # type: ignore[attr-defined]
+        node = node.value  # type: ignore[attr-defined]
+    if type(node) is not ast.Name:
+        return None
+    parts.append(node.id)  # type: ignore[attr-defined]
     return ".".join(reversed(parts))
 
 
@@ -48,7 +53,7 @@ def scoped_statements(tree: ast.Module) -> Iterator[tuple[str, ast.stmt]]:
 
 @collector
 def python_imports(module: PyModule) -> Iterator[object]:
-    for scope, statement in scoped_statements(module.tree):
+    for scope, statement in module.scoped_statements:
         if isinstance(statement, ast.Import):
             for alias in statement.names:
                 # `import a.b` binds `a` but code then writes `a.b.x`: keep the dotted name.
@@ -77,7 +82,7 @@ def python_imports(module: PyModule) -> Iterator[object]:
 def python_dynamic_imports(module: PyModule) -> Iterator[object]:
     if "import_module" not in module.text and "__import__" not in module.text:
         return
-    for node in module.nodes:
+    for node in module.of_type(ast.Call):
         if isinstance(node, ast.Call) and (dotted_name(node.func) or "").rsplit(".", 1)[-1] in ("import_module", "__import__"):
             if node.args and not isinstance(node.args[0], ast.Constant):
                 yield DynamicImport(module.at(node), _module_pattern(node.args[0]))

@@ -90,17 +90,17 @@ class QueryReader:
     def _core_tables(self) -> frozenset[str]:
         """Names this module uses as SQLAlchemy Core tables: bound to `Table(...)`, or read as `orders.c.x`."""
         names = {
-            n.targets[0].id for n in self.module.nodes
+            n.targets[0].id for n in self.module.of_type(ast.Assign)
             if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name)
             and isinstance(n.value, ast.Call) and call_name(n.value) == "Table"
         }
-        names |= {dotted(n.value) for n in self.module.nodes if isinstance(n, ast.Attribute) and n.attr == "c" and dotted(n.value)}
+        names |= {dotted(n.value) for n in self.module.of_type(ast.Attribute) if n.attr == "c" and dotted(n.value)}  # type: ignore[attr-defined]
         return frozenset(names)
 
     def _orm_imports(self) -> dict[str, str]:
         """Local names bound to SQLAlchemy helpers: `select`, `sa` -> `sa.select`, ..."""
         names: dict[str, str] = {}
-        for node in self.module.nodes:
+        for node in self.module.of_types(ast.Import, ast.ImportFrom):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in ORM_MODULES:
                 for alias in node.names:
                     names[alias.asname or alias.name] = alias.name
@@ -603,25 +603,30 @@ def keyword_value(call: ast.Call, name: str) -> ast.expr | None:
     return next((k.value for k in call.keywords if k.arg == name), None)
 
 
+_NAME = (ast.Name,)
+_DECISIONS = (ast.If, ast.Assert, ast.IfExp, ast.While)  # a decision, not a query filter
+_COMPARE = (ast.Compare,)
+_CALL = (ast.Call,)
+
+
 def _names(module: PyModule, node: ast.AST) -> set[str]:
-    return {n.id for n in module.walk(node) if isinstance(n, ast.Name)}
+    return {n.id for n in module.walk_of(node, _NAME)}  # type: ignore[attr-defined]
 
 
 def _compared(module: PyModule, name: str, function: ast.AST, others: frozenset[str] = frozenset()) -> bool:
     """The function compares `name` (not with None), or hands it to one call with the caller's identity.
 
     `others` are the function's other client inputs (`user_id` from the path is no identity)."""
-    for node in module.walk(function):
-        if isinstance(node, (ast.If, ast.Assert, ast.IfExp, ast.While)):  # a decision, not a query filter
-            for compare in module.walk(node.test):
-                if isinstance(compare, ast.Compare) and name in _names(module, compare) and not any(_is_none(c) for c in compare.comparators):
-                    return True
-        if isinstance(node, ast.Call):
-            arguments = list(node.args) + [k.value for k in node.keywords]
-            if any(isinstance(a, ast.Name) and a.id == name for a in arguments) and any(
-                IDENTITY.search(ast.unparse(a)) for a in arguments if not (isinstance(a, ast.Name) and a.id in others | {name})
-            ):
+    for node in module.walk_of(function, _DECISIONS):
+        for compare in module.walk_of(node.test, _COMPARE):  # type: ignore[attr-defined]
+            if name in _names(module, compare) and not any(_is_none(c) for c in compare.comparators):  # type: ignore[attr-defined]
                 return True
+    for node in module.walk_of(function, _CALL):
+        arguments = list(node.args) + [k.value for k in node.keywords]  # type: ignore[attr-defined]
+        if any(isinstance(a, ast.Name) and a.id == name for a in arguments) and any(
+            IDENTITY.search(ast.unparse(a)) for a in arguments if not (isinstance(a, ast.Name) and a.id in others | {name})
+        ):
+            return True
     return False
 
 
@@ -636,14 +641,13 @@ class FunctionEvidence:
         self._owned: dict[ast.AST, list[ast.AST]] = {}
 
     def facts(self) -> Iterable[object]:
-        for node in self.module.nodes:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                name = self._qualname(node)
-                self.function_at = self.module.at(node)
-                yield from self.row_checks(node, name)
-                yield from self.scoped_calls(node, name)
-                yield from self.client_inputs(node, name)
-                yield from self.new_rows(node, name)
+        for node in self.module.of_types(ast.FunctionDef, ast.AsyncFunctionDef):
+            name = self._qualname(node)
+            self.function_at = self.module.at(node)
+            yield from self.row_checks(node, name)
+            yield from self.scoped_calls(node, name)
+            yield from self.client_inputs(node, name)
+            yield from self.new_rows(node, name)
 
     def new_rows(self, function: ast.AST, name: str) -> Iterable[NewRow]:
         nodes = list(self._own(function))

@@ -88,7 +88,7 @@ class FileRoutes:
     # --- names -----------------------------------------------------------------------------
 
     def read_module_names(self) -> None:
-        for _scope, statement in scoped_statements(self.module.tree):
+        for _scope, statement in self.module.scoped_statements:
             if isinstance(statement, ast.Import):
                 for alias in statement.names:
                     self.imported.add(alias.asname or alias.name.split(".")[0])
@@ -107,7 +107,7 @@ class FileRoutes:
                 if value is not None:
                     self.constants[name] = value
         self.exceptions = raised_constants(self.module.tree.body)
-        self.views = {node.targets[0].id: node.value for node in self.module.nodes
+        self.views = {node.targets[0].id: node.value for node in self.module.of_type(ast.Assign)
                       if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
                       and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute)
                       and node.value.func.attr == "as_view"}
@@ -117,7 +117,7 @@ class FileRoutes:
             found = self.router_class(definition)
             if found is not None:
                 self.router_classes[definition.name] = found
-        for node in self.module.nodes:
+        for node in self.module.of_type(ast.Call):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 if node.func.attr in ROUTER_VERBS and (name := dotted_name(node.func.value)):
                     self.receivers.add(name)
@@ -215,7 +215,7 @@ class FileRoutes:
 
     def run(self) -> list[object]:
         self.read_module_names()
-        statements = list(scoped_statements(self.module.tree))
+        statements = self.module.scoped_statements
         for scope, statement in statements:
             self.find_router(scope, statement)
         for scope, statement in statements:
@@ -292,7 +292,7 @@ class FileRoutes:
         return not origin.split(".")[0] in LIBRARY_ROOTS
 
     def is_returned(self, name: str, scope: str) -> bool:
-        for inner_scope, statement in scoped_statements(self.module.tree):
+        for inner_scope, statement in self.module.scoped_statements:
             if inner_scope == scope and isinstance(statement, ast.Return) and isinstance(statement.value, ast.Name):
                 if statement.value.id == name:
                     return True
@@ -512,8 +512,8 @@ class FileRoutes:
         """Statements whose own expressions use one of these names: the only places an escape can be."""
         parents = self.module.parents
         found: set[int] = set()
-        for node in self.module.nodes:
-            if isinstance(node, ast.Name) and node.id in names:
+        for node in self.module.of_type(ast.Name):
+            if node.id in names:  # type: ignore[attr-defined]
                 current: ast.AST | None = node
                 while current is not None and not isinstance(current, ast.stmt):
                     current = parents.get(current)
@@ -636,15 +636,18 @@ class FileRoutes:
         """What this function does with the request: reads and rejects, what it depends on and calls."""
         arguments = [*function.args.posonlyargs, *function.args.args, *function.args.kwonlyargs]
         requests = set(REQUEST_NAMES) | {a.arg for a in arguments if a.annotation is not None and _last(dotted_name(a.annotation) or "") == "Request"}
-        body, opening = self.module.walk_all(function.body), self.module.walk_all(_opening(function.body))
-        raised = {**self.exceptions, **raised_constants(body)}
+        walk_of = self.module.walk_of
+        body = [node for statement in function.body for node in walk_of(statement, CHECKED_KINDS)]
+        opening = [node for statement in _opening(function.body) for node in walk_of(statement, CHECKED_KINDS)]
+        assigned = [node for statement in function.body for node in walk_of(statement, ASSIGN)]
+        raised = {**self.exceptions, **raised_constants(assigned)}
         reads, rejects, where = _check_in(body, requests, self.origins, raised)
         reads = reads or header_parameter(function)
         opening_reads, opening_rejects, opening_where = _check_in(opening, requests, self.origins, raised)
         owner = f"{scope}." if scope else ""
         calls = []
         for node in body:
-            if isinstance(node, ast.Call):
+            if type(node) is ast.Call:
                 name = dotted_name(node.func)
                 if name and name.startswith(("self.", "cls.")) and scope:
                     name = scope + name[name.index("."):]
@@ -832,6 +835,8 @@ IDENTITY_CALLS = frozenset({"get_jwt_identity", "verify_jwt_in_request", "get_jw
 AUTH_ERROR = re.compile(r"Unauthori[sz]ed|Forbidden|PermissionDenied|NotAuthenticated|AuthenticationFailed|InvalidToken|Credentials")
 REJECT_STATUS = re.compile(r"\b40[13]\b|UNAUTHORI[SZ]ED|FORBIDDEN")
 CHECKED = frozenset({ast.Attribute, ast.Name, ast.Call, ast.Raise, ast.Return})  # what `credential` and `rejection` read
+CHECKED_KINDS = tuple(sorted(CHECKED, key=lambda kind: kind.__name__))
+ASSIGN = (ast.Assign,)
 OPENING_STATEMENTS = 3  # a handler that checks the caller does it before anything else
 
 
