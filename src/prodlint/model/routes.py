@@ -141,6 +141,7 @@ class RouteGraph:
     view_guards: dict[Route, tuple[str, str, tuple[str, ...]]] = field(default_factory=dict)  # (file, scope, decorators) of a view's class
     unread: set[Route] = field(default_factory=set)  # class-based views whose class prodlint cannot read
     _lookups: dict[str, dict] = field(default_factory=dict, repr=False)  # indexes over the lists above, built on first use
+    _resolved: dict[RouterRef, Router | None] | None = field(default=None, repr=False)  # once the graph's routers are known
 
     def _lookup(self, name: str) -> dict:
         """One index per join, built once: scanning every edge or handoff per question was quadratic."""
@@ -424,6 +425,14 @@ class RouteGraph:
         return (path, name, scope) in self.by_name
 
     def resolve(self, ref: RouterRef, depth: int = 0) -> Router | None:
+        if depth or self._resolved is None:
+            return self._resolve(ref, depth)
+        found = self._resolved.get(ref, self)
+        if found is self:  # many routes name the same router
+            found = self._resolved[ref] = self._resolve(ref, 0)
+        return found  # type: ignore[return-value]
+
+    def _resolve(self, ref: RouterRef, depth: int) -> Router | None:
         if depth > MAX_DEPTH:
             return None
         if ref.parameter is not None:
@@ -604,6 +613,7 @@ def route_graph(project: Project) -> RouteGraph:
     graph.handoffs = [e for e in facts(Escape) if e.callee is not None]
     graph.factory_returns = list(facts(FactoryReturn))
     views = {(v.at.path, v.name): v for v in facts(ViewClass)}
+    graph._resolved = {}  # what resolution reads is complete from here on
     for route in facts(Route):
         for placed in graph.wrapped(route) if route.view_parameter is not None else [route]:
             router = graph.resolve(placed.router)

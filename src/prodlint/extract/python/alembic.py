@@ -75,7 +75,7 @@ class UpgradeReader:
         self.batch_tables: dict[str, str] = {}
 
     def read(self, upgrade: ast.FunctionDef) -> Iterator[object]:
-        for node in ast.walk(upgrade):
+        for node in self.module.walk_of(upgrade, (ast.With,)):
             if isinstance(node, ast.With):
                 for item in node.items:
                     call = item.context_expr
@@ -83,7 +83,7 @@ class UpgradeReader:
                         table = string(_argument(call, 0, "table_name"))
                         if table is not None:
                             self.batch_tables[item.optional_vars.id] = table
-        calls = [n for n in ast.walk(upgrade) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)]
+        calls = [n for n in self.module.walk_of(upgrade, (ast.Call,)) if isinstance(n.func, ast.Attribute)]  # type: ignore[attr-defined]
         for call in sorted(calls, key=lambda c: (c.lineno, c.col_offset)):
             yield from self.operation(call)
 

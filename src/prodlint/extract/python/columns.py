@@ -58,7 +58,7 @@ class ColumnTemplates:
                 yield ColumnTemplate(name, *keys, self.module.at(statement))
 
     def _returned(self, function: ast.FunctionDef) -> tuple[bool, bool, bool] | None:
-        returns = [n.value for n in ast.walk(function) if isinstance(n, ast.Return)]
+        returns = [n.value for n in self.module.walk_of(function, (ast.Return,))]  # type: ignore[attr-defined]
         found = [_keys(r) for r in returns]
         if not found or any(k is None for k in found):
             return None

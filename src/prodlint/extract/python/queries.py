@@ -706,16 +706,20 @@ class FunctionEvidence:
         """Calls handing the tenant key to another function, and calls handing it the caller's id
         (`get_user(db, current_user.id)`; the model says which values are the verified identity)."""
         for node in self._own(function):
-            if not isinstance(node, ast.Call):
+            if type(node) is not ast.Call:
                 continue
-            arguments = [ast.unparse(a) for a in list(node.args) + [k.value for k in node.keywords]]
             callee = call_name(node)
-            for position, argument in enumerate(node.args):
-                if isinstance(argument, ast.Attribute) and argument.attr == "id" and IDENTITY.search(arguments[position]):
-                    yield IdentityCall(callee, position, arguments[position], name, self.module.at(node), self.function_at)
-            for keyword in node.keywords:
+            for position, argument in enumerate(node.args):  # type: ignore[attr-defined]
+                if type(argument) is ast.Attribute and argument.attr == "id" and IDENTITY.search(text := ast.unparse(argument)):
+                    yield IdentityCall(callee, position, text, name, self.module.at(node), self.function_at)
+            for keyword in node.keywords:  # type: ignore[attr-defined]
                 if keyword.arg and isinstance(keyword.value, ast.Attribute) and keyword.value.attr == "id" and IDENTITY.search(ast.unparse(keyword.value)):
                     yield IdentityCall(callee, -1, ast.unparse(keyword.value), name, self.module.at(node), self.function_at, keyword.arg)
+            values = [*node.args, *(k.value for k in node.keywords)]  # type: ignore[attr-defined]
+            # An argument's text ends in a key only if a name or attribute in it is one: unparse only those.
+            if not any(self._mentions_key(value) for value in values):
+                continue
+            arguments = [ast.unparse(a) for a in values]
             if not any(a.rsplit(".", 1)[-1] in self.keys for a in arguments):
                 continue
             parent = self.module.parents.get(node)
@@ -723,6 +727,18 @@ class FunctionEvidence:
                 parent = self.module.parents.get(parent)
             binds = parent.targets[0].id if isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name) else ""
             yield ScopedCall(call_name(node), tuple(arguments), name, self.module.at(node), binds, self.function_at)
+
+    def _mentions_key(self, node: ast.AST) -> bool:
+        keys, get = self.keys, self.module.child_index.get
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            kind = type(current)
+            if (kind is ast.Name and current.id in keys) or (kind is ast.Attribute and current.attr in keys):  # type: ignore[attr-defined]
+                return True
+            kids = get(current)
+            stack += kids if kids is not None else child_nodes(current)
+        return False
 
     def client_inputs(self, function: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> Iterable[ClientInput]:
         found: list[tuple[str, str, ast.AST]] = list(self._route_parameters(function))

@@ -63,6 +63,7 @@ class TsModule:
     config: Config
     _results: dict[tuple[str, str], object] = field(default_factory=dict, repr=False)  # whole-file query runs
     _merged_run: bool = field(default=False, repr=False)
+    _ascii: bool | None = field(default=None, repr=False)  # byte columns are character columns
 
     def text(self, node: tree_sitter.Node | None) -> str:
         if node is None:
@@ -82,6 +83,10 @@ class TsModule:
         )
 
     def _char_column(self, byte: int, byte_col: int) -> int:
+        if self._ascii is None:
+            self._ascii = self.source.isascii()
+        if self._ascii:
+            return byte_col
         line_start = byte - byte_col
         return len(self.source[line_start:byte].decode("utf-8", "replace"))
 
@@ -94,6 +99,16 @@ class TsModule:
         if key not in self._results:
             self._results[key] = _in_order(tree_sitter.QueryCursor(query(self.dialect, query_text)).captures(self.tree.root_node))
         return self._results[key]  # type: ignore[return-value]
+
+    def nodes_of(self, kinds: frozenset[str]) -> list[tree_sitter.Node]:
+        """Every named node of these types in the file, in document order (outer first), found by
+        one query rather than a walk in Python; shared, never change it."""
+        key = ("nodes", kinds)
+        found = self._results.get(key)
+        if found is None:
+            text = _kinds_query(self.dialect, kinds)
+            found = self._results[key] = self.captures(text).get("node", []) if text else []
+        return found  # type: ignore[return-value]
 
     def matches(self, query_text: str, node: tree_sitter.Node | None = None) -> list[tuple[int, dict[str, list[tree_sitter.Node]]]]:
         """The query's matches; over the whole file, run once and shared by every collector (read only).
@@ -114,6 +129,13 @@ class TsModule:
                 self._results[key] = tree_sitter.QueryCursor(query(self.dialect, query_text)).matches(self.tree.root_node)
                 _SEEN.setdefault(self.dialect, {})[query_text] = None
         return self._results[key]  # type: ignore[return-value]
+
+
+@cache
+def _kinds_query(dialect: str, kinds: frozenset[str]) -> str:
+    """`[(a) (b)] @node` over the kinds the dialect's grammar has ("" when it has none)."""
+    present = sorted(kind for kind in kinds if language(dialect).id_for_node_kind(kind, True) is not None)
+    return f"[{' '.join(f'({kind})' for kind in present)}] @node" if present else ""
 
 
 def _in_order(captures: dict[str, list[tree_sitter.Node]]) -> dict[str, list[tree_sitter.Node]]:

@@ -33,7 +33,8 @@ def collect_calls(module: TsModule, reader: QueryReader, queries: Iterable[Query
     facts: list[object] = []
     types = reader.types
     for call in module.captures("(call_expression) @call").get("call", []):
-        if (module.at(call).line, module.at(call).column) in skip:
+        at = module.at(call)
+        if (at.line, at.column) in skip:
             continue
         function_node = reader.enclosing_function(call)
         function = reader.qualname(call)[0]
@@ -124,14 +125,20 @@ class _Types:
         return f"{cls}.{last}" if cls else last
 
 
+_TYPE_NAME = re.compile(r"(?:[\w$]+\.)*([A-Z][\w$]*)(?:<.*>)?")
+_CHAIN = re.compile(r"[\w$.?!]+")
+_LINKS = re.compile(r"[.?!]+")
+
+
 def _type_name(written: str) -> str:
     """`SuperAdminService` of `SuperAdminService`, `services.Repo<T>` -> `Repo`; "" for anything else."""
-    found = re.fullmatch(r"(?:[\w$]+\.)*([A-Z][\w$]*)(?:<.*>)?", written.strip())
+    found = _TYPE_NAME.fullmatch(written.strip())
     return found.group(1) if found else ""
 
 
 def _last(text: str) -> str:
-    return re.split(r"[.?!]+", text.strip())[-1] if re.fullmatch(r"[\w$.?!]+", text.strip()) else ""
+    text = text.strip()
+    return _LINKS.split(text)[-1] if _CHAIN.fullmatch(text) else ""
 
 
 def _constants(module: TsModule) -> dict[str, str]:

@@ -10,6 +10,7 @@ is not unbounded.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 
 from tree_sitter import Node
@@ -42,6 +43,8 @@ WRAPPERS = frozenset({"parenthesized_expression", "await_expression", "as_expres
 SINK_KEYS = frozenset({"take", "limit", "first", "pageSize", "perPage"})
 SINK_METHODS = frozenset({"limit", "take"})
 SQL_LIMIT = re.compile(r"\blimit\s*$", re.IGNORECASE)
+IDENTIFIERS = frozenset({"identifier", "shorthand_property_identifier"})
+BINARY = frozenset({"binary_expression"})
 
 
 class PageSizeReader:
@@ -50,24 +53,29 @@ class PageSizeReader:
         self.text = module.text
         self.params = set(module.config.page_params)
         self.scopes = QueryReader(module)
-        self._below: dict[int, list[Node]] = {}  # node id -> its subtree, walked once
+        self._starts: dict[frozenset[str], list[int]] = {}  # start bytes of the file's nodes of some types
         self._named: dict[int, dict[str, list[Node]]] = {}  # function id -> identifiers by text
 
-    def _subtree(self, node: Node) -> list[Node]:
-        """`_walk(node)` as a list, walked once per node (the file's root and each function)."""
-        found = self._below.get(node.id)
-        if found is None:
-            found = self._below[node.id] = list(_walk(node))
-        return found
+    def _functions(self) -> list[Node]:
+        """The file's functions, outer before inner and later before earlier (the order facts
+        have always come in: a walk that takes the last child first)."""
+        return sorted(self.module.nodes_of(FUNCTIONS), key=lambda n: (-n.end_byte, n.start_byte))
+
+    def _within(self, kinds: frozenset[str], node: Node) -> list[Node]:
+        """The nodes of these types inside `node`, in document order: those of the file within its bytes."""
+        found = self.module.nodes_of(kinds)
+        starts = self._starts.get(kinds)
+        if starts is None:
+            starts = self._starts[kinds] = [n.start_byte for n in found]
+        return found[bisect_left(starts, node.start_byte):bisect_left(starts, node.end_byte)]
 
     def _identifiers(self, function: Node) -> dict[str, list[Node]]:
-        """The identifiers of a function by their text, in walk order: the uses `_flow` follows."""
+        """The identifiers of a function by their text, last first: the uses `_flow` follows."""
         found = self._named.get(function.id)
         if found is None:
             found = self._named[function.id] = {}
-            for node in self._subtree(function):
-                if node.type in ("identifier", "shorthand_property_identifier"):
-                    found.setdefault(self.text(node), []).append(node)
+            for node in reversed(self._within(IDENTIFIERS, function)):
+                found.setdefault(self.text(node), []).append(node)
         return found
 
     # --- functions ------------------------------------------------------------
@@ -79,8 +87,8 @@ class PageSizeReader:
             callee = call.child_by_field_name("function")
             if function is not None and callee is not None and callee.type in ("identifier", "member_expression"):
                 calls.setdefault(function.id, set()).add(" ".join(self.text(callee).split()))
-        for node in self._subtree(self.module.tree.root_node):
-            if node.type not in FUNCTIONS or self.scopes._inline_callback(node):
+        for node in self._functions():
+            if self.scopes._inline_callback(node):
                 continue
             body = node.child_by_field_name("body")
             if body is None:
@@ -94,8 +102,8 @@ class PageSizeReader:
         """The body caps a parameter by comparison: `value > MAX ? MAX : value`."""
         parameters = function.child_by_field_name("parameters") or function.child_by_field_name("parameter")
         names = {self.text(n) for n in _walk(parameters) if n.type == "identifier"} if parameters is not None else set()
-        for node in self._subtree(function):
-            if node.type == "binary_expression" and self.text(node.child_by_field_name("operator")) in (">", ">="):
+        for node in self._within(BINARY, function):
+            if self.text(node.child_by_field_name("operator")) in (">", ">="):
                 if self.text(node.child_by_field_name("left")) in names:
                     return True
         return False
@@ -244,8 +252,8 @@ class PageSizeReader:
 
     def parameter_uses(self) -> Iterator[ParameterUse]:
         """Each function parameter that reaches a page size, is bounded, or is handed on."""
-        for node in self._subtree(self.module.tree.root_node):
-            if node.type not in FUNCTIONS or self.scopes._inline_callback(node):
+        for node in self._functions():
+            if self.scopes._inline_callback(node):
                 continue
             parameters = node.child_by_field_name("parameters")
             body = node.child_by_field_name("body")

@@ -85,6 +85,7 @@ class QueryReader:
         self.text = module.text
         self._inline_inputs: list[Node] = []  # filter values, read for client input
         self._types: _Types | None = None
+        self._enclosing: dict[int, Node | None] = {}  # node id -> its enclosing function
 
     @property
     def types(self) -> _Types:
@@ -95,12 +96,26 @@ class QueryReader:
     # --- scopes -------------------------------------------------------------
 
     def enclosing_function(self, node: Node) -> Node | None:
+        """The nearest function around `node` that is not an inline callback; remembered for every
+        node passed on the way up (sibling calls share their ancestors)."""
+        memo = self._enclosing
+        if node.id in memo:
+            return memo[node.id]
+        below = [node.id]
+        found: Node | None = None
         current = node.parent
         while current is not None:
             if current.type in FUNCTIONS and not self._inline_callback(current):
-                return current
+                found = current
+                break
+            if current.id in memo:
+                found = memo[current.id]
+                break
+            below.append(current.id)
             current = current.parent
-        return None
+        for seen in below:
+            memo[seen] = found
+        return found
 
     def _inline_callback(self, function: Node) -> bool:
         parent = function.parent
@@ -822,11 +837,19 @@ class QueryReader:
         return "", False
 
 
+_CAST = re.compile(r"\s+as\s+[\w$.<>\[\]]+")
+_SPACE = re.compile(r"\s+")
+_PARENTHESISED = re.compile(r"\(([\w$.]+)\)")
+_PLAIN = re.compile(r"[\w$.]*")  # nothing to take out
+
+
 def _normalised(text: str) -> str:
     """`(req.session as any)?.user!` -> `req.session.user`."""
-    text = re.sub(r"\s+as\s+[\w$.<>\[\]]+", "", text.replace("await ", ""))
-    text = re.sub(r"\s+", "", text).replace("?.", ".").replace("!", "")
-    return re.sub(r"\(([\w$.]+)\)", r"\1", text)
+    if _PLAIN.fullmatch(text):
+        return text
+    text = _CAST.sub("", text.replace("await ", ""))
+    text = _SPACE.sub("", text).replace("?.", ".").replace("!", "")
+    return _PARENTHESISED.sub(r"\1", text)
 
 
 def _compared(name: str, body: str, others: set[str]) -> bool:
