@@ -332,8 +332,8 @@ def test_reading_stops_at_the_limit(tmp_path: Path, size: int) -> None:
 
 
 def test_merged_typescript_queries_give_the_facts_of_separate_runs(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Whole-file match queries run merged, one pass per tree; split back by pattern index they
-    # must be exactly what each query finds alone.
+    # Whole-file match and capture queries run merged, one pass per tree; split back by pattern
+    # index or capture name they must be exactly what each query finds alone.
     from prodlint.config import Config
     from prodlint.extract import Source, extractor_for
     import prodlint.extract.typescript as typescript
@@ -346,6 +346,16 @@ def test_merged_typescript_queries_give_the_facts_of_separate_runs(monkeypatch: 
         return [list(extract(Source(str(p.relative_to(FIXTURES)), p.read_text()), Config())) for p in sources]
 
     merged = facts()
-    assert typescript._MERGED  # the merged query did run
-    monkeypatch.setattr(typescript, "_UNMERGEABLE", {"typescript", "tsx", "javascript"})
+    assert typescript._MERGED and typescript._MERGED_CAPTURES  # the merged queries did run
+    dialects = {"typescript", "tsx", "javascript"}
+    monkeypatch.setattr(typescript, "_UNMERGEABLE", dialects)
+    monkeypatch.setattr(typescript, "_CAPTURES_UNMERGEABLE", dialects)
     assert facts() == merged
+
+
+def test_capture_names_are_renamed_outside_strings_only() -> None:
+    import prodlint.extract.typescript as typescript
+
+    renamed = typescript._CAPTURE_NAME.sub(lambda m: m.group(0) if m.group(1) is None else f"@q_{m.group(1)}",
+                                           '(pair key: (property_identifier) @key value: (string) @value) "@x" "a\\"@b"')
+    assert renamed == '(pair key: (property_identifier) @q_key value: (string) @q_value) "@x" "a\\"@b"'

@@ -37,10 +37,14 @@ _RENAME_INDEX = re.compile(
     rf"^ALTER\s+INDEX\s+(?:IF\s+EXISTS\s+)?(?P<name>{_NAME})\s+RENAME\s+TO\s+(?P<new>{_NAME})$", re.IGNORECASE)
 
 
+_ORDINARY = re.compile(r"""[^-/'"$;]*""")  # text that starts no comment, string, dollar quote or statement end
+
+
 def statements(text: str) -> Iterator[tuple[int, str]]:
     """(line, statement) pairs, comments removed, split on top-level semicolons."""
     out: list[str] = []
     line = start = 1
+    started = False  # a statement's first non-blank text has been seen: it starts on `start`
     i, n = 0, len(text)
     while i < n:
         char = text[i]
@@ -67,13 +71,15 @@ def statements(text: str) -> Iterator[tuple[int, str]]:
             statement = "".join(out).strip()
             if statement:
                 yield start, statement
-            out, i = [], i + 1
+            out, started, i = [], False, i + 1
             continue
         else:
-            stop = i + 1
-        if not "".join(out).strip() and not text[i:stop].isspace():
-            start = line
-        out.append(text[i:stop])
+            stop = _ORDINARY.match(text, i + 1).end()  # type: ignore[union-attr]
+        chunk = text[i:stop]
+        if not started and not chunk.isspace():
+            started = True
+            start = line + text.count("\n", i, i + len(chunk) - len(chunk.lstrip()))
+        out.append(chunk)
         line += text.count("\n", i, stop)
         i = stop
     statement = "".join(out).strip()

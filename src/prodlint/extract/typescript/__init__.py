@@ -63,6 +63,7 @@ class TsModule:
     config: Config
     _results: dict[tuple[str, str], object] = field(default_factory=dict, repr=False)  # whole-file query runs
     _merged_run: bool = field(default=False, repr=False)
+    _captured: bool = field(default=False, repr=False)
     _ascii: bool | None = field(default=None, repr=False)  # byte columns are character columns
 
     def text(self, node: tree_sitter.Node | None) -> str:
@@ -92,12 +93,22 @@ class TsModule:
 
     def captures(self, query_text: str, node: tree_sitter.Node | None = None) -> dict[str, list[tree_sitter.Node]]:
         """The query's captures in document order (outer node first); over the whole file, run once
-        and shared by every collector (read only)."""
+        and shared by every collector (read only).
+
+        Whole-file capture queries run as one, as match queries do: their capture names made
+        distinct, so one pass over the tree answers each of them."""
         if node is not None:
             return _in_order(tree_sitter.QueryCursor(query(self.dialect, query_text)).captures(node))
         key = ("captures", query_text)
         if key not in self._results:
-            self._results[key] = _in_order(tree_sitter.QueryCursor(query(self.dialect, query_text)).captures(self.tree.root_node))
+            if not self._captured:
+                self._captured = True
+                merged = _merged_captures(self.dialect)
+                if merged is not None:
+                    self._results.update(merged.run(self.tree.root_node))
+            if key not in self._results:  # a query this process meets for the first time
+                self._results[key] = _in_order(tree_sitter.QueryCursor(query(self.dialect, query_text)).captures(self.tree.root_node))
+                _SEEN_CAPTURES.setdefault(self.dialect, {})[query_text] = None
         return self._results[key]  # type: ignore[return-value]
 
     def nodes_of(self, kinds: frozenset[str]) -> list[tree_sitter.Node]:
@@ -189,6 +200,55 @@ def _merged(dialect: str) -> _Merged | None:
         owners = tuple(text for text in seen for _ in range(offsets[text][1]))
         merged = _MERGED[dialect] = _Merged(seen, compiled, offsets, owners)
     return merged if dialect not in _UNMERGEABLE else None
+
+
+@dataclass(slots=True)
+class _MergedCaptures:
+    """Whole-file capture queries of one dialect compiled as one, each query's capture names
+    prefixed with its number, so a single run's captures split back into each query's own."""
+
+    texts: tuple[str, ...]
+    compiled: tree_sitter.Query
+    owners: dict[str, tuple[str, str]]  # prefixed capture name -> (query, its own capture name)
+
+    def run(self, root: tree_sitter.Node) -> dict[tuple[str, str], dict[str, list[tree_sitter.Node]]]:
+        found: dict[tuple[str, str], dict[str, list[tree_sitter.Node]]] = {("captures", text): {} for text in self.texts}
+        for name, nodes in tree_sitter.QueryCursor(self.compiled).captures(root).items():
+            text, own = self.owners[name]
+            found[("captures", text)][own] = nodes
+        return {key: _in_order(captures) for key, captures in found.items()}
+
+
+_CAPTURE_NAME = re.compile(r'"(?:[^"\\]|\\.)*"|@([\w.-]+)')  # a capture, not an `@` inside a string
+_MERGED_CAPTURES: dict[str, _MergedCaptures] = {}
+_SEEN_CAPTURES: dict[str, dict[str, None]] = {}  # whole-file capture queries met so far, by dialect, in order
+_CAPTURES_UNMERGEABLE: set[str] = set()
+
+
+def _merged_captures(dialect: str) -> _MergedCaptures | None:
+    seen = tuple(_SEEN_CAPTURES.get(dialect, ()))
+    merged = _MERGED_CAPTURES.get(dialect)
+    if seen and (merged is None or merged.texts != seen) and dialect not in _CAPTURES_UNMERGEABLE:
+        owners: dict[str, tuple[str, str]] = {}
+        parts = []
+        for number, text in enumerate(seen):
+            def rename(match: re.Match[str], number: int = number, text: str = text) -> str:
+                if match.group(1) is None:
+                    return match.group(0)
+                owners[f"q{number}_{match.group(1)}"] = (text, match.group(1))
+                return f"@q{number}_{match.group(1)}"
+
+            parts.append(_CAPTURE_NAME.sub(rename, text))
+        try:
+            compiled = tree_sitter.Query(language(dialect), "\n".join(parts))
+        except Exception:  # noqa: BLE001 - the queries then run one by one, as they did alone
+            _CAPTURES_UNMERGEABLE.add(dialect)
+            return None
+        if compiled.pattern_count != sum(query(dialect, text).pattern_count for text in seen):
+            _CAPTURES_UNMERGEABLE.add(dialect)
+            return None
+        merged = _MERGED_CAPTURES[dialect] = _MergedCaptures(seen, compiled, owners)
+    return merged if dialect not in _CAPTURES_UNMERGEABLE else None
 
 
 Collector = Callable[[TsModule], Iterable[object]]
