@@ -8,7 +8,9 @@ The tree is generated (see generate.py) or copied from --tree into a work direct
 cache and the edited file never touch the original. Each round runs, for every --jobs value:
 prodlint cold (--no-cache), the parse-only floor on the same files with the same process
 count (floor.py), prodlint warm (cache present, tree unchanged), prodlint after one source
-file changed, and semgrep with semgrep-equivalent.yaml when `semgrep` is on PATH. Rounds
+file changed in a way that leaves its facts alone (a trailing comment: "changed"), prodlint
+after a line is inserted at the top of that file (every location in it moves: "edited"),
+and semgrep with semgrep-equivalent.yaml when `semgrep` is on PATH. Rounds
 alternate the measurements so a load change on the machine hits all of them alike; figures
 are medians over rounds, ratios are medians of the per-round ratios. CPU seconds are the
 child's user + system time including its worker processes (from wait4).
@@ -176,7 +178,8 @@ class Series:
 
 
 class ChangedFile:
-    """One mid-sized source file, given a new trailing comment before each run."""
+    """One mid-sized source file, given a new trailing comment before each `change` (its facts stay
+    as they were) or a new comment line at the top before each `edit` (everything in it moves)."""
 
     def __init__(self, tree: Tree) -> None:
         by_size = sorted(tree.sources, key=lambda p: (p.stat().st_size, p.as_posix()))
@@ -188,6 +191,11 @@ class ChangedFile:
         self.edits += 1
         marker = b"#" if self.path.suffix == ".py" else b"//"
         self.path.write_bytes(self.original.rstrip(b"\n") + b"\n" + marker + b" benchmark edit %d\n" % self.edits)
+
+    def edit(self) -> None:
+        self.edits += 1
+        marker = b"#" if self.path.suffix == ".py" else b"//"
+        self.path.write_bytes(marker + b" benchmark edit %d\n" % self.edits + self.original)
 
     def restore(self) -> None:
         self.path.write_bytes(self.original)
@@ -212,7 +220,7 @@ def measure(args: argparse.Namespace, tree: Tree, workdir: Path) -> dict:
                 "--jobs", str(jobs), "--json", "--output", str(workdir / "semgrep.json"), "--quiet", "."]
 
     SEMGREP[0] = semgrep
-    names = ["floor", "cold", "warm", "changed"] + (["semgrep"] if semgrep else [])
+    names = ["floor", "cold", "warm", "changed", "edited"] + (["semgrep"] if semgrep else [])
     series = {name: Series() for name in names}
     changed = ChangedFile(tree)
     # Untimed: fills the cache and the OS page cache, imports compiled.
@@ -226,6 +234,10 @@ def measure(args: argparse.Namespace, tree: Tree, workdir: Path) -> dict:
                 series["warm"].add(jobs, timed(lint(jobs), tree.root))
                 changed.change()
                 series["changed"].add(jobs, timed(lint(jobs), tree.root))
+                changed.edit()
+                series["edited"].add(jobs, timed(lint(jobs), tree.root))
+                changed.restore()
+                timed(lint(jobs), tree.root)  # untimed: back to the unchanged tree's cache
                 if semgrep:
                     series["semgrep"].add(jobs, timed(semgrep_scan(jobs), tree.root, accept=(0, 1)))
             print(f"  round {round_number + 1}/{args.repeat} done", file=sys.stderr)
@@ -258,6 +270,8 @@ def results(args: argparse.Namespace, tree: Tree, prodlint: list[str], series: d
         ratio("cold / floor", "cold", "floor", jobs, jobs, f"jobs {jobs}")
         ratio("warm / floor", "warm", "floor", jobs, jobs, f"jobs {jobs}")
         ratio("changed / warm", "changed", "warm", jobs, jobs, f"jobs {jobs}")
+        ratio("edited / warm", "edited", "warm", jobs, jobs, f"jobs {jobs}")
+        ratio("edited / cold", "edited", "cold", jobs, jobs, f"jobs {jobs}")
         if "semgrep" in series:
             ratio("prodlint / semgrep", "cold", "semgrep", jobs, jobs, f"jobs {jobs}")
     if len(args.jobs) > 1:

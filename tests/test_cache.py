@@ -322,3 +322,19 @@ def test_an_edit_that_changes_the_facts_runs_the_rules(tmp_path: Path, edit: str
     pg001 = [r.at.line for r in warm.results if r.at.path == "app/api/orders.py" and r.code == "PG001" and r.suppression is None]
     assert pg001 == {"line inserted": [20, 25, 80, 88, 94, 111], "finding fixed": [24, 79, 87, 93, 110],
                      "suppression added": [24, 79, 87, 93, 110]}[edit]
+
+
+def test_the_saved_run_whose_facts_match_answers_not_only_the_newest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from prodlint import engine
+
+    project = _pagination_project(tmp_path)
+    orders = project / "app" / "api" / "orders.py"
+    text = orders.read_text()
+    analyse([project], load(project), Options(jobs=1), project)
+    orders.write_text("# moved\n" + text)  # every finding in the file moves: the newest saved run is of these facts
+    analyse([project], load(project), Options(jobs=1), project)
+    orders.write_text(text + "# reviewed\n")  # the facts of the first run again
+    monkeypatch.setattr(engine, "_run_rules", lambda *args: pytest.fail("ran the rules"))
+    warm = analyse([project], load(project), Options(jobs=1), project)
+    monkeypatch.undo()
+    assert warm.results == analyse([project], load(project), Options(jobs=1, use_cache=False), project).results

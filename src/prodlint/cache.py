@@ -446,6 +446,7 @@ class Cache:
         self.store = directory / STORE
         self.runs = directory / RUNS
         self._entries: dict[str, Any] | None = None
+        self._saved_runs: list[list[Any]] | None = None
         self._changed = False
 
     def _read_json(self, path: Path, tag: str) -> Any:
@@ -505,27 +506,27 @@ class Cache:
     # whole runs
 
     def _runs(self) -> list[list[Any]]:
-        data = self._read_json(self.runs, "prodlint-runs")
-        runs = data.get("runs") if data is not None else None
-        return [run for run in runs if type(run) is list and len(run) == 3] if type(runs) is list else []
+        if self._saved_runs is None:
+            data = self._read_json(self.runs, "prodlint-runs")
+            runs = data.get("runs") if data is not None else None
+            self._saved_runs = [run for run in runs if type(run) is list and len(run) == 3] if type(runs) is list else []
+        return self._saved_runs
 
     def run(self, key: str) -> Any:
         """The data saved for the run `key`, or None."""
         return next((run[1] for run in self._runs() if run[0] == key), None)
 
-    def latest(self, settings: str) -> tuple[Any, dict[str, Any]] | None:
-        """The newest run saved under these settings: its data and what it was computed from
-        ({"facts": key of every file's facts, "files": {path: [content key, facts digest]}})."""
-        for _, record, basis in self._runs():
-            if type(basis) is dict and basis.get("settings") == settings:
-                files = basis.get("files")
-                if type(basis.get("facts")) is str and type(files) is dict:
-                    return record, basis
-        return None
+    def runs_under(self, settings: str) -> list[tuple[Any, dict[str, Any]]]:
+        """The runs saved under these settings, newest first: each one's data and what it was
+        computed from ({"facts": key of every file's facts, "files": {path: [content key, facts digest]}})."""
+        return [(record, basis) for _, record, basis in self._runs()
+                if type(basis) is dict and basis.get("settings") == settings
+                and type(basis.get("facts")) is str and type(basis.get("files")) is dict]
 
     def save_run(self, key: str, record: Any, basis: dict[str, Any]) -> None:
         kept = [run for run in self._runs() if run[0] != key]
-        self._write(self.runs, {"prodlint-runs": FORMAT, "runs": [[key, record, basis], *kept[: KEPT_RUNS - 1]]})
+        self._saved_runs = [[key, record, basis], *kept[: KEPT_RUNS - 1]]
+        self._write(self.runs, {"prodlint-runs": FORMAT, "runs": self._saved_runs})
 
     def _write(self, target: Path, data: Any) -> None:
         try:

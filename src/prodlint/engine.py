@@ -417,7 +417,7 @@ def _analyse(paths: list[Path], config: Config, options: Options, root: Path | N
         keys[candidate.path] = cache_key(candidate.path, candidate.kind, content, digest)
 
     run_key = settings = None
-    previous: _Previous | None = None
+    previous: list[_Previous] = []
     if cache is not None and whole_run:
         settings = _settings_key(discovery, digest, codes)
         run_key = _run_key(settings, discovery, keys, refused)
@@ -425,26 +425,34 @@ def _analyse(paths: list[Path], config: Config, options: Options, root: Path | N
         if saved is not None:
             _answer(analysis, saved, lambda: _analyse(paths, config, options, root, whole_run=False).project)
             return analysis
-        previous = _Previous.of(cache.latest(settings))
+        previous = [_Previous(record, basis["facts"], basis["files"]) for record, basis in cache.runs_under(settings)]
 
     gc_was_on = gc.isenabled()
     gc.disable()  # facts are long-lived and acyclic: collecting while thousands are made only costs
     try:
         early: dict[str, tuple[_Outcome, str]] = {}
-        if previous is not None and settings is not None and run_key is not None:
-            changed = previous.changed(discovery.candidates, keys, refused)
-            if len(changed) <= CUTOFF_MAX_CHANGED:
-                tasks = [(c.path, c.kind, str(c.absolute), keys[c.path]) for c in changed]
+        nearest: _Previous | None = None
+        if previous and settings is not None and run_key is not None:
+            # The saved runs nearest this tree first: those fewest of whose files changed since.
+            changes = sorted(((p.changed(discovery.candidates, keys, refused), n, p) for n, p in enumerate(previous)),
+                             key=lambda item: (len(item[0]), item[1]))
+            nearest = changes[0][2]
+            near = [(changed, p) for changed, _, p in changes if len(changed) <= CUTOFF_MAX_CHANGED]
+            tasks = list({c.path: (c.path, c.kind, str(c.absolute), keys[c.path]) for changed, _ in near for c in changed}.values())
+            if near and len(tasks) <= CUTOFF_MAX_CHANGED:
                 sizes = {task[0]: len(contents[task[0]]) * WORK_PER_BYTE.get(task[1], 1) for task in tasks}
                 early = {outcome[0]: (outcome, key) for outcome, key in _extract_all(tasks, sizes, config, options.jobs)}
-                if previous.answers(settings, discovery, keys, refused, early, analysis, contents):
-                    assert cache is not None
-                    if all(key == keys[path] for path, (_, key) in early.items()):
-                        cache.save_run(run_key, to_data(_record(analysis), _Run), previous.basis(settings, discovery, keys, refused, early))
-                    analysis.rebuild = lambda: _analyse(paths, config, options, root, whole_run=False).project
-                    return analysis
+                for changed, candidate in near:
+                    mine = {c.path: early[c.path] for c in changed}
+                    if candidate.answers(settings, discovery, keys, refused, mine, analysis, contents):
+                        assert cache is not None
+                        if all(key == keys[path] for path, (_, key) in mine.items()):
+                            basis = candidate.basis(settings, discovery, keys, refused, mine)
+                            cache.save_run(run_key, to_data(_record(analysis), _Run), basis)
+                        analysis.rebuild = lambda: _analyse(paths, config, options, root, whole_run=False).project
+                        return analysis
         files, skipped, consistent, digests = _extract(discovery.candidates, contents, keys, refused, config, cache,
-                                                       options, analysis, early, previous)
+                                                       options, analysis, early, nearest)
     finally:
         if gc_was_on:
             gc.freeze()  # the facts live to the end of the run: later collections need not walk them again
@@ -559,18 +567,11 @@ CUTOFF_MAX_CHANGED = 32  # more changed files than this: the store answers for t
 
 @dataclass
 class _Previous:
-    """The newest saved run under the same settings, and what it was computed from."""
+    """A saved run under the same settings, and what it was computed from."""
 
     record: Any
     facts: str
     files: dict[str, Any]
-
-    @classmethod
-    def of(cls, saved: tuple[Any, dict[str, Any]] | None) -> _Previous | None:
-        if saved is None:
-            return None
-        record, basis = saved
-        return cls(record, basis["facts"], basis["files"])
 
     def digest(self, path: str, key: str) -> str | None:
         """The file's facts digest when its content is what that run read."""
