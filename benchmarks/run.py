@@ -9,7 +9,7 @@ cache and the edited file never touch the original. Each round runs, for every -
 prodlint cold (--no-cache), the parse-only floor on the same files with the same process
 count (floor.py), prodlint warm (cache present, tree unchanged), prodlint after one source
 file changed in a way that leaves its facts alone (a trailing comment: "changed"), prodlint
-after a line is inserted at the top of that file (every location in it moves: "edited"),
+after lines are inserted at the top of that file (every location in it moves: "edited"),
 and semgrep with semgrep-equivalent.yaml when `semgrep` is on PATH. Rounds
 alternate the measurements so a load change on the machine hits all of them alike; figures
 are medians over rounds, ratios are medians of the per-round ratios. CPU seconds are the
@@ -179,7 +179,7 @@ class Series:
 
 class ChangedFile:
     """One mid-sized source file, given a new trailing comment before each `change` (its facts stay
-    as they were) or a new comment line at the top before each `edit` (everything in it moves)."""
+    as they were) or new comment lines at the top before each `edit` (everything in it moves)."""
 
     def __init__(self, tree: Tree) -> None:
         by_size = sorted(tree.sources, key=lambda p: (p.stat().st_size, p.as_posix()))
@@ -193,9 +193,10 @@ class ChangedFile:
         self.path.write_bytes(self.original.rstrip(b"\n") + b"\n" + marker + b" benchmark edit %d\n" % self.edits)
 
     def edit(self) -> None:
+        # As many new lines as edits so far: each edit moves the file's facts somewhere no saved run has seen.
         self.edits += 1
         marker = b"#" if self.path.suffix == ".py" else b"//"
-        self.path.write_bytes(marker + b" benchmark edit %d\n" % self.edits + self.original)
+        self.path.write_bytes(b"".join(marker + b" benchmark edit %d\n" % n for n in range(self.edits)) + self.original)
 
     def restore(self) -> None:
         self.path.write_bytes(self.original)

@@ -359,3 +359,22 @@ def test_capture_names_are_renamed_outside_strings_only() -> None:
     renamed = typescript._CAPTURE_NAME.sub(lambda m: m.group(0) if m.group(1) is None else f"@q_{m.group(1)}",
                                            '(pair key: (property_identifier) @key value: (string) @value) "@x" "a\\"@b"')
     assert renamed == '(pair key: (property_identifier) @q_key value: (string) @q_value) "@x" "a\\"@b"'
+
+
+def test_a_run_leaves_no_object_frozen_out_of_garbage_collection(tmp_path: Path) -> None:
+    import gc
+
+    from prodlint.config import load
+    from prodlint.engine import Options, analyse
+
+    project = FIXTURES / "pagination" / "fastapi_app"
+    assert gc.get_freeze_count() == 0
+    analysis = analyse([project], load(project), Options(jobs=1, use_cache=False), project)
+    assert analysis.results and gc.get_freeze_count() == 0  # a host that analyses again and again keeps no garbage
+    gc.freeze()  # a host that froze objects itself keeps them frozen
+    try:
+        frozen = gc.get_freeze_count()
+        analyse([project], load(project), Options(jobs=1, use_cache=False), project)
+        assert frozen > 1000 and gc.get_freeze_count() > frozen - 100  # (a frozen object that dies is still freed)
+    finally:
+        gc.unfreeze()

@@ -393,7 +393,22 @@ class _Run:
 
 
 def analyse(paths: list[Path], config: Config, options: Options = Options(), root: Path | None = None) -> Analysis:
-    return _analyse(paths, config, options, root, whole_run=True)
+    return _thawed(lambda: _analyse(paths, config, options, root, whole_run=True))
+
+
+def _rebuilt(paths: list[Path], config: Config, options: Options, root: Path | None) -> Project | None:
+    return _thawed(lambda: _analyse(paths, config, options, root, whole_run=False).project)
+
+
+def _thawed(run: Callable[[], Any]) -> Any:
+    """A run that may freeze its facts out of garbage collection leaves them collectable again,
+    for a caller that analyses many times in one process (unless that caller froze objects itself)."""
+    ours = gc.get_freeze_count() == 0
+    try:
+        return run()
+    finally:
+        if ours and gc.get_freeze_count():
+            gc.unfreeze()
 
 
 def _analyse(paths: list[Path], config: Config, options: Options, root: Path | None, whole_run: bool) -> Analysis:
@@ -423,7 +438,7 @@ def _analyse(paths: list[Path], config: Config, options: Options, root: Path | N
         run_key = _run_key(settings, discovery, keys, refused)
         saved = from_data(cache.run(run_key), _Run)
         if saved is not None:
-            _answer(analysis, saved, lambda: _analyse(paths, config, options, root, whole_run=False).project)
+            _answer(analysis, saved, lambda: _rebuilt(paths, config, options, root))
             return analysis
         previous = [_Previous(record, basis["facts"], basis["files"]) for record, basis in cache.runs_under(settings)]
 
@@ -433,29 +448,18 @@ def _analyse(paths: list[Path], config: Config, options: Options, root: Path | N
         early: dict[str, tuple[_Outcome, str]] = {}
         nearest: _Previous | None = None
         if previous and settings is not None and run_key is not None:
-            # The saved runs nearest this tree first: those fewest of whose files changed since.
-            changes = sorted(((p.changed(discovery.candidates, keys, refused), n, p) for n, p in enumerate(previous)),
-                             key=lambda item: (len(item[0]), item[1]))
-            nearest = changes[0][2]
-            near = [(changed, p) for changed, _, p in changes if len(changed) <= CUTOFF_MAX_CHANGED]
-            tasks = list({c.path: (c.path, c.kind, str(c.absolute), keys[c.path]) for changed, _ in near for c in changed}.values())
-            if near and len(tasks) <= CUTOFF_MAX_CHANGED:
-                sizes = {task[0]: len(contents[task[0]]) * WORK_PER_BYTE.get(task[1], 1) for task in tasks}
-                early = {outcome[0]: (outcome, key) for outcome, key in _extract_all(tasks, sizes, config, options.jobs)}
-                for changed, candidate in near:
-                    mine = {c.path: early[c.path] for c in changed}
-                    if candidate.answers(settings, discovery, keys, refused, mine, analysis, contents):
-                        assert cache is not None
-                        if all(key == keys[path] for path, (_, key) in mine.items()):
-                            basis = candidate.basis(settings, discovery, keys, refused, mine)
-                            cache.save_run(run_key, to_data(_record(analysis), _Run), basis)
-                        analysis.rebuild = lambda: _analyse(paths, config, options, root, whole_run=False).project
-                        return analysis
+            assert cache is not None
+            nearest, early = _cut_off(previous, settings, run_key, discovery, contents, keys, refused, config, options,
+                                      cache, analysis)
+            if nearest is None:  # a saved run answered
+                analysis.rebuild = lambda: _rebuilt(paths, config, options, root)
+                return analysis
         files, skipped, consistent, digests = _extract(discovery.candidates, contents, keys, refused, config, cache,
                                                        options, analysis, early, nearest)
     finally:
         if gc_was_on:
-            gc.freeze()  # the facts live to the end of the run: later collections need not walk them again
+            if gc.get_freeze_count() == 0:
+                gc.freeze()  # the facts live to the end of the run: later collections need not walk them again
             gc.enable()
 
     from prodlint.model.roles import production_code  # the model is built only when no whole-run entry answers
@@ -610,6 +614,33 @@ class _Previous:
     def basis(self, settings: str, discovery: Discovery, keys: dict[str, str], refused: dict[str, Notification],
               early: dict[str, tuple[_Outcome, str]]) -> dict[str, Any]:
         return _basis(settings, discovery, keys, refused, self.digests(discovery.candidates, keys, early))
+
+
+def _cut_off(previous: list[_Previous], settings: str, run_key: str, discovery: Discovery, contents: dict[str, bytes],
+             keys: dict[str, str], refused: dict[str, Notification], config: Config, options: Options, cache: Cache,
+             analysis: Analysis) -> tuple[_Previous | None, dict[str, tuple[_Outcome, str]]]:
+    """Extract the files changed since the saved runs nearest this tree; when their facts are
+    those of one of the runs, its findings become the analysis (and None is returned). Otherwise
+    the nearest run (whose facts digests the full run reuses) and what was extracted."""
+    # Nearest first: the runs fewest of whose files changed since.
+    changes = sorted(((p.changed(discovery.candidates, keys, refused), n, p) for n, p in enumerate(previous)),
+                     key=lambda item: (len(item[0]), item[1]))
+    near = [(changed, p) for changed, _, p in changes if len(changed) <= CUTOFF_MAX_CHANGED]
+    tasks = list({c.path: (c.path, c.kind, str(c.absolute), keys[c.path]) for changed, _ in near for c in changed}.values())
+    if not near or len(tasks) > CUTOFF_MAX_CHANGED:
+        return changes[0][2], {}
+    sizes = {task[0]: len(contents[task[0]]) * WORK_PER_BYTE.get(task[1], 1) for task in tasks}
+    early = {outcome[0]: (outcome, key) for outcome, key in _extract_all(tasks, sizes, config, options.jobs)}
+    for changed, candidate in near:
+        mine = {c.path: early[c.path] for c in changed}
+        if candidate.answers(settings, discovery, keys, refused, mine, analysis, contents):
+            if all(key == keys[path] for path, (_, key) in mine.items()):  # what was extracted is what was hashed
+                try:
+                    cache.save_run(run_key, to_data(_record(analysis), _Run), candidate.basis(settings, discovery, keys, refused, mine))
+                except ValueError:
+                    pass  # a finding the cache cannot store: no entry, as when the run was first saved
+            return None, early
+    return changes[0][2], early
 
 
 def _extract(candidates: list[Candidate], contents: dict[str, bytes], keys: dict[str, str],
