@@ -949,11 +949,19 @@ def _check_in(nodes: Iterable[ast.AST], requests: set[str], origins: dict[str, s
               raised: dict[str, str] | None = None) -> tuple[str | None, str | None, ast.AST | None]:
     reads = rejects = None
     where: ast.AST | None = None
+    # A name reads a credential only when imported as one (`credential`); names and attributes never reject.
+    users = {name for name, origin in origins.items() if origin.endswith(".current_user") or origin in ("flask.session", "flask.g.user")}
     for node in nodes:
-        if type(node) not in CHECKED:
+        kind = type(node)
+        if kind is ast.Name:
+            if reads is None and node.id in users and type(node.ctx) is ast.Load:  # type: ignore[attr-defined]
+                reads = node.id  # type: ignore[attr-defined]
+            continue
+        if kind not in CHECKED:
             continue  # neither reads a credential nor rejects
-        reads = reads or credential(node, requests, origins)
-        if rejects is None:
+        if reads is None:
+            reads = credential(node, requests, origins)
+        if rejects is None and kind is not ast.Attribute:
             rejects = rejection(node, raised)
             where = node if rejects else None
     return reads, rejects, where
