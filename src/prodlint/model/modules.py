@@ -70,6 +70,7 @@ class ModuleIndex:
             else:
                 self.tsconfigs[fact.path] = fact
         self._modules: dict[tuple[str, str], str | None] = {}
+        self._names: dict[tuple[str, str, str], Symbol | None] = {}
         self._importers: dict[str, list[Import | Export]] | None = None
         self.python_by_suffix: dict[str, list[str]] = defaultdict(list)
         for path in sorted(self.files):
@@ -216,6 +217,15 @@ class ModuleIndex:
 
     def resolve(self, path: str, name: str, scope: str = "", defined: Defined = _never, *, hops: int = 0) -> Symbol | None:
         """Chase `name`, as written in `path` within `scope`, to where it is defined."""
+        if defined is _never and not hops:  # a question of the imports alone: asked again and again
+            key = (path, name, scope)
+            if key in self._names:
+                return self._names[key]
+            found = self._names[key] = self._resolve(path, name, scope, defined, hops)
+            return found
+        return self._resolve(path, name, scope, defined, hops)
+
+    def _resolve(self, path: str, name: str, scope: str, defined: Defined, hops: int) -> Symbol | None:
         if hops > MAX_HOPS:
             return None
         head, _, rest = name.partition(".")

@@ -772,6 +772,7 @@ class Guards:
         self.checks = {(c.at.path, c.name): c for f in project.files if live(f.path) for c in f.facts if isinstance(c, Check)}
         self.unreadable = {f.path for f in project.files if f.notifications and not f.facts}
         self._cache: dict[tuple[str, str], GuardEvidence | None] = {}
+        self._symbols: dict[tuple[str, str, str], Symbol | None] = {}
 
     def _defined(self, path: str, name: str, scope: str) -> bool:
         return (path, name) in self.checks
@@ -786,7 +787,10 @@ class Guards:
 
     def _defined_check(self, path: str, scope: str, name: str) -> tuple[Symbol | None, Check | None]:
         """Where `name`, as written in `path` within `scope`, is defined, and the check read there."""
-        symbol = self.index.resolve(path, name, scope, self._defined)
+        key = (path, scope, name)
+        if key not in self._symbols:  # the checks are known from the start: each name is resolved once
+            self._symbols[key] = self.index.resolve(path, name, scope, self._defined)
+        symbol = self._symbols[key]
         return symbol, self.checks.get((symbol.path, symbol.name)) if symbol is not None else None
 
     def _check(self, path: str, scope: str, name: str) -> Check | None:
