@@ -13,7 +13,7 @@ import pytest
 
 from conftest import FIXTURES
 from prodlint import cache as cache_module
-from prodlint.cache import CACHE_DIR, RUNS, STORE, Cache, cache_key, decode, encode
+from prodlint.cache import CACHE_DIR, JOURNAL, RUNS, STORE, Cache, cache_key, decode, encode
 from prodlint.config import load
 from prodlint.discover import discover
 from prodlint.engine import Options, _read, analyse, extract_file
@@ -338,3 +338,58 @@ def test_the_saved_run_whose_facts_match_answers_not_only_the_newest(tmp_path: P
     warm = analyse([project], load(project), Options(jobs=1), project)
     monkeypatch.undo()
     assert warm.results == analyse([project], load(project), Options(jobs=1, use_cache=False), project).results
+
+
+def test_a_few_changed_files_are_journalled_not_rewritten(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from prodlint import engine
+
+    project = _pagination_project(tmp_path)
+    orders = project / "app" / "api" / "orders.py"
+    store, journal = project / CACHE_DIR / STORE, project / CACHE_DIR / JOURNAL
+    analyse([project], load(project), Options(jobs=1), project)
+    written = store.read_bytes()
+    assert not journal.exists()
+    for lines in range(1, 4):  # each edit moves the file's facts: extracted, then kept
+        orders.write_text("# edited\n" * lines + orders.read_text())
+        warm = analyse([project], load(project), Options(jobs=1), project)
+        assert warm.results == analyse([project], load(project), Options(jobs=1, use_cache=False), project).results
+    assert store.read_bytes() == written  # the store was not rewritten
+    assert [json.loads(line)[0] for line in journal.read_text().splitlines()] == ["app/api/orders.py"] * 3
+    # The journal is read over the store: the latest entry serves, nothing is extracted again.
+    _remove_runs(project)
+    monkeypatch.setattr(engine, "extract_file", lambda task: pytest.fail(f"extracted {task[0]} again"))
+    assert analyse([project], load(project), Options(jobs=1), project).results == warm.results
+    monkeypatch.undo()
+    # Past the journal's length the store takes its entries and the journal goes.
+    monkeypatch.setattr(cache_module, "JOURNAL_MAX_ENTRIES", 3)
+    orders.write_text("# once more\n" + orders.read_text())
+    analyse([project], load(project), Options(jobs=1), project)
+    assert not journal.exists() and store.read_bytes() != written
+    assert json.loads(store.read_text())["entries"]["app/api/orders.py"][1][0] == "app/api/orders.py"
+
+
+@pytest.mark.parametrize("shape", ["half a line", "not an entry", "a link", "a directory"])
+def test_an_odd_journal_is_a_miss(tmp_path: Path, shape: str) -> None:
+    project = _pagination_project(tmp_path)
+    expected = _lines(project, use_cache=False)
+    _lines(project)
+    journal = project / CACHE_DIR / JOURNAL
+    outside = tmp_path / "outside.txt"
+    outside.write_text("")
+    if shape == "half a line":
+        journal.write_text('["app/api/orders.py","' + "0" * 64 + '",["app/api/orders.py","python",[')
+    elif shape == "not an entry":
+        journal.write_text('{"os.system": "touch /tmp/x"}\n[1, 2, 3]\n')
+    elif shape == "a link":
+        journal.symlink_to(outside)
+    else:
+        journal.mkdir()
+    _remove_runs(project)
+    assert _lines(project) == expected
+    (project / "app" / "api" / "orders.py").write_text("# edited\n" + (project / "app" / "api" / "orders.py").read_text())
+    _lines(project)  # a journal that cannot be appended to: the store is rewritten instead
+    assert outside.read_text() == ""  # a linked journal is never written through
+    if shape in ("half a line", "not an entry"):
+        assert not journal.exists()  # a spoilt journal is dropped with the rewrite
+    _remove_runs(project)
+    assert _lines(project) == _lines(project, use_cache=False)

@@ -32,6 +32,8 @@ from prodlint.reading import read_regular
 CACHE_DIR = ".prodlint_cache"
 FORMAT = 4
 STORE = f"v{FORMAT}/facts.json"
+JOURNAL = f"v{FORMAT}/facts.journal"  # entries written since the store: one JSON line each
+JOURNAL_MAX_ENTRIES = 256  # past this many journal lines the store is rewritten with them
 RUNS = f"v{FORMAT}/runs.json"
 KEPT_RUNS = 4  # whole-run results kept: a few path selections (pre-commit, editors) each stay warm
 MAX_STORE_BYTES = 1 << 30
@@ -438,16 +440,21 @@ def _create(path: Path, text: str) -> None:
 
 
 class Cache:
-    """The cache folder: `facts.json` holds {path: [key, data]} for every source, loaded once and
-    written once per run; `runs.json` holds the last few whole-run results by run key."""
+    """The cache folder: `facts.json` holds {path: [key, data]} for every source, loaded once per
+    run; a run that changed a few entries appends them to `facts.journal` (read over the store)
+    rather than rewriting it; `runs.json` holds the last few whole-run results by run key."""
 
     def __init__(self, directory: Path) -> None:
         self.base = directory
         self.store = directory / STORE
+        self.journal = directory / JOURNAL
         self.runs = directory / RUNS
         self._entries: dict[str, Any] | None = None
         self._saved_runs: list[list[Any]] | None = None
-        self._changed = False
+        self._changed: dict[str, Any] = {}  # entries put this run, by path
+        self._journalled = 0  # lines in the journal as read
+        self._store_read = False  # the journal extends only a store that was read
+        self._journal_ok = True  # and only a journal whose every line was an entry
 
     def _read_json(self, path: Path, tag: str) -> Any:
         if not (_usable_dir(self.base) and _usable_dir(path.parent)):
@@ -464,7 +471,26 @@ class Cache:
             data = self._read_json(self.store, "prodlint-cache")
             entries = data.get("entries") if data is not None else None
             self._entries = entries if type(entries) is dict else {}
+            self._store_read = type(entries) is dict
+            if self._store_read:
+                self._read_journal(self._entries)
         return self._entries
+
+    def _read_journal(self, entries: dict[str, Any]) -> None:
+        """Entries appended since the store was written, later lines over earlier ones; a line
+        that is not one (half written by a run that was stopped) ends the journal."""
+        raw = _read_regular(self.journal, MAX_STORE_BYTES) if _usable_dir(self.journal.parent) else None
+        self._journal_ok = not raw or raw.endswith(b"\n")  # appending after half a line would spoil the next
+        for line in (raw or b"").splitlines():
+            try:
+                item = json.loads(line)
+            except (ValueError, RecursionError):
+                item = None
+            if type(item) is not list or len(item) != 3 or type(item[0]) is not str or type(item[1]) is not str:
+                self._journal_ok = False
+                break
+            entries[item[0]] = [item[1], item[2]]
+            self._journalled += 1
 
     def has(self, path: str, key: str) -> bool:
         entry = self._load().get(path)
@@ -480,7 +506,7 @@ class Cache:
         facts = from_data(self._load()[path][1])
         if facts is None or facts.path != path:
             self._load().pop(path, None)
-            self._changed = True
+            self._changed[path] = None
             return None
         return facts
 
@@ -493,15 +519,26 @@ class Cache:
     def put_data(self, path: str, key: str, data: Any) -> None:
         """Store facts already encoded (a worker sends them so)."""
         self._load()[path] = [key, data]
-        self._changed = True
+        self._changed[path] = [key, data]
 
     def save(self) -> None:
-        """Write the store if anything changed; a cache that cannot be written is no cache."""
+        """Keep what changed: a few entries are appended to the journal, more (or a journal grown
+        long) rewrite the store. A cache that cannot be written is no cache."""
         if not self._changed:
             return
-        entries = {path: entry for path, entry in sorted(self._load().items()) if type(entry) is list}
-        self._write(self.store, {"prodlint-cache": FORMAT, "entries": entries})
-        self._changed = False
+        entries = self._load()
+        small = all(entry is not None for entry in self._changed.values())  # a dropped entry needs a rewrite
+        if small and self._store_read and self._journal_ok and self._journalled + len(self._changed) <= JOURNAL_MAX_ENTRIES:
+            lines = "".join(json.dumps([path, *entry], separators=(",", ":")) + "\n" for path, entry in sorted(self._changed.items()))
+            if self._append(self.journal, lines):
+                self._journalled += len(self._changed)
+                self._changed = {}
+                return
+        stored = {path: entry for path, entry in sorted(entries.items()) if type(entry) is list}
+        if self._write(self.store, {"prodlint-cache": FORMAT, "entries": stored}):
+            self._remove(self.journal)  # its entries are in the store now
+            self._journalled = 0
+        self._changed = {}
 
     # whole runs
 
@@ -528,11 +565,11 @@ class Cache:
         self._saved_runs = [[key, record, basis], *kept[: KEPT_RUNS - 1]]
         self._write(self.runs, {"prodlint-runs": FORMAT, "runs": self._saved_runs})
 
-    def _write(self, target: Path, data: Any) -> None:
+    def _write(self, target: Path, data: Any) -> bool:
         try:
             self._prepare()
             if not _usable_dir(self.base) or not _usable_dir(target.parent):
-                return
+                return False
             # Write then rename, so a concurrent run never reads half a file.
             handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
             try:
@@ -543,7 +580,34 @@ class Cache:
                 Path(temporary).unlink(missing_ok=True)
                 raise
         except (OSError, ValueError, RecursionError):
-            pass  # a read-only tree still lints, only slower
+            return False  # a read-only tree still lints, only slower
+        return True
+
+    def _append(self, target: Path, text: str) -> bool:
+        """Append in one write to a regular file that is not a link (ASCII: lone surrogates escaped)."""
+        if not (_usable_dir(self.base) and _usable_dir(target.parent)):
+            return False
+        try:
+            handle = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        except OSError:
+            return False
+        try:
+            if not stat.S_ISREG(os.fstat(handle).st_mode):
+                return False
+            data = text.encode("ascii")
+            return os.write(handle, data) == len(data)
+        except (OSError, ValueError):
+            return False
+        finally:
+            os.close(handle)
+
+    @staticmethod
+    def _remove(target: Path) -> None:
+        try:
+            if os.path.lexists(target) and not os.path.isdir(target):
+                os.unlink(target)
+        except OSError:
+            pass
 
     def _prepare(self) -> None:
         if os.path.lexists(self.base) and not _usable_dir(self.base):
