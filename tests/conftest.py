@@ -64,3 +64,14 @@ def run():
         return finding_lines(lint_project(project, select, **overrides))
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def _thaw_after_test():
+    """The command line freezes its facts out of garbage collection (its process ends with the run);
+    in the test process that would keep each test's cyclic garbage, so it is undone."""
+    yield
+    import gc
+
+    if gc.get_freeze_count():
+        gc.unfreeze()

@@ -214,7 +214,7 @@ def _check(args: argparse.Namespace) -> int:
     progress = _Progress(sys.stderr.isatty() and not args.quiet)
     cache_dir = args.cache_dir.absolute() if args.cache_dir else None
     options = Options(jobs=args.jobs, use_cache=not args.no_cache, select=select, ignore=ignore,
-                      cache_dir=cache_dir, progress=progress)
+                      cache_dir=cache_dir, progress=progress, freeze=True)
     try:
         analysis = analyse(paths, config, options, root)
     finally:
@@ -340,7 +340,7 @@ def _report(args: argparse.Namespace) -> int:
     root = project_root(paths)
     config = configuration.load(root, args.config)
     rules.validate(config)
-    analysis = analyse(paths, config, Options(jobs=args.jobs, use_cache=not args.no_cache), root)
+    analysis = analyse(paths, config, Options(jobs=args.jobs, use_cache=not args.no_cache, freeze=True), root)
     report = Report(analysis, analysis.reported, prefix=display_prefix(analysis.root), cwd=Path(os.path.realpath(Path.cwd())))
     buffer = io.StringIO()
     color = args.format == "text" and not args.output and sys.stdout.isatty()

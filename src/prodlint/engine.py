@@ -99,6 +99,9 @@ class Options:
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     cache_dir: Path | None = None  # default: .prodlint_cache/ at the project root
+    # Freeze the extracted facts out of garbage collection: for a process that ends with the run (the
+    # command line); a host that analyses again and again leaves it off, or its cyclic garbage stays.
+    freeze: bool = False
     progress: Callable[[int, int], None] | None = field(default=None, compare=False)
 
 
@@ -393,22 +396,11 @@ class _Run:
 
 
 def analyse(paths: list[Path], config: Config, options: Options = Options(), root: Path | None = None) -> Analysis:
-    return _thawed(lambda: _analyse(paths, config, options, root, whole_run=True))
+    return _analyse(paths, config, options, root, whole_run=True)
 
 
 def _rebuilt(paths: list[Path], config: Config, options: Options, root: Path | None) -> Project | None:
-    return _thawed(lambda: _analyse(paths, config, options, root, whole_run=False).project)
-
-
-def _thawed(run: Callable[[], Any]) -> Any:
-    """A run that may freeze its facts out of garbage collection leaves them collectable again,
-    for a caller that analyses many times in one process (unless that caller froze objects itself)."""
-    ours = gc.get_freeze_count() == 0
-    try:
-        return run()
-    finally:
-        if ours and gc.get_freeze_count():
-            gc.unfreeze()
+    return _analyse(paths, config, options, root, whole_run=False).project
 
 
 def _analyse(paths: list[Path], config: Config, options: Options, root: Path | None, whole_run: bool) -> Analysis:
@@ -458,8 +450,8 @@ def _analyse(paths: list[Path], config: Config, options: Options, root: Path | N
                                                        options, analysis, early, nearest)
     finally:
         if gc_was_on:
-            if gc.get_freeze_count() == 0:
-                gc.freeze()  # the facts live to the end of the run: later collections need not walk them again
+            if options.freeze:
+                gc.freeze()  # the facts live to the end of the process: later collections need not walk them again
             gc.enable()
 
     from prodlint.model.roles import production_code  # the model is built only when no whole-run entry answers
