@@ -236,7 +236,7 @@ def test_warm_cache_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
     monkeypatch.setattr(engine, "extract_file", no_extraction)
     assert _lines(project) == expected
-    assert Cache(project / CACHE_DIR).get("docker-compose.yml", "0" * 64) is None
+    assert Cache(project / CACHE_DIR).entry("docker-compose.yml", "0" * 64) is None
 
 
 def test_two_workers_give_what_one_process_gives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

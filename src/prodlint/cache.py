@@ -451,7 +451,7 @@ class Cache:
         self.runs = directory / RUNS
         self._entries: dict[str, Any] | None = None
         self._saved_runs: list[list[Any]] | None = None
-        self._changed: dict[str, Any] = {}  # entries put this run, by path
+        self._changed: dict[str, list[Any]] = {}  # entries put this run, by path
         self._journalled = 0  # lines in the journal as read
         self._store_read = False  # the journal extends only a store that was read
         self._journal_ok = True  # and only a journal whose every line was an entry
@@ -500,22 +500,6 @@ class Cache:
         """The stored data of the file's facts under `key`, undecoded, or None."""
         return self._load()[path][1] if self.has(path, key) else None
 
-    def get(self, path: str, key: str) -> FileFacts | None:
-        if not self.has(path, key):
-            return None
-        facts = from_data(self._load()[path][1])
-        if facts is None or facts.path != path:
-            self._load().pop(path, None)
-            self._changed[path] = None
-            return None
-        return facts
-
-    def put(self, path: str, key: str, facts: FileFacts) -> None:
-        try:
-            self.put_data(path, key, to_data(facts))
-        except ValueError:
-            pass  # holds something the cache cannot store: extracted again next time
-
     def put_data(self, path: str, key: str, data: Any) -> None:
         """Store facts already encoded (a worker sends them so)."""
         self._load()[path] = [key, data]
@@ -527,8 +511,7 @@ class Cache:
         if not self._changed:
             return
         entries = self._load()
-        small = all(entry is not None for entry in self._changed.values())  # a dropped entry needs a rewrite
-        if small and self._store_read and self._journal_ok and self._journalled + len(self._changed) <= JOURNAL_MAX_ENTRIES:
+        if self._store_read and self._journal_ok and self._journalled + len(self._changed) <= JOURNAL_MAX_ENTRIES:
             lines = "".join(json.dumps([path, *entry], separators=(",", ":")) + "\n" for path, entry in sorted(self._changed.items()))
             if self._append(self.journal, lines):
                 self._journalled += len(self._changed)

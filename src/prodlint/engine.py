@@ -537,6 +537,11 @@ def _digest(entry: str) -> str:
     return hashlib.sha256(entry.encode()).hexdigest()[:32]
 
 
+def _data_digest(data: Any) -> str:
+    """The digest of facts as stored: the same text a worker's encoded entry is."""
+    return _digest(json.dumps(data, separators=(",", ":")))
+
+
 def _outcome_digest(outcome: _Outcome) -> str | None:
     """What a file's outcome holds, digested: its encoded facts, or why it was skipped or refused."""
     _, what, payload = outcome
@@ -654,10 +659,10 @@ def _extract(candidates: list[Candidate], contents: dict[str, bytes], keys: dict
         if facts is not None and facts.path == path:
             found[path] = facts
             known = previous.digest(path, keys[path]) if previous is not None else None
-            digests[path] = known or _digest(json.dumps(data, separators=(",", ":")))
+            digests[path] = known or _data_digest(data)
         else:
             pending.append((path, candidate.kind, str(candidate.absolute), keys[path]))
-    kinds = {task[0]: task[1] for task in pending}
+    kinds = {candidate.path: candidate.kind for candidate in candidates}
     outcomes: dict[str, _Outcome] = {}
     consistent = True
     sizes = {task[0]: len(contents[task[0]]) * WORK_PER_BYTE.get(task[1], 1) for task in pending}  # work, not bytes
@@ -671,7 +676,7 @@ def _extract(candidates: list[Candidate], contents: dict[str, bytes], keys: dict
             if facts is None:  # a codec bug: extract it here instead
                 if _debugging():
                     raise AssertionError(f"facts of {path} do not decode")
-                facts = extract_file((path, kinds.get(path, ""), _text(path, contents[path])[0] or "", config))
+                facts = extract_file((path, kinds[path], _text(path, contents[path])[0] or "", config))
                 digests[path] = None
             elif cache is not None:
                 cache.put_data(path, key, data)
@@ -686,7 +691,7 @@ def _extract(candidates: list[Candidate], contents: dict[str, bytes], keys: dict
                     digests[path] = None  # holds something the cache cannot store: extracted again next time
                 else:
                     cache.put_data(path, key, data)
-                    digests[path] = _digest(json.dumps(data, separators=(",", ":")))
+                    digests[path] = _data_digest(data)
         elif cache is not None:
             digests[path] = _outcome_digest(outcome)
     if cache is not None:

@@ -13,7 +13,7 @@ import pkgutil
 import re
 import sys
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -78,6 +78,7 @@ class PyModule:
     _by_type: dict[type, list[ast.AST]] | None = field(default=None, repr=False)
     _walks: dict[ast.AST, list[ast.AST]] = field(default_factory=dict, repr=False)
     _kinds: dict[tuple[ast.AST, tuple[type, ...]], list[ast.AST]] = field(default_factory=dict, repr=False)
+    _scoped: list[tuple[str, ast.stmt]] | None = field(default=None, repr=False)
 
     def _index(self) -> None:
         """One breadth-first walk (the order of `ast.walk`) recording every node's children and parent."""
@@ -132,29 +133,22 @@ class PyModule:
 
     def of_types(self, *kinds: type) -> list[ast.AST]:
         """The nodes of exactly these classes, in `nodes` order; shared, never change it."""
-        if len(kinds) == 1:
-            return self.of_type(kinds[0])
-        key = (self.tree, kinds)
-        found = self._kinds.get(key)
-        if found is None:
-            wanted = frozenset(kinds)
-            found = self._kinds[key] = [n for n in self.nodes if type(n) in wanted]
-        return found
+        return self.of_type(kinds[0]) if len(kinds) == 1 else self.walk_of(self.tree, kinds)
 
     @property
     def scoped_statements(self) -> list[tuple[str, ast.stmt]]:
         """Every statement with the dotted name of its function or class (`modules.scoped_statements`), listed once."""
-        key = (self.tree, ())
-        found = self._kinds.get(key)
-        if found is None:
+        if self._scoped is None:
             from prodlint.extract.python.modules import scoped_statements
 
-            found = self._kinds[key] = list(scoped_statements(self.tree))  # type: ignore[arg-type]
-        return found  # type: ignore[return-value]
+            self._scoped = list(scoped_statements(self.tree))
+        return self._scoped
 
-    def walk(self, node: ast.AST) -> list[ast.AST]:
+    def walk(self, node: ast.AST) -> Sequence[ast.AST]:
         """`ast.walk(node)` from the index: the same nodes in the same order. Walked once per node
         (several collectors walk the same function); the list is shared, never change it."""
+        if node is self.tree:
+            return self.nodes
         order = self._walks.get(node)
         if order is not None:
             return order
@@ -176,9 +170,6 @@ class PyModule:
         if found is None:
             found = self._kinds[key] = [n for n in self.walk(node) if type(n) in kinds]
         return found
-
-    def walk_all(self, statements: Iterable[ast.AST]) -> list[ast.AST]:
-        return [inner for statement in statements for inner in self.walk(statement)]
 
     def own_nodes(self, function: ast.AST) -> list[ast.AST]:
         """A function's nodes, not those of scopes nested in it (the nested definition itself is

@@ -560,7 +560,7 @@ class QueryReader:
         """`sql = "SELECT ..."` assigned once in the enclosing function (or module)."""
         scope = next((s for s in reversed(self.scope) if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))), self.module.tree)
         values = [
-            node.value for node in (self.module.walk(scope) if scope is not self.module.tree else self.module.nodes)
+            node.value for node in self.module.walk_of(scope, _ASSIGN)
             if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name.id for t in node.targets)
         ]
         return values[0] if len(values) == 1 else None
@@ -607,6 +607,7 @@ _NAME = (ast.Name,)
 _DECISIONS = (ast.If, ast.Assert, ast.IfExp, ast.While)  # a decision, not a query filter
 _COMPARE = (ast.Compare,)
 _CALL = (ast.Call,)
+_ASSIGN = (ast.Assign,)
 
 
 def _names(module: PyModule, node: ast.AST) -> set[str]:

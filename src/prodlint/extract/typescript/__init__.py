@@ -189,17 +189,25 @@ def _merged(dialect: str) -> _Merged | None:
             count = query(dialect, text).pattern_count
             offsets[text] = (start, count)
             start += count
-        try:
-            compiled = tree_sitter.Query(language(dialect), "\n".join(seen))
-        except Exception:  # noqa: BLE001 - the queries then run one by one, as they did alone
-            _UNMERGEABLE.add(dialect)
-            return None
-        if compiled.pattern_count != start:
-            _UNMERGEABLE.add(dialect)
+        compiled = _compiled_as_one(dialect, seen, start, _UNMERGEABLE)
+        if compiled is None:
             return None
         owners = tuple(text for text in seen for _ in range(offsets[text][1]))
         merged = _MERGED[dialect] = _Merged(seen, compiled, offsets, owners)
     return merged if dialect not in _UNMERGEABLE else None
+
+
+def _compiled_as_one(dialect: str, parts: Iterable[str], patterns: int, unmergeable: set[str]) -> tree_sitter.Query | None:
+    """The queries compiled as one, holding exactly their patterns; else None, and the dialect's
+    queries of that kind run one by one from then on, as they did alone."""
+    try:
+        compiled = tree_sitter.Query(language(dialect), "\n".join(parts))
+    except Exception:  # noqa: BLE001 - a query the merge breaks: run them separately
+        compiled = None
+    if compiled is None or compiled.pattern_count != patterns:
+        unmergeable.add(dialect)
+        return None
+    return compiled
 
 
 @dataclass(slots=True)
@@ -239,13 +247,9 @@ def _merged_captures(dialect: str) -> _MergedCaptures | None:
                 return f"@q{number}_{match.group(1)}"
 
             parts.append(_CAPTURE_NAME.sub(rename, text))
-        try:
-            compiled = tree_sitter.Query(language(dialect), "\n".join(parts))
-        except Exception:  # noqa: BLE001 - the queries then run one by one, as they did alone
-            _CAPTURES_UNMERGEABLE.add(dialect)
-            return None
-        if compiled.pattern_count != sum(query(dialect, text).pattern_count for text in seen):
-            _CAPTURES_UNMERGEABLE.add(dialect)
+        compiled = _compiled_as_one(dialect, parts, sum(query(dialect, text).pattern_count for text in seen),
+                                    _CAPTURES_UNMERGEABLE)
+        if compiled is None:
             return None
         merged = _MERGED_CAPTURES[dialect] = _MergedCaptures(seen, compiled, owners)
     return merged if dialect not in _CAPTURES_UNMERGEABLE else None
